@@ -1,0 +1,481 @@
+//! Conversions between the typed messages and the flat [`Fields`] shape.
+
+use std::borrow::Cow;
+
+use serde_json::Value;
+
+use super::event::{CallOffer, Event, EventKind};
+use super::message::{DecodeError, Handshake, IceCandidate, Line, StateHandshake};
+use super::request::{
+    HoldDirection, Request, RequestGroup, RequestKind, Response, ResponseKind,
+};
+use super::wire::Fields;
+
+pub(crate) fn own(v: Option<Cow<'_, str>>) -> Option<String> {
+    v.map(Cow::into_owned)
+}
+
+pub(crate) fn b(v: &Option<String>) -> Option<Cow<'_, str>> {
+    v.as_deref().map(Cow::Borrowed)
+}
+
+pub(crate) fn handshake_from(name: String, f: Fields<'_>) -> Result<Handshake, DecodeError> {
+    let transaction = own(f.transaction);
+    Ok(match name.as_str() {
+        "state" => Handshake::State(StateHandshake {
+            keepalive_interval: f.keepalive_interval,
+            timestamp: f.timestamp.unwrap_or(0),
+            registration: f.registration.map(Cow::into_owned).ok_or_else(|| {
+                DecodeError::MissingField {
+                    message: name.clone(),
+                    field: "registration",
+                    transaction: None,
+                }
+            })?,
+            lines: f.lines.map(Cow::into_owned).unwrap_or_default(),
+            guest_line: f.guest_line.flatten().map(Cow::into_owned),
+            user_active_calls: f.user_active_calls.map(|o| o.map(Cow::into_owned)),
+            dialog_infos: f.dialog_infos.map(Cow::into_owned),
+            presence_infos: f.presence_infos.map(Cow::into_owned),
+        }),
+        "keepalive" => Handshake::Keepalive {
+            transaction: transaction.ok_or(DecodeError::MissingField {
+                message: name,
+                field: "transaction",
+                transaction: None,
+            })?,
+        },
+        _ => Handshake::Unknown { name, transaction },
+    })
+}
+
+pub(crate) fn handshake_to(h: &Handshake) -> Fields<'_> {
+    match h {
+        Handshake::State(s) => Fields {
+            handshake: Some(Cow::Borrowed("state")),
+            keepalive_interval: s.keepalive_interval,
+            timestamp: Some(s.timestamp),
+            registration: Some(Cow::Borrowed(&s.registration)),
+            lines: Some(Cow::Borrowed(&s.lines)),
+            guest_line: s.guest_line.as_ref().map(|g| Some(Cow::Borrowed(g))),
+            user_active_calls: s
+                .user_active_calls
+                .as_ref()
+                .map(|o| o.as_deref().map(Cow::Borrowed)),
+            dialog_infos: s.dialog_infos.as_ref().map(Cow::Borrowed),
+            presence_infos: s.presence_infos.as_ref().map(Cow::Borrowed),
+            ..Fields::default()
+        },
+        Handshake::Keepalive { transaction } => Fields {
+            handshake: Some(Cow::Borrowed("keepalive")),
+            transaction: Some(Cow::Borrowed(transaction)),
+            ..Fields::default()
+        },
+        Handshake::Unknown { name, transaction } => Fields {
+            handshake: Some(Cow::Borrowed(name)),
+            transaction: b(transaction),
+            ..Fields::default()
+        },
+    }
+}
+
+pub(crate) fn request_from(name: String, f: Fields<'_>) -> Result<Request, DecodeError> {
+    let transaction = own(f.transaction);
+    let missing = |field: &'static str| DecodeError::MissingField {
+        message: name.clone(),
+        field,
+        transaction: transaction.clone(),
+    };
+    let Some(tx) = transaction.clone() else {
+        return Err(missing("transaction"));
+    };
+    let jsep = f.jsep.map(Cow::into_owned);
+    let kind = match name.as_str() {
+        "outgoing_call" => RequestKind::OutgoingCall {
+            number: own(f.number).ok_or_else(|| missing("number"))?,
+            jsep: jsep.ok_or_else(|| missing("jsep"))?,
+            from: own(f.from),
+            refer_id: own(f.refer_id),
+            replaces: own(f.replaces),
+        },
+        "accept" => RequestKind::Accept {
+            jsep: jsep.ok_or_else(|| missing("jsep"))?,
+        },
+        "decline" => RequestKind::Decline {
+            refer_id: own(f.refer_id),
+        },
+        "hangup" => RequestKind::Hangup,
+        "hold" => RequestKind::Hold {
+            direction: match f.direction.as_deref() {
+                None | Some("sendonly") => HoldDirection::Sendonly,
+                Some("recvonly") => HoldDirection::Recvonly,
+                Some("inactive") => HoldDirection::Inactive,
+                Some(other) => {
+                    return Err(DecodeError::InvalidField {
+                        detail: format!("hold direction {other:?}"),
+                        transaction,
+                    })
+                }
+            },
+        },
+        "unhold" => RequestKind::Unhold,
+        "transfer" => RequestKind::Transfer {
+            number: own(f.number).ok_or_else(|| missing("number"))?,
+            replace_call_id: own(f.replace_call_id),
+        },
+        "update" => RequestKind::Update {
+            jsep: jsep.ok_or_else(|| missing("jsep"))?,
+        },
+        "ice_trickle" => RequestKind::IceTrickle {
+            candidate: IceCandidate::from_wire(f.candidate.ok_or_else(|| missing("candidate"))?),
+        },
+        "presence_update" => RequestKind::PresenceUpdate {
+            settings: f
+                .settings
+                .map(Cow::into_owned)
+                .ok_or_else(|| missing("settings"))?,
+        },
+        _ => RequestKind::Unknown { name: name.clone() },
+    };
+    let group = kind.group();
+    let line = f.line.map(Line::from_wire);
+    if group != RequestGroup::Session && line.is_none() {
+        return Err(missing("line"));
+    }
+    if group == RequestGroup::Call && f.call_id.is_none() {
+        return Err(missing("call_id"));
+    }
+    Ok(Request {
+        transaction: tx,
+        line,
+        call_id: own(f.call_id),
+        kind,
+    })
+}
+
+pub(crate) fn request_to(r: &Request) -> Fields<'_> {
+    let mut f = Fields {
+        request: Some(Cow::Borrowed(r.kind.name())),
+        transaction: Some(Cow::Borrowed(&r.transaction)),
+        line: r.line.map(Line::to_wire),
+        call_id: b(&r.call_id),
+        ..Fields::default()
+    };
+    match &r.kind {
+        RequestKind::OutgoingCall {
+            number,
+            jsep,
+            from,
+            refer_id,
+            replaces,
+        } => {
+            f.number = Some(Cow::Borrowed(number));
+            f.jsep = Some(Cow::Borrowed(jsep));
+            f.from = b(from);
+            f.refer_id = b(refer_id);
+            f.replaces = b(replaces);
+        }
+        RequestKind::Accept { jsep } | RequestKind::Update { jsep } => {
+            f.jsep = Some(Cow::Borrowed(jsep));
+        }
+        RequestKind::Decline { refer_id } => f.refer_id = b(refer_id),
+        RequestKind::Hold { direction } => f.direction = Some(Cow::Borrowed(direction.as_str())),
+        RequestKind::Transfer {
+            number,
+            replace_call_id,
+        } => {
+            f.number = Some(Cow::Borrowed(number));
+            f.replace_call_id = b(replace_call_id);
+        }
+        RequestKind::IceTrickle { candidate } => f.candidate = Some(candidate.to_wire()),
+        RequestKind::PresenceUpdate { settings } => f.settings = Some(Cow::Borrowed(settings)),
+        RequestKind::Hangup | RequestKind::Unhold | RequestKind::Unknown { .. } => {}
+    }
+    f
+}
+
+pub(crate) fn response_from(name: String, f: Fields<'_>) -> Result<Response, DecodeError> {
+    let transaction = own(f.transaction).ok_or_else(|| DecodeError::MissingField {
+        message: name.clone(),
+        field: "transaction",
+        transaction: None,
+    })?;
+    let kind = match name.as_str() {
+        "ack" => ResponseKind::Ack,
+        // Tolerant: an error without code or reason is still an error.
+        "error" => ResponseKind::Error {
+            code: f.code.unwrap_or(0),
+            reason: own(f.reason).unwrap_or_default(),
+        },
+        _ => ResponseKind::Unknown { name },
+    };
+    Ok(Response {
+        transaction,
+        line: f.line.map(Line::from_wire),
+        call_id: own(f.call_id),
+        kind,
+    })
+}
+
+pub(crate) fn response_to(r: &Response) -> Fields<'_> {
+    let mut f = Fields {
+        transaction: Some(Cow::Borrowed(&r.transaction)),
+        line: r.line.map(Line::to_wire),
+        call_id: b(&r.call_id),
+        ..Fields::default()
+    };
+    match &r.kind {
+        ResponseKind::Ack => f.response = Some(Cow::Borrowed("ack")),
+        ResponseKind::Error { code, reason } => {
+            f.response = Some(Cow::Borrowed("error"));
+            f.code = Some(*code);
+            f.reason = Some(Cow::Borrowed(reason));
+        }
+        ResponseKind::Unknown { name } => f.response = Some(Cow::Borrowed(name)),
+    }
+    f
+}
+
+fn offer_from(f: &mut Fields<'_>) -> CallOffer {
+    CallOffer {
+        callee: own(f.callee.take()),
+        caller: own(f.caller.take()),
+        caller_display_name: own(f.caller_display_name.take()),
+        referred_by: own(f.referred_by.take()),
+        replace_call_id: own(f.replace_call_id.take()),
+        is_focus: f.is_focus,
+        jsep: f.jsep.take().map(Cow::into_owned),
+    }
+}
+
+fn offer_to<'a>(f: &mut Fields<'a>, o: &'a CallOffer) {
+    f.callee = b(&o.callee);
+    f.caller = b(&o.caller);
+    f.caller_display_name = b(&o.caller_display_name);
+    f.referred_by = b(&o.referred_by);
+    f.replace_call_id = b(&o.replace_call_id);
+    f.is_focus = o.is_focus;
+    f.jsep = o.jsep.as_ref().map(Cow::Borrowed);
+}
+
+pub(crate) fn event_from(name: String, mut f: Fields<'_>, text: &str) -> Event {
+    let kind = match name.as_str() {
+        "registering" => EventKind::Registering,
+        "registered" => EventKind::Registered {
+            phrase: own(f.phrase.take()),
+        },
+        "registration_failed" => EventKind::RegistrationFailed {
+            code: f.code,
+            reason: own(f.reason.take()),
+        },
+        "unregistering" => EventKind::Unregistering,
+        "unregistered" => EventKind::Unregistered,
+        "error" => EventKind::Error {
+            code: f.code,
+            reason: own(f.reason.take()),
+        },
+        "ice_trickle" => EventKind::IceTrickle {
+            candidate: IceCandidate::from_wire(f.candidate.take().flatten()),
+        },
+        "ice_webrtcup" => EventKind::IceWebrtcup,
+        "ice_media" => EventKind::IceMedia {
+            media_type: own(f.media_type.take()),
+            receiving: f.receiving,
+            mid: own(f.mid.take()),
+        },
+        "ice_slowlink" => EventKind::IceSlowlink {
+            media: own(f.media.take()),
+            uplink: f.uplink,
+            lost: f.lost,
+            mid: own(f.mid.take()),
+        },
+        "ice_hangup" => EventKind::IceHangup {
+            reason: own(f.reason.take()),
+        },
+        "transfer" => EventKind::Transfer {
+            refer_id: own(f.refer_id.take()),
+            refer_to: own(f.refer_to.take()),
+            referred_by: own(f.referred_by.take()),
+            replace_call_id: own(f.replace_call_id.take()),
+        },
+        "incoming_call" => EventKind::IncomingCall(offer_from(&mut f)),
+        "calling" => EventKind::Calling,
+        "proceeding" => EventKind::Proceeding { code: f.code },
+        "ringing" => EventKind::Ringing,
+        "progress" => EventKind::Progress {
+            callee: own(f.callee.take()),
+            jsep: f.jsep.take().map(Cow::into_owned),
+            is_focus: f.is_focus,
+        },
+        "accepting" => EventKind::Accepting,
+        "accepted" => EventKind::Accepted {
+            jsep: f.jsep.take().map(Cow::into_owned),
+            callee: own(f.callee.take()),
+            is_focus: f.is_focus,
+        },
+        "declining" => EventKind::Declining {
+            code: f.code,
+            refer_id: own(f.refer_id.take()),
+        },
+        "hangingup" => EventKind::Hangingup { code: f.code },
+        "hangup" => EventKind::Hangup {
+            code: f.code,
+            reason: own(f.reason.take()),
+        },
+        "missed_call" => EventKind::MissedCall {
+            callee: own(f.callee.take()),
+            caller: own(f.caller.take()),
+            caller_display_name: own(f.caller_display_name.take()),
+        },
+        "holding" => EventKind::Holding,
+        "resuming" => EventKind::Resuming,
+        "transferring" => EventKind::Transferring,
+        "notify" => EventKind::Notify {
+            notify: own(f.notify.take()),
+            subscription_state: own(f.subscription_state.take()),
+            content_type: own(f.content_type.take()),
+            content: own(f.content.take()),
+        },
+        "updating_call" => EventKind::UpdatingCall(offer_from(&mut f)),
+        "updating" => EventKind::Updating,
+        "updated" => EventKind::Updated,
+        "number_presence_update" => EventKind::NumberPresenceUpdate {
+            number: own(f.number.take()),
+            presence_info: f.presence_info.take().map(Cow::into_owned),
+        },
+        "number_dialogs_update" => EventKind::NumberDialogsUpdate {
+            number: own(f.number.take()),
+            dialog_infos: f.dialog_infos.take().map(Cow::into_owned),
+        },
+        _ => EventKind::Unknown {
+            raw: serde_json::from_str(text).unwrap_or(Value::Null),
+            name,
+        },
+    };
+    Event {
+        transaction: own(f.transaction),
+        line: f.line.map(Line::from_wire),
+        call_id: own(f.call_id),
+        kind,
+    }
+}
+
+pub(crate) fn event_to(e: &Event) -> Fields<'_> {
+    let mut f = Fields {
+        event: Some(Cow::Borrowed(e.kind.name())),
+        transaction: b(&e.transaction),
+        line: e.line.map(Line::to_wire),
+        call_id: b(&e.call_id),
+        ..Fields::default()
+    };
+    match &e.kind {
+        EventKind::Registered { phrase } => f.phrase = b(phrase),
+        EventKind::RegistrationFailed { code, reason }
+        | EventKind::Error { code, reason }
+        | EventKind::Hangup { code, reason } => {
+            f.code = *code;
+            f.reason = b(reason);
+        }
+        EventKind::IceTrickle { candidate } => f.candidate = Some(candidate.to_wire()),
+        EventKind::IceMedia {
+            media_type,
+            receiving,
+            mid,
+        } => {
+            f.media_type = b(media_type);
+            f.receiving = *receiving;
+            f.mid = b(mid);
+        }
+        EventKind::IceSlowlink {
+            media,
+            uplink,
+            lost,
+            mid,
+        } => {
+            f.media = b(media);
+            f.uplink = *uplink;
+            f.lost = *lost;
+            f.mid = b(mid);
+        }
+        EventKind::IceHangup { reason } => f.reason = b(reason),
+        EventKind::Transfer {
+            refer_id,
+            refer_to,
+            referred_by,
+            replace_call_id,
+        } => {
+            f.refer_id = b(refer_id);
+            f.refer_to = b(refer_to);
+            f.referred_by = b(referred_by);
+            f.replace_call_id = b(replace_call_id);
+        }
+        EventKind::IncomingCall(o) | EventKind::UpdatingCall(o) => offer_to(&mut f, o),
+        EventKind::Proceeding { code } | EventKind::Hangingup { code } => f.code = *code,
+        EventKind::Progress {
+            callee,
+            jsep,
+            is_focus,
+        }
+        | EventKind::Accepted {
+            jsep,
+            callee,
+            is_focus,
+        } => {
+            f.callee = b(callee);
+            f.jsep = jsep.as_ref().map(Cow::Borrowed);
+            f.is_focus = *is_focus;
+        }
+        EventKind::Declining { code, refer_id } => {
+            f.code = *code;
+            f.refer_id = b(refer_id);
+        }
+        EventKind::MissedCall {
+            callee,
+            caller,
+            caller_display_name,
+        } => {
+            f.callee = b(callee);
+            f.caller = b(caller);
+            f.caller_display_name = b(caller_display_name);
+        }
+        EventKind::Notify {
+            notify,
+            subscription_state,
+            content_type,
+            content,
+        } => {
+            f.notify = b(notify);
+            f.subscription_state = b(subscription_state);
+            f.content_type = b(content_type);
+            f.content = b(content);
+        }
+        EventKind::NumberPresenceUpdate {
+            number,
+            presence_info,
+        } => {
+            f.number = b(number);
+            f.presence_info = presence_info.as_ref().map(Cow::Borrowed);
+        }
+        EventKind::NumberDialogsUpdate {
+            number,
+            dialog_infos,
+        } => {
+            f.number = b(number);
+            f.dialog_infos = dialog_infos.as_ref().map(Cow::Borrowed);
+        }
+        EventKind::Registering
+        | EventKind::Unregistering
+        | EventKind::Unregistered
+        | EventKind::IceWebrtcup
+        | EventKind::Calling
+        | EventKind::Ringing
+        | EventKind::Accepting
+        | EventKind::Holding
+        | EventKind::Resuming
+        | EventKind::Transferring
+        | EventKind::Updating
+        | EventKind::Updated
+        | EventKind::Unknown { .. } => {}
+    }
+    f
+}

@@ -1,0 +1,367 @@
+//! WTSP wire types: one Rust type per message, named after the protocol's own words.
+//!
+//! Read with [`Message::decode`], write with [`Message::encode`] (or
+//! [`Message::encode_into`] to reuse a buffer).
+//!
+//! The reader is tolerant, as the profile asks: unknown fields are ignored, a legacy `data`
+//! object is read as if its members were top-level fields, `refer_id` may be a number or a
+//! string, and an event with an unknown name is kept as [`EventKind::Unknown`] with the raw
+//! JSON. Requests are read strictly (their mandatory fields are checked), because a server
+//! must answer a bad request with the right error code. The writer is exact: always the
+//! flat format, only the documented field names.
+//!
+//! ```
+//! use callsig::wtsp::{Message, EventKind};
+//!
+//! let msg = Message::decode(r#"{"event":"ringing","line":0,"call_id":"c1"}"#).unwrap();
+//! let Message::Event(ev) = &msg else { panic!() };
+//! assert_eq!(ev.kind, EventKind::Ringing);
+//! assert_eq!(msg.encode(), r#"{"event":"ringing","line":0,"call_id":"c1"}"#);
+//! ```
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::codec::{
+    event_to, handshake_from, handshake_to, request_from, request_to, response_from, response_to,
+    event_from,
+};
+use super::event::{Event, EventKind};
+use super::request::{Request, Response};
+use super::wire::Fields;
+
+/// Which line a request or event is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Line {
+    /// One of the account's configured lines, numbered from 0.
+    Index(u32),
+    /// The guest line (`"line": null` on the wire).
+    Guest,
+}
+
+impl Line {
+    pub(crate) fn to_wire(self) -> Option<u32> {
+        match self {
+            Line::Index(i) => Some(i),
+            Line::Guest => None,
+        }
+    }
+
+    pub(crate) fn from_wire(v: Option<u32>) -> Line {
+        v.map_or(Line::Guest, Line::Index)
+    }
+}
+
+/// A WebRTC session description (`{"type": "offer", "sdp": "…"}`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Jsep {
+    /// `offer` or `answer`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The SDP text.
+    pub sdp: String,
+}
+
+impl Jsep {
+    /// An SDP offer.
+    pub fn offer(sdp: impl Into<String>) -> Self {
+        Jsep {
+            kind: "offer".into(),
+            sdp: sdp.into(),
+        }
+    }
+
+    /// An SDP answer.
+    pub fn answer(sdp: impl Into<String>) -> Self {
+        Jsep {
+            kind: "answer".into(),
+            sdp: sdp.into(),
+        }
+    }
+}
+
+/// An ICE candidate as trickled in `ice_trickle`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IceCandidate {
+    /// A candidate object (`{candidate, sdpMid, sdpMLineIndex}`), kept as sent.
+    Candidate(Value),
+    /// `{"completed": true}`: gathering finished.
+    Completed,
+    /// `null`: end of candidates.
+    End,
+}
+
+impl IceCandidate {
+    pub(crate) fn from_wire(v: Option<Cow<'_, Value>>) -> IceCandidate {
+        match v {
+            None => IceCandidate::End,
+            Some(v) if v.get("completed") == Some(&Value::Bool(true)) => IceCandidate::Completed,
+            Some(v) => IceCandidate::Candidate(v.into_owned()),
+        }
+    }
+
+    pub(crate) fn to_wire(&self) -> Option<Cow<'_, Value>> {
+        match self {
+            IceCandidate::Candidate(v) => Some(Cow::Borrowed(v)),
+            IceCandidate::Completed => Some(Cow::Owned(serde_json::json!({"completed": true}))),
+            IceCandidate::End => None,
+        }
+    }
+}
+
+/// SIP registration status, as in the `state` handshake.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegistrationStatus {
+    /// `registering`
+    Registering,
+    /// `registered`
+    Registered,
+    /// `registration_failed`
+    RegistrationFailed,
+    /// `unregistering`
+    Unregistering,
+    /// `unregistered`
+    Unregistered,
+    /// A status this library does not know, kept as sent.
+    #[serde(untagged)]
+    Other(String),
+}
+
+/// The `registration` object of the `state` handshake.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registration {
+    /// The registration status.
+    pub status: RegistrationStatus,
+    /// Failure code, with `registration_failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<i64>,
+    /// Failure reason, with `registration_failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl Registration {
+    /// A registration with only a status.
+    pub fn new(status: RegistrationStatus) -> Self {
+        Registration {
+            status,
+            code: None,
+            reason: None,
+        }
+    }
+}
+
+/// One entry of a line's `call_logs`: `[server_time_ms, message]`. The message is a
+/// request, response or event as logged, without `line` and `call_id`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CallLog {
+    /// Server wall-clock time of the entry, in milliseconds.
+    pub timestamp: u64,
+    /// The logged message.
+    pub message: Value,
+}
+
+impl CallLog {
+    /// Reads the logged message as a typed message.
+    pub fn decode(&self) -> Result<Message, DecodeError> {
+        let text = self.message.to_string();
+        Message::decode(&text)
+    }
+}
+
+/// One line of the `state` handshake: the call on it and its log.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LineInfo {
+    /// The call on the line; `None` (`null`) when idle.
+    #[serde(default)]
+    pub call_id: Option<String>,
+    /// The call's log, newest first.
+    #[serde(default)]
+    pub call_logs: Vec<CallLog>,
+}
+
+/// The `state` handshake: what the server has for this session.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StateHandshake {
+    /// Keepalive interval in milliseconds; clients use 30000 when it is missing.
+    pub keepalive_interval: Option<u64>,
+    /// Server wall clock, ms.
+    pub timestamp: u64,
+    /// SIP registration.
+    pub registration: Registration,
+    /// One entry per configured line: `None` when idle.
+    pub lines: Vec<Option<LineInfo>>,
+    /// The guest line, when the server has one.
+    pub guest_line: Option<LineInfo>,
+    /// `user_active_calls`: absent (`None`), `null` (`Some(None)`) or a list.
+    pub user_active_calls: Option<Option<Vec<Value>>>,
+    /// `dialog_infos` from newer servers, kept raw.
+    pub dialog_infos: Option<Value>,
+    /// `presence_infos` from newer servers, kept raw.
+    pub presence_infos: Option<Value>,
+}
+
+/// A handshake message.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Handshake {
+    /// `state`, server → client, first and once.
+    State(StateHandshake),
+    /// `keepalive`, client → server and echoed back verbatim.
+    Keepalive {
+        /// The keepalive's transaction id.
+        transaction: String,
+    },
+    /// A handshake this library does not know.
+    Unknown {
+        /// Its `handshake` value.
+        name: String,
+        /// Its `transaction`, if any.
+        transaction: Option<String>,
+    },
+}
+
+/// One WTSP message.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Message {
+    /// `handshake`
+    Handshake(Handshake),
+    /// `request`
+    Request(Request),
+    /// `response`
+    Response(Response),
+    /// `event`
+    Event(Event),
+}
+
+/// Why a frame could not be read as a WTSP message.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// Not JSON.
+    #[error("frame is not JSON: {0}")]
+    NotJson(String),
+    /// JSON, but not an object.
+    #[error("frame is not a JSON object")]
+    NotAnObject,
+    /// An object with none of `handshake`, `request`, `response`, `event`.
+    #[error("frame has none of handshake, request, response, event")]
+    UnknownKind,
+    /// A mandatory field is missing (a server answers `error` 456, or closes 4501 when the
+    /// missing field is `transaction`).
+    #[error("{message} is missing mandatory element {field}")]
+    MissingField {
+        /// The message name (`outgoing_call`, `error`, …).
+        message: String,
+        /// The missing field.
+        field: &'static str,
+        /// The transaction, when the frame had one.
+        transaction: Option<String>,
+    },
+    /// A field has the wrong type or an invalid value (a server answers `error` 467).
+    #[error("invalid element: {detail}")]
+    InvalidField {
+        /// What is wrong.
+        detail: String,
+        /// The transaction, when the frame had one.
+        transaction: Option<String>,
+    },
+}
+
+impl DecodeError {
+    /// The transaction of the frame, when it could be read.
+    pub fn transaction(&self) -> Option<&str> {
+        match self {
+            DecodeError::MissingField { transaction, .. }
+            | DecodeError::InvalidField { transaction, .. } => transaction.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+impl Message {
+    /// Reads one text frame.
+    pub fn decode(text: &str) -> Result<Message, DecodeError> {
+        match serde_json::from_str::<Fields<'_>>(text) {
+            Ok(mut f) => {
+                f.lift_data();
+                Self::from_fields(f, text)
+            }
+            Err(e) => Err(Self::classify_error(text, e)),
+        }
+    }
+
+    /// A frame that did not fit [`Fields`]: tell "not JSON" and "not an object" apart from
+    /// "a field of the wrong type", and keep the transaction for the latter so a server can
+    /// answer it. This path re-reads the frame as a tree, which only bad input pays for.
+    fn classify_error(text: &str, e: serde_json::Error) -> DecodeError {
+        match serde_json::from_str::<Value>(text) {
+            Err(e) => DecodeError::NotJson(e.to_string()),
+            Ok(Value::Object(map)) => {
+                let transaction = map
+                    .get("transaction")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                DecodeError::InvalidField {
+                    detail: e.to_string(),
+                    transaction,
+                }
+            }
+            Ok(_) => DecodeError::NotAnObject,
+        }
+    }
+
+    fn from_fields(f: Fields<'_>, text: &str) -> Result<Message, DecodeError> {
+        if let Some(name) = f.handshake.as_deref() {
+            return Ok(Message::Handshake(handshake_from(name.to_owned(), f)?));
+        }
+        if let Some(name) = f.request.as_deref() {
+            return Ok(Message::Request(request_from(name.to_owned(), f)?));
+        }
+        if let Some(name) = f.response.as_deref() {
+            return Ok(Message::Response(response_from(name.to_owned(), f)?));
+        }
+        if let Some(name) = f.event.as_deref() {
+            return Ok(Message::Event(event_from(name.to_owned(), f, text)));
+        }
+        Err(DecodeError::UnknownKind)
+    }
+
+    /// Writes the message as compact JSON.
+    pub fn encode(&self) -> String {
+        let mut buf = Vec::with_capacity(128);
+        self.encode_into(&mut buf);
+        // serde_json writes only valid UTF-8.
+        String::from_utf8(buf).unwrap_or_default()
+    }
+
+    /// Appends the message as compact JSON to `buf`, so a caller can reuse one buffer.
+    pub fn encode_into(&self, buf: &mut Vec<u8>) {
+        if let Message::Event(Event {
+            kind: EventKind::Unknown { raw, .. },
+            ..
+        }) = self
+        {
+            // An event we do not know is passed on exactly as it came.
+            let _ = serde_json::to_writer(buf, raw);
+            return;
+        }
+        let fields = self.to_fields();
+        // Writing plain data into a Vec cannot fail.
+        let _ = serde_json::to_writer(buf, &fields);
+    }
+
+    fn to_fields(&self) -> Fields<'_> {
+        match self {
+            Message::Handshake(h) => handshake_to(h),
+            Message::Request(r) => request_to(r),
+            Message::Response(r) => response_to(r),
+            Message::Event(e) => event_to(e),
+        }
+    }
+}
+
