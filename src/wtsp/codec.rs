@@ -4,6 +4,8 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
+use super::message::Message;
+
 use super::event::{CallOffer, Event, EventKind};
 use super::message::{DecodeError, Handshake, IceCandidate, Line, StateHandshake};
 use super::request::{
@@ -51,21 +53,7 @@ pub(crate) fn handshake_from(name: String, f: Fields<'_>) -> Result<Handshake, D
 
 pub(crate) fn handshake_to(h: &Handshake) -> Fields<'_> {
     match h {
-        Handshake::State(s) => Fields {
-            handshake: Some(Cow::Borrowed("state")),
-            keepalive_interval: s.keepalive_interval,
-            timestamp: Some(s.timestamp),
-            registration: Some(Cow::Borrowed(&s.registration)),
-            lines: Some(Cow::Borrowed(&s.lines)),
-            guest_line: s.guest_line.as_ref().map(|g| Some(Cow::Borrowed(g))),
-            user_active_calls: s
-                .user_active_calls
-                .as_ref()
-                .map(|o| o.as_deref().map(Cow::Borrowed)),
-            dialog_infos: s.dialog_infos.as_ref().map(Cow::Borrowed),
-            presence_infos: s.presence_infos.as_ref().map(Cow::Borrowed),
-            ..Fields::default()
-        },
+        Handshake::State(s) => state_to(s),
         Handshake::Keepalive { transaction } => Fields {
             handshake: Some(Cow::Borrowed("keepalive")),
             transaction: Some(Cow::Borrowed(transaction)),
@@ -479,3 +467,72 @@ pub(crate) fn event_to(e: &Event) -> Fields<'_> {
     }
     f
 }
+
+pub(crate) fn state_to(s: &StateHandshake) -> Fields<'_> {
+Fields {
+        handshake: Some(Cow::Borrowed("state")),
+        keepalive_interval: s.keepalive_interval,
+        timestamp: Some(s.timestamp),
+        registration: Some(Cow::Borrowed(&s.registration)),
+        lines: Some(Cow::Borrowed(&s.lines)),
+        guest_line: s.guest_line.as_ref().map(|g| Some(Cow::Borrowed(g))),
+        user_active_calls: s
+            .user_active_calls
+            .as_ref()
+            .map(|o| o.as_deref().map(Cow::Borrowed)),
+        dialog_infos: s.dialog_infos.as_ref().map(Cow::Borrowed),
+        presence_infos: s.presence_infos.as_ref().map(Cow::Borrowed),
+        ..Fields::default()
+    }
+}
+
+/// The wire types serialise as their wire JSON, so events and checkpoints that carry them
+/// read like the protocol.
+macro_rules! serde_as_wire {
+    ($ty:ty, $variant:pat => $inner:ident, $what:literal, |$v:ident| $to:expr) => {
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let $v = self;
+                $to.serialize(s)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let value = Value::deserialize(d)?;
+                match Message::decode(&value.to_string()) {
+                    Ok($variant) => Ok($inner),
+                    Ok(_) => Err(serde::de::Error::custom(concat!("not ", $what))),
+                    Err(e) => Err(serde::de::Error::custom(e)),
+                }
+            }
+        }
+    };
+}
+
+/// Either the event's fields or, for an unknown event, its raw JSON.
+enum EventWire<'a> {
+    Fields(Fields<'a>),
+    Raw(&'a Value),
+}
+
+impl serde::Serialize for EventWire<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            EventWire::Fields(f) => f.serialize(s),
+            EventWire::Raw(v) => v.serialize(s),
+        }
+    }
+}
+
+pub(crate) fn event_wire(e: &Event) -> impl serde::Serialize + '_ {
+    match &e.kind {
+        EventKind::Unknown { raw, .. } => EventWire::Raw(raw),
+        _ => EventWire::Fields(event_to(e)),
+    }
+}
+
+serde_as_wire!(Event, Message::Event(x) => x, "an event", |v| event_wire(v));
+serde_as_wire!(Request, Message::Request(x) => x, "a request", |v| request_to(v));
+serde_as_wire!(Response, Message::Response(x) => x, "a response", |v| response_to(v));
+serde_as_wire!(StateHandshake, Message::Handshake(Handshake::State(x)) => x, "a state handshake", |v| state_to(v));

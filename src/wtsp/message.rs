@@ -26,9 +26,9 @@ use serde_json::Value;
 
 use super::codec::{
     event_to, handshake_from, handshake_to, request_from, request_to, response_from, response_to,
-    event_from,
+    event_from, event_wire,
 };
-use super::event::{Event, EventKind};
+use super::event::Event;
 use super::request::{Request, Response};
 use super::wire::Fields;
 
@@ -341,18 +341,12 @@ impl Message {
 
     /// Appends the message as compact JSON to `buf`, so a caller can reuse one buffer.
     pub fn encode_into(&self, buf: &mut Vec<u8>) {
-        if let Message::Event(Event {
-            kind: EventKind::Unknown { raw, .. },
-            ..
-        }) = self
-        {
-            // An event we do not know is passed on exactly as it came.
-            let _ = serde_json::to_writer(buf, raw);
-            return;
-        }
-        let fields = self.to_fields();
         // Writing plain data into a Vec cannot fail.
-        let _ = serde_json::to_writer(buf, &fields);
+        let _ = match self {
+            // An event we do not know is passed on as it came.
+            Message::Event(e) => serde_json::to_writer(buf, &event_wire(e)),
+            other => serde_json::to_writer(buf, &other.to_fields()),
+        };
     }
 
     fn to_fields(&self) -> Fields<'_> {

@@ -4,13 +4,22 @@
 //! - [`Client`]: the app side (one connection, reconnecting).
 //! - [`Server`]: the core side (many connections, accounts and their lines).
 
+mod client;
 mod codec;
 mod event;
+mod lines;
 mod message;
 mod request;
 mod wire;
 
+pub use client::{
+    Client, ClientConfig, ClientEvent, ClientState, ClientTimer, ConnectRequest,
+    Output as ClientOutput, TransactionOutcome, SUBPROTOCOL,
+};
 pub use event::{CallOffer, Event, EventKind};
+pub use lines::{
+    reconcile, reconcile_lines, CallPhase, Direction, KnownCall, LineCall, Lines, ReconcileAction,
+};
 pub use message::{
     CallLog, DecodeError, Handshake, IceCandidate, Jsep, Line, LineInfo, Message, Registration,
     RegistrationStatus, StateHandshake,

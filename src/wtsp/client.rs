@@ -1,0 +1,877 @@
+//! The app side of WTSP: one connection at a time, reconnecting on its own schedule.
+//!
+//! States, named after what the client waits for:
+//!
+//! | state               | waits for                     | on it                                     |
+//! |---------------------|-------------------------------|-------------------------------------------|
+//! | `Idle`              | [`Client::connect`]           | → `AwaitingOpen`, output `Connect`        |
+//! | `AwaitingOpen`      | [`Client::handle_open`]       | → `AwaitingState`                         |
+//! | `AwaitingState`     | the `state` handshake         | → `Ready`, queued requests flushed        |
+//! | `Ready`             | requests, responses, events   | keepalive runs                            |
+//! | `AwaitingReconnect` | the `reconnect` timer         | → `AwaitingOpen`, output `Connect`        |
+//!
+//! Any close (from the transport, or asked by the client on a keepalive or handshake
+//! timeout) fails the transactions in flight and moves to `AwaitingReconnect`: after
+//! `reconnect_delay` (doubling on each attempt that fails before `state`, up to
+//! `reconnect_max_delay`), at once after close code 4441, and never after 4201 (the session
+//! is gone) or [`Client::disconnect`], which go to `Idle`.
+//!
+//! When the client asks the runtime to close, it considers the connection gone at once: the
+//! runtime need not report that close back (a report is ignored).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::lines::{reconcile_lines, KnownCall, Lines, ReconcileAction};
+use super::message::{Handshake, Line, Message, Registration, StateHandshake};
+use super::request::{Request, RequestKind, Response, ResponseKind};
+use super::{Event, EventKind, RegistrationStatus};
+use crate::timer::TimerQueue;
+use crate::{Timestamp, UsageError};
+
+/// The WebSocket sub-protocol WTSP requires.
+pub const SUBPROTOCOL: &str = "webtrit-protocol";
+
+/// Close code: the session is gone; log in again (no reconnect).
+const SESSION_MISSED: u16 = 4201;
+/// Close code: evicted by a newer `force=true` connection (reconnect at once).
+const FORCE_ATTACH_CLOSE: u16 = 4441;
+/// Close code the client uses when it closes the connection itself.
+const NORMAL_CLOSURE: u16 = 1000;
+
+/// Client configuration. Durations default to the profile's values.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ClientConfig {
+    /// Base URL of the core (`https://core.example.com`, `wss://…`, or a full
+    /// `…/signaling/v1` URL). http becomes ws and https becomes wss.
+    pub url: String,
+    /// Session token.
+    pub token: String,
+    /// Take over from another connection of the same account (`force=true`).
+    pub force: bool,
+    /// Tenant id, put in the path as `/tenant/ID`.
+    pub tenant: Option<String>,
+    /// How long a request waits for its response (10 s).
+    pub transaction_timeout: Duration,
+    /// How long a keepalive waits for its echo before the connection counts as dead (10 s).
+    pub keepalive_timeout: Duration,
+    /// Keepalive interval when the handshake does not give one (30 s).
+    pub default_keepalive_interval: Duration,
+    /// How long from asking to connect until `state` must have arrived (10 s).
+    pub handshake_timeout: Duration,
+    /// Delay before reconnecting after an unexpected close (3 s).
+    pub reconnect_delay: Duration,
+    /// Upper bound of the reconnect backoff (60 s).
+    pub reconnect_max_delay: Duration,
+    /// How many requests may wait for the handshake (32). They age out after
+    /// `transaction_timeout`.
+    pub max_queued_requests: usize,
+    /// How many requests may wait for their responses at once (256).
+    pub max_pending_transactions: usize,
+    /// Largest frame read; a larger one is reported and dropped (1 MiB).
+    pub max_frame_len: usize,
+    /// The number of the first transaction (`transaction-<n>`); a caller seed keeps ids
+    /// unique across restarts (1).
+    pub first_transaction: u64,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            url: String::new(),
+            token: String::new(),
+            force: false,
+            tenant: None,
+            transaction_timeout: Duration::from_secs(10),
+            keepalive_timeout: Duration::from_secs(10),
+            default_keepalive_interval: Duration::from_secs(30),
+            handshake_timeout: Duration::from_secs(10),
+            reconnect_delay: Duration::from_secs(3),
+            reconnect_max_delay: Duration::from_secs(60),
+            max_queued_requests: 32,
+            max_pending_transactions: 256,
+            max_frame_len: 1 << 20,
+            first_transaction: 1,
+        }
+    }
+}
+
+impl ClientConfig {
+    /// A configuration for `url` and `token` with every other value at its default.
+    pub fn new(url: impl Into<String>, token: impl Into<String>) -> Self {
+        ClientConfig {
+            url: url.into(),
+            token: token.into(),
+            ..Self::default()
+        }
+    }
+
+    /// The URL to connect to: `ws[s]://HOST[/tenant/ID]/signaling/v1?token=…&force=…`.
+    pub fn connect_url(&self) -> String {
+        let mut base = self.url.trim_end_matches('/').to_owned();
+        if let Some(rest) = base.strip_prefix("https://") {
+            base = format!("wss://{rest}");
+        } else if let Some(rest) = base.strip_prefix("http://") {
+            base = format!("ws://{rest}");
+        }
+        let prefix = base.strip_suffix("/signaling/v1").unwrap_or(&base);
+        let mut url = prefix.to_owned();
+        if let Some(tenant) = &self.tenant {
+            url.push_str("/tenant/");
+            percent_encode(tenant, &mut url);
+        }
+        url.push_str("/signaling/v1?token=");
+        percent_encode(&self.token, &mut url);
+        url.push_str(if self.force {
+            "&force=true"
+        } else {
+            "&force=false"
+        });
+        url
+    }
+}
+
+pub(crate) fn percent_encode(s: &str, out: &mut String) {
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+}
+
+/// A connection the client asks the runtime to open.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectRequest {
+    /// The URL.
+    pub url: String,
+    /// The WebSocket sub-protocols to offer.
+    pub protocols: Vec<String>,
+}
+
+/// How a request ended. Every request ends exactly once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransactionOutcome {
+    /// `ack`.
+    Ack,
+    /// `error` response.
+    Error {
+        /// Its code.
+        code: i64,
+        /// Its reason.
+        reason: String,
+    },
+    /// No response within `transaction_timeout`.
+    TimedOut,
+    /// The connection closed before the response.
+    ConnectionClosed,
+    /// Queued before the handshake and aged out unsent.
+    Expired,
+    /// Queued before the handshake, and refused when the handshake showed the lines (a
+    /// busy line, a call not on its line): never sent.
+    Refused {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What the client tells the application.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ClientEvent {
+    /// The `state` handshake arrived; requests can flow. After a reconnect, reconcile with
+    /// [`Client::reconcile`].
+    Ready {
+        /// Whether an earlier connection of this client had been ready.
+        reconnected: bool,
+        /// The handshake.
+        state: StateHandshake,
+    },
+    /// A request ended.
+    TransactionEnded {
+        /// Its transaction.
+        transaction: String,
+        /// Its request name.
+        request: String,
+        /// How it ended.
+        outcome: TransactionOutcome,
+    },
+    /// A response for no open transaction (late, or never ours). Ignored.
+    UnmatchedResponse {
+        /// The response.
+        response: Response,
+    },
+    /// An event from the server, applied to the line model.
+    Event {
+        /// The event.
+        event: Event,
+    },
+    /// A frame that could not be read. Ignored.
+    Malformed {
+        /// Why.
+        error: String,
+    },
+    /// A message the client does not expect from a server (a request, a second keepalive
+    /// echo…). Ignored.
+    Unexpected {
+        /// What.
+        detail: String,
+    },
+    /// The connection is gone.
+    Disconnected {
+        /// Close code, when there was one.
+        code: Option<u16>,
+        /// Close reason or what the client saw.
+        reason: String,
+        /// When the client will reconnect; `None`: it will not.
+        reconnect_at: Option<Timestamp>,
+    },
+}
+
+/// What the client asks of the runtime. See the crate root for the drain rule.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Output {
+    /// Send this text frame.
+    Transmit(String),
+    /// Open a WebSocket connection, then call [`Client::handle_open`] (or
+    /// [`Client::handle_close`] if it fails).
+    Connect(ConnectRequest),
+    /// Close the connection with this code and reason.
+    Close {
+        /// Close code.
+        code: u16,
+        /// Close reason.
+        reason: String,
+    },
+    /// Something for the application.
+    Event(ClientEvent),
+    /// Nothing more is queued: call [`Client::handle_timeout`] at this time (`None`: only
+    /// an input can wake the client).
+    Timeout(Option<Timestamp>),
+}
+
+/// The client's named timers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientTimer {
+    /// `state` must arrive by then.
+    Handshake,
+    /// Send a keepalive (re-armed by every outgoing message).
+    Keepalive,
+    /// The keepalive's echo must arrive by then.
+    KeepaliveEcho,
+    /// Reconnect.
+    Reconnect,
+    /// Transaction `n` times out.
+    Transaction(u64),
+    /// Queued request `n` ages out.
+    Queued(u64),
+}
+
+impl ClientTimer {
+    /// The timer's name, for logs and transcripts.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ClientTimer::Handshake => "handshake",
+            ClientTimer::Keepalive => "keepalive",
+            ClientTimer::KeepaliveEcho => "keepalive_echo",
+            ClientTimer::Reconnect => "reconnect",
+            ClientTimer::Transaction(_) => "transaction",
+            ClientTimer::Queued(_) => "queued",
+        }
+    }
+}
+
+/// Where the client's connection stands, named after what it waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientState {
+    /// Not connected and not going to: waits for [`Client::connect`].
+    Idle,
+    /// Asked the runtime to connect: waits for [`Client::handle_open`].
+    AwaitingOpen,
+    /// Connected: waits for the `state` handshake.
+    AwaitingState,
+    /// Handshake done: requests flow.
+    Ready,
+    /// Waits for the reconnect timer.
+    AwaitingReconnect,
+}
+
+impl ClientState {
+    /// The state's name, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            ClientState::Idle => "idle",
+            ClientState::AwaitingOpen => "awaiting open",
+            ClientState::AwaitingState => "awaiting state",
+            ClientState::Ready => "ready",
+            ClientState::AwaitingReconnect => "awaiting reconnect",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Pending {
+    request: String,
+    line: Option<Line>,
+    call_id: Option<String>,
+}
+
+/// The WTSP client machine. See the [module docs](self) for its states.
+///
+/// ```
+/// use callsig::wtsp::{Client, ClientConfig, ClientOutput};
+/// use callsig::Timestamp;
+///
+/// let mut client = Client::new(ClientConfig::new("https://core.example.com", "tok"));
+/// let now = Timestamp::ZERO;
+/// client.connect(now).unwrap();
+/// let ClientOutput::Connect(req) = client.poll_output() else { panic!() };
+/// assert_eq!(req.url, "wss://core.example.com/signaling/v1?token=tok&force=false");
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Client {
+    config: ClientConfig,
+    state: ClientState,
+    /// Consecutive connection attempts that closed before `state`.
+    failures: u32,
+    ever_ready: bool,
+    next_transaction: u64,
+    queued: VecDeque<(u64, Request)>,
+    pending: BTreeMap<u64, Pending>,
+    keepalive_interval: Duration,
+    keepalive_outstanding: Option<u64>,
+    registration: Option<Registration>,
+    lines: Lines,
+    timers: TimerQueue<ClientTimer>,
+    out: VecDeque<Output>,
+}
+
+impl Client {
+    /// A client in `Idle`.
+    pub fn new(config: ClientConfig) -> Self {
+        Client {
+            next_transaction: config.first_transaction,
+            keepalive_interval: config.default_keepalive_interval,
+            config,
+            state: ClientState::Idle,
+            failures: 0,
+            ever_ready: false,
+            queued: VecDeque::new(),
+            pending: BTreeMap::new(),
+            keepalive_outstanding: None,
+            registration: None,
+            lines: Lines::default(),
+            timers: TimerQueue::new(),
+            out: VecDeque::new(),
+        }
+    }
+
+    // ---- views -------------------------------------------------------------------------
+
+    /// The configuration.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// Where the connection stands.
+    pub fn state(&self) -> ClientState {
+        self.state
+    }
+
+    /// The line model: the calls on each line, as of the last handshake, requests and events.
+    pub fn lines(&self) -> &Lines {
+        &self.lines
+    }
+
+    /// The SIP registration, from the handshake and registration events.
+    pub fn registration(&self) -> Option<&Registration> {
+        self.registration.as_ref()
+    }
+
+    /// The transactions waiting for a response, in order.
+    pub fn pending_transactions(&self) -> impl Iterator<Item = String> + '_ {
+        self.pending.keys().map(|n| transaction_id(*n))
+    }
+
+    /// How many requests wait for the handshake.
+    pub fn queued_requests(&self) -> usize {
+        self.queued.len()
+    }
+
+    /// The earliest timer and its deadline.
+    pub fn next_timer(&self) -> Option<(Timestamp, ClientTimer)> {
+        self.timers.next().map(|(at, k)| (at, *k))
+    }
+
+    /// Reconciles the current line model (after a `Ready`) with the calls the application
+    /// knows. See [`reconcile`](super::reconcile).
+    pub fn reconcile(&self, known: &[KnownCall]) -> Vec<ReconcileAction> {
+        reconcile_lines(&self.lines, known)
+    }
+
+    // ---- output ------------------------------------------------------------------------
+
+    /// The next output. Call after every input until it returns [`Output::Timeout`].
+    pub fn poll_output(&mut self) -> Output {
+        self.out
+            .pop_front()
+            .unwrap_or_else(|| Output::Timeout(self.timers.next().map(|(at, _)| at)))
+    }
+
+    // ---- inputs: application -----------------------------------------------------------
+
+    /// Starts connecting (from `Idle`): outputs [`Output::Connect`].
+    pub fn connect(&mut self, now: Timestamp) -> Result<(), UsageError> {
+        if self.state != ClientState::Idle {
+            return Err(self.wrong_state("connect"));
+        }
+        self.failures = 0;
+        self.start_connect(now);
+        Ok(())
+    }
+
+    /// Closes the connection on purpose and stays `Idle`: no reconnect. Requests in flight
+    /// or queued end with [`TransactionOutcome::ConnectionClosed`]. Harmless when `Idle`.
+    pub fn disconnect(&mut self, now: Timestamp) {
+        match self.state {
+            ClientState::Idle => {}
+            ClientState::AwaitingReconnect => {
+                self.timers.cancel(&ClientTimer::Reconnect);
+                self.fail_queued(TransactionOutcome::ConnectionClosed);
+                self.state = ClientState::Idle;
+            }
+            ClientState::AwaitingOpen | ClientState::AwaitingState | ClientState::Ready => {
+                self.out.push_back(Output::Close {
+                    code: NORMAL_CLOSURE,
+                    reason: "disconnect".into(),
+                });
+                self.connection_gone(now, Some(NORMAL_CLOSURE), "disconnect", Cause::Intentional);
+            }
+        }
+    }
+
+    /// Sends a request (or queues it until the handshake) and returns its transaction id.
+    ///
+    /// Refused, with nothing sent, when `Idle`, when a limit is reached, or (once the lines
+    /// are known) when `outgoing_call` names a busy line or a call request names a call
+    /// that is not on its line.
+    pub fn request(
+        &mut self,
+        now: Timestamp,
+        line: Option<Line>,
+        call_id: Option<String>,
+        kind: RequestKind,
+    ) -> Result<String, UsageError> {
+        let ready = match self.state {
+            ClientState::Idle => return Err(self.wrong_state("request")),
+            ClientState::Ready => true,
+            _ => false,
+        };
+        if ready {
+            self.lines.check_request(line, call_id.as_deref(), &kind)?;
+            if self.pending.len() >= self.config.max_pending_transactions {
+                return Err(self.limit("pending transactions", self.config.max_pending_transactions));
+            }
+        } else if self.queued.len() >= self.config.max_queued_requests {
+            return Err(self.limit("queued requests", self.config.max_queued_requests));
+        }
+        let n = self.take_transaction();
+        let request = Request {
+            transaction: transaction_id(n),
+            line,
+            call_id,
+            kind,
+        };
+        let id = request.transaction.clone();
+        if ready {
+            self.send_request(now, n, request);
+        } else {
+            self.timers
+                .set(ClientTimer::Queued(n), now + self.config.transaction_timeout);
+            self.queued.push_back((n, request));
+        }
+        Ok(id)
+    }
+
+    // ---- inputs: transport -------------------------------------------------------------
+
+    /// The connection asked for by [`Output::Connect`] is open.
+    pub fn handle_open(&mut self, _now: Timestamp) -> Result<(), UsageError> {
+        if self.state != ClientState::AwaitingOpen {
+            return Err(self.wrong_state("open"));
+        }
+        self.state = ClientState::AwaitingState;
+        Ok(())
+    }
+
+    /// The connection closed (or could not be opened). Ignored when the client had
+    /// already let the connection go.
+    pub fn handle_close(&mut self, now: Timestamp, code: Option<u16>, reason: &str) {
+        if matches!(
+            self.state,
+            ClientState::AwaitingOpen | ClientState::AwaitingState | ClientState::Ready
+        ) {
+            let reason = if reason.is_empty() {
+                "connection closed"
+            } else {
+                reason
+            };
+            self.connection_gone(now, code, reason, Cause::Peer);
+        }
+    }
+
+    /// A text frame arrived.
+    pub fn handle_frame(&mut self, now: Timestamp, text: &str) {
+        if !matches!(
+            self.state,
+            ClientState::AwaitingState | ClientState::Ready
+        ) {
+            self.event(ClientEvent::Unexpected {
+                detail: format!("frame while {}", self.state.name()),
+            });
+            return;
+        }
+        if text.len() > self.config.max_frame_len {
+            self.event(ClientEvent::Malformed {
+                error: format!(
+                    "frame of {} bytes exceeds the limit of {}",
+                    text.len(),
+                    self.config.max_frame_len
+                ),
+            });
+            return;
+        }
+        match Message::decode(text) {
+            Err(e) => self.event(ClientEvent::Malformed {
+                error: e.to_string(),
+            }),
+            Ok(Message::Handshake(Handshake::State(state))) => self.on_state(now, state),
+            Ok(Message::Handshake(Handshake::Keepalive { transaction })) => {
+                let echoed = parse_transaction(&transaction);
+                if echoed.is_some() && echoed == self.keepalive_outstanding {
+                    self.keepalive_outstanding = None;
+                    self.timers.cancel(&ClientTimer::KeepaliveEcho);
+                } else {
+                    self.event(ClientEvent::Unexpected {
+                        detail: format!("keepalive echo for {transaction}, not outstanding"),
+                    });
+                }
+            }
+            Ok(Message::Handshake(Handshake::Unknown { name, .. })) => {
+                self.event(ClientEvent::Unexpected {
+                    detail: format!("unknown handshake {name}"),
+                })
+            }
+            Ok(Message::Response(r)) => self.on_response(r),
+            Ok(Message::Event(e)) => self.on_event(e),
+            Ok(Message::Request(r)) => self.event(ClientEvent::Unexpected {
+                detail: format!("request {} from the server", r.kind.name()),
+            }),
+        }
+    }
+
+    /// Fires every timer due at or before `now`. Safe to call early, late or twice.
+    pub fn handle_timeout(&mut self, now: Timestamp) {
+        while let Some((_, timer)) = self.timers.pop_due(now) {
+            match timer {
+                ClientTimer::Handshake => {
+                    self.close_dead(now, "handshake timeout");
+                }
+                ClientTimer::KeepaliveEcho => {
+                    self.close_dead(now, "keepalive timeout");
+                }
+                ClientTimer::Keepalive => {
+                    if self.state == ClientState::Ready && self.keepalive_outstanding.is_none()
+                    {
+                        let n = self.take_transaction();
+                        self.keepalive_outstanding = Some(n);
+                        self.timers
+                            .set(ClientTimer::KeepaliveEcho, now + self.config.keepalive_timeout);
+                        self.transmit(
+                            now,
+                            &Message::Handshake(Handshake::Keepalive {
+                                transaction: transaction_id(n),
+                            }),
+                        );
+                    }
+                }
+                ClientTimer::Reconnect => {
+                    if self.state == ClientState::AwaitingReconnect {
+                        self.start_connect(now);
+                    }
+                }
+                ClientTimer::Transaction(n) => {
+                    if let Some(p) = self.pending.remove(&n) {
+                        if p.request == "outgoing_call" {
+                            self.lines.on_request_failed(p.line, p.call_id.as_deref());
+                        }
+                        self.ended(n, p.request, TransactionOutcome::TimedOut);
+                    }
+                }
+                ClientTimer::Queued(n) => {
+                    if let Some(i) = self.queued.iter().position(|(q, _)| *q == n) {
+                        if let Some((_, r)) = self.queued.remove(i) {
+                            self.ended(n, r.kind.name().into(), TransactionOutcome::Expired);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // ---- internals ---------------------------------------------------------------------
+
+    fn wrong_state(&self, action: &'static str) -> UsageError {
+        UsageError::WrongState {
+            action,
+            state: self.state.name(),
+        }
+    }
+
+    fn limit(&self, what: &'static str, limit: usize) -> UsageError {
+        UsageError::LimitReached {
+            what,
+            limit,
+            state: self.state.name(),
+        }
+    }
+
+    fn take_transaction(&mut self) -> u64 {
+        let n = self.next_transaction;
+        self.next_transaction = self.next_transaction.wrapping_add(1);
+        n
+    }
+
+    fn event(&mut self, e: ClientEvent) {
+        self.out.push_back(Output::Event(e));
+    }
+
+    fn ended(&mut self, n: u64, request: String, outcome: TransactionOutcome) {
+        self.event(ClientEvent::TransactionEnded {
+            transaction: transaction_id(n),
+            request,
+            outcome,
+        });
+    }
+
+    fn transmit(&mut self, now: Timestamp, msg: &Message) {
+        self.out.push_back(Output::Transmit(msg.encode()));
+        if self.state == ClientState::Ready {
+            self.timers
+                .set(ClientTimer::Keepalive, now + self.keepalive_interval);
+        }
+    }
+
+    fn send_request(&mut self, now: Timestamp, n: u64, request: Request) {
+        self.lines
+            .on_request(request.line, request.call_id.as_deref(), &request.kind);
+        self.transmit(now, &Message::Request(request.clone()));
+        self.timers
+            .set(ClientTimer::Transaction(n), now + self.config.transaction_timeout);
+        self.pending.insert(
+            n,
+            Pending {
+                request: request.kind.name().into(),
+                line: request.line,
+                call_id: request.call_id,
+            },
+        );
+    }
+
+    fn start_connect(&mut self, now: Timestamp) {
+        self.state = ClientState::AwaitingOpen;
+        self.timers
+            .set(ClientTimer::Handshake, now + self.config.handshake_timeout);
+        self.out.push_back(Output::Connect(ConnectRequest {
+            url: self.config.connect_url(),
+            protocols: vec![SUBPROTOCOL.into()],
+        }));
+    }
+
+    fn on_state(&mut self, now: Timestamp, state: StateHandshake) {
+        let reconnected = self.ever_ready;
+        self.ever_ready = true;
+        self.failures = 0;
+        self.state = ClientState::Ready;
+        self.timers.cancel(&ClientTimer::Handshake);
+        self.keepalive_interval = state
+            .keepalive_interval
+            .map_or(self.config.default_keepalive_interval, Duration::from_millis);
+        self.registration = Some(state.registration.clone());
+        self.lines = Lines::from_handshake(&state);
+        self.timers
+            .set(ClientTimer::Keepalive, now + self.keepalive_interval);
+        self.event(ClientEvent::Ready { reconnected, state });
+        while let Some((n, request)) = self.queued.pop_front() {
+            self.timers.cancel(&ClientTimer::Queued(n));
+            match self
+                .lines
+                .check_request(request.line, request.call_id.as_deref(), &request.kind)
+            {
+                Ok(()) => self.send_request(now, n, request),
+                Err(e) => self.ended(
+                    n,
+                    request.kind.name().into(),
+                    TransactionOutcome::Refused {
+                        reason: e.to_string(),
+                    },
+                ),
+            }
+        }
+    }
+
+    fn on_response(&mut self, r: Response) {
+        let Some(n) = parse_transaction(&r.transaction).filter(|n| self.pending.contains_key(n))
+        else {
+            self.event(ClientEvent::UnmatchedResponse { response: r });
+            return;
+        };
+        let Some(p) = self.pending.remove(&n) else {
+            return;
+        };
+        self.timers.cancel(&ClientTimer::Transaction(n));
+        let outcome = match r.kind {
+            ResponseKind::Ack => TransactionOutcome::Ack,
+            ResponseKind::Error { code, reason } => {
+                if p.request == "outgoing_call" {
+                    self.lines.on_request_failed(p.line, p.call_id.as_deref());
+                }
+                TransactionOutcome::Error { code, reason }
+            }
+            ResponseKind::Unknown { name } => TransactionOutcome::Error {
+                code: 0,
+                reason: format!("unknown response {name}"),
+            },
+        };
+        self.ended(n, p.request, outcome);
+    }
+
+    fn on_event(&mut self, e: Event) {
+        self.lines.on_event(&e);
+        let status = match &e.kind {
+            EventKind::Registering => Some(RegistrationStatus::Registering),
+            EventKind::Registered { .. } => Some(RegistrationStatus::Registered),
+            EventKind::RegistrationFailed { .. } => Some(RegistrationStatus::RegistrationFailed),
+            EventKind::Unregistering => Some(RegistrationStatus::Unregistering),
+            EventKind::Unregistered => Some(RegistrationStatus::Unregistered),
+            _ => None,
+        };
+        if let Some(status) = status {
+            let (code, reason) = match &e.kind {
+                EventKind::RegistrationFailed { code, reason } => (*code, reason.clone()),
+                _ => (None, None),
+            };
+            self.registration = Some(Registration {
+                status,
+                code,
+                reason,
+            });
+        }
+        self.event(ClientEvent::Event { event: e });
+    }
+
+    fn fail_queued(&mut self, outcome: TransactionOutcome) {
+        while let Some((n, r)) = self.queued.pop_front() {
+            self.timers.cancel(&ClientTimer::Queued(n));
+            self.ended(n, r.kind.name().into(), outcome.clone());
+        }
+    }
+
+    /// The client closes a connection it considers dead, then reconnects.
+    fn close_dead(&mut self, now: Timestamp, reason: &str) {
+        if matches!(
+            self.state,
+            ClientState::AwaitingOpen | ClientState::AwaitingState | ClientState::Ready
+        ) {
+            self.out.push_back(Output::Close {
+                code: NORMAL_CLOSURE,
+                reason: reason.into(),
+            });
+            self.connection_gone(now, Some(NORMAL_CLOSURE), reason, Cause::Dead);
+        }
+    }
+
+    /// The connection is gone: end what was in flight and decide about reconnecting.
+    fn connection_gone(&mut self, now: Timestamp, code: Option<u16>, reason: &str, cause: Cause) {
+        let was_ready = self.state == ClientState::Ready;
+        for (n, p) in std::mem::take(&mut self.pending) {
+            self.timers.cancel(&ClientTimer::Transaction(n));
+            self.ended(n, p.request, TransactionOutcome::ConnectionClosed);
+        }
+        self.keepalive_outstanding = None;
+        for t in [
+            ClientTimer::Handshake,
+            ClientTimer::Keepalive,
+            ClientTimer::KeepaliveEcho,
+        ] {
+            self.timers.cancel(&t);
+        }
+        self.failures = if was_ready {
+            0
+        } else {
+            self.failures.saturating_add(1)
+        };
+        let delay = match (cause, code) {
+            (Cause::Intentional, _) | (Cause::Peer, Some(SESSION_MISSED)) => None,
+            (Cause::Peer, Some(FORCE_ATTACH_CLOSE)) => Some(Duration::ZERO),
+            _ => Some(self.backoff()),
+        };
+        let reconnect_at = delay.map(|d| now + d);
+        self.event(ClientEvent::Disconnected {
+            code,
+            reason: reason.into(),
+            reconnect_at,
+        });
+        match delay {
+            None => {
+                self.fail_queued(TransactionOutcome::ConnectionClosed);
+                self.state = ClientState::Idle;
+            }
+            Some(d) if d.is_zero() => self.start_connect(now),
+            Some(d) => {
+                self.state = ClientState::AwaitingReconnect;
+                self.timers.set(ClientTimer::Reconnect, now + d);
+            }
+        }
+    }
+
+    /// `reconnect_delay`, doubled for each attempt in a row that failed before `state`.
+    fn backoff(&self) -> Duration {
+        let base = self.config.reconnect_delay;
+        let steps = self.failures.saturating_sub(1).min(16);
+        base.saturating_mul(1 << steps)
+            .min(self.config.reconnect_max_delay.max(base))
+    }
+}
+
+/// Why a connection went away; it steers the reconnect.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Cause {
+    /// The application disconnected.
+    Intentional,
+    /// The client closed a connection it found dead.
+    Dead,
+    /// The transport closed (the code, if any, is the server's).
+    Peer,
+}
+
+fn transaction_id(n: u64) -> String {
+    format!("transaction-{n}")
+}
+
+fn parse_transaction(t: &str) -> Option<u64> {
+    let digits = t.strip_prefix("transaction-")?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}

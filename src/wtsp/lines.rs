@@ -1,0 +1,440 @@
+//! The line model: which call is on each line and how far it has got, and the
+//! reconciliation of a reconnect's `state` handshake with what the application knows.
+//!
+//! Transitions, by what is seen (requests sent by the client, events from the server):
+//!
+//! | seen                                   | line becomes                                  |
+//! |----------------------------------------|-----------------------------------------------|
+//! | request `outgoing_call`                | call, outgoing, `Dialing`                     |
+//! | event `incoming_call`                  | call, incoming, `Incoming` (offer kept)       |
+//! | event `calling`                        | `Calling`                                     |
+//! | event `proceeding` / `ringing`         | `Ringing`                                     |
+//! | event `progress`                       | `EarlyMedia`                                  |
+//! | request `accept`, event `accepting`    | `Accepting`                                   |
+//! | event `accepted`                       | `Accepted`                                    |
+//! | request `hangup`/`decline`, event `hangingup`/`declining` | `HangingUp`                |
+//! | event `hangup`; `error` response to `outgoing_call` | idle                             |
+//! | any other call event                   | the call stays as it is (created if unknown)  |
+//!
+//! The server is the authority: an event for a call the model does not have puts that call
+//! on the line.
+
+use serde::{Deserialize, Serialize};
+
+use super::event::{CallOffer, Event, EventKind};
+use super::message::{Line, LineInfo, Message, StateHandshake};
+use super::request::{RequestGroup, RequestKind};
+use crate::UsageError;
+
+/// Who placed the call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// This client called out.
+    Outgoing,
+    /// The call came in.
+    Incoming,
+}
+
+/// How far a call on a line has got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallPhase {
+    /// `outgoing_call` sent, nothing heard yet.
+    Dialing,
+    /// `calling` received.
+    Calling,
+    /// `proceeding` or `ringing` received.
+    Ringing,
+    /// `progress` received: early media.
+    EarlyMedia,
+    /// `incoming_call` received, not answered.
+    Incoming,
+    /// `accept` sent or `accepting` received.
+    Accepting,
+    /// `accepted`: the call is up.
+    Accepted,
+    /// `hangup` or `decline` sent, or `hangingup`/`declining` received.
+    HangingUp,
+}
+
+/// The call on a line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LineCall {
+    /// The call.
+    pub call_id: String,
+    /// Who placed it, when known.
+    pub direction: Option<Direction>,
+    /// How far it has got.
+    pub phase: CallPhase,
+    /// The `incoming_call` offer, for an incoming call.
+    pub offer: Option<CallOffer>,
+}
+
+/// Every line of a session and the guest line.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Lines {
+    lines: Vec<Option<LineCall>>,
+    guest: Option<LineCall>,
+}
+
+fn line_name(line: Line) -> String {
+    match line {
+        Line::Index(i) => i.to_string(),
+        Line::Guest => "guest".into(),
+    }
+}
+
+impl Lines {
+    /// `count` idle lines.
+    pub fn new(count: usize) -> Self {
+        Lines {
+            lines: vec![None; count],
+            guest: None,
+        }
+    }
+
+    /// The lines as a `state` handshake describes them, each call's phase replayed from its
+    /// `call_logs` (oldest first).
+    pub fn from_handshake(state: &StateHandshake) -> Self {
+        let mut lines = Lines::new(state.lines.len());
+        for (i, info) in state.lines.iter().enumerate() {
+            if let Some(info) = info {
+                lines.lines[i] = call_from_info(info);
+            }
+        }
+        lines.guest = state.guest_line.as_ref().and_then(call_from_info);
+        lines
+    }
+
+    /// How many numbered lines the session has.
+    pub fn count(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// The call on `line`, if any (`None` also for a line that does not exist).
+    pub fn get(&self, line: Line) -> Option<&LineCall> {
+        match line {
+            Line::Index(i) => self.lines.get(i as usize).and_then(Option::as_ref),
+            Line::Guest => self.guest.as_ref(),
+        }
+    }
+
+    /// Whether `line` exists and carries no call.
+    pub fn is_free(&self, line: Line) -> bool {
+        match line {
+            Line::Index(i) => matches!(self.lines.get(i as usize), Some(None)),
+            Line::Guest => self.guest.is_none(),
+        }
+    }
+
+    /// The first numbered line with no call.
+    pub fn first_free(&self) -> Option<Line> {
+        self.lines
+            .iter()
+            .position(Option::is_none)
+            .map(|i| Line::Index(i as u32))
+    }
+
+    /// The line carrying `call_id`.
+    pub fn find(&self, call_id: &str) -> Option<Line> {
+        self.iter()
+            .find(|(_, c)| c.call_id == call_id)
+            .map(|(l, _)| l)
+    }
+
+    /// Every line that carries a call, numbered lines first, then the guest line.
+    pub fn iter(&self) -> impl Iterator<Item = (Line, &LineCall)> {
+        self.lines
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| c.as_ref().map(|c| (Line::Index(i as u32), c)))
+            .chain(self.guest.as_ref().map(|c| (Line::Guest, c)))
+    }
+
+    fn slot(&mut self, line: Line) -> Option<&mut Option<LineCall>> {
+        match line {
+            Line::Index(i) => self.lines.get_mut(i as usize),
+            Line::Guest => Some(&mut self.guest),
+        }
+    }
+
+    /// Checks that a request may be sent: `outgoing_call` needs a free line, other call
+    /// requests need their call on that line.
+    pub fn check_request(
+        &self,
+        line: Option<Line>,
+        call_id: Option<&str>,
+        kind: &RequestKind,
+    ) -> Result<(), UsageError> {
+        let group = kind.group();
+        if group == RequestGroup::Session {
+            return Ok(());
+        }
+        let Some(line) = line else {
+            return Err(UsageError::InvalidMessage {
+                message: kind.name().into(),
+                field: "line".into(),
+            });
+        };
+        if let Line::Index(i) = line {
+            if i as usize >= self.lines.len() {
+                return Err(UsageError::NoSuchLine {
+                    line: line_name(line),
+                    lines: self.lines.len(),
+                });
+            }
+        }
+        if group == RequestGroup::Line {
+            return Ok(());
+        }
+        let Some(call_id) = call_id else {
+            return Err(UsageError::InvalidMessage {
+                message: kind.name().into(),
+                field: "call_id".into(),
+            });
+        };
+        match (kind, self.get(line)) {
+            (RequestKind::OutgoingCall { .. }, Some(busy)) => Err(UsageError::LineBusy {
+                line: line_name(line),
+                call_id: busy.call_id.clone(),
+            }),
+            (RequestKind::OutgoingCall { .. }, None) => Ok(()),
+            (_, Some(c)) if c.call_id == call_id => Ok(()),
+            _ => Err(UsageError::CallNotOnLine {
+                call_id: call_id.into(),
+                line: line_name(line),
+            }),
+        }
+    }
+
+    /// Applies a request the client sends.
+    pub fn on_request(&mut self, line: Option<Line>, call_id: Option<&str>, kind: &RequestKind) {
+        let (Some(line), Some(call_id)) = (line, call_id) else {
+            return;
+        };
+        let Some(slot) = self.slot(line) else { return };
+        match kind {
+            RequestKind::OutgoingCall { .. } => {
+                *slot = Some(LineCall {
+                    call_id: call_id.into(),
+                    direction: Some(Direction::Outgoing),
+                    phase: CallPhase::Dialing,
+                    offer: None,
+                })
+            }
+            RequestKind::Accept { .. } => set_phase(slot, call_id, CallPhase::Accepting),
+            RequestKind::Hangup | RequestKind::Decline { refer_id: None } => {
+                set_phase(slot, call_id, CallPhase::HangingUp)
+            }
+            _ => {}
+        }
+    }
+
+    /// An `outgoing_call` was refused: the line is free again.
+    pub fn on_request_failed(&mut self, line: Option<Line>, call_id: Option<&str>) {
+        let (Some(line), Some(call_id)) = (line, call_id) else {
+            return;
+        };
+        if let Some(slot) = self.slot(line) {
+            if slot
+                .as_ref()
+                .is_some_and(|c| c.call_id == call_id && c.phase == CallPhase::Dialing)
+            {
+                *slot = None;
+            }
+        }
+    }
+
+    /// Applies an event from the server.
+    pub fn on_event(&mut self, event: &Event) {
+        let (Some(line), Some(call_id)) = (event.line, event.call_id.as_deref()) else {
+            return;
+        };
+        let Some(slot) = self.slot(line) else { return };
+        apply_event(slot, call_id, &event.kind);
+    }
+}
+
+fn set_phase(slot: &mut Option<LineCall>, call_id: &str, phase: CallPhase) {
+    if let Some(c) = slot.as_mut().filter(|c| c.call_id == call_id) {
+        c.phase = phase;
+    }
+}
+
+fn apply_event(slot: &mut Option<LineCall>, call_id: &str, kind: &EventKind) {
+    let phase = match kind {
+        EventKind::IncomingCall(offer) => {
+            *slot = Some(LineCall {
+                call_id: call_id.into(),
+                direction: Some(Direction::Incoming),
+                phase: CallPhase::Incoming,
+                offer: Some(offer.clone()),
+            });
+            return;
+        }
+        EventKind::Hangup { .. } => {
+            if slot.as_ref().is_some_and(|c| c.call_id == call_id) {
+                *slot = None;
+            }
+            return;
+        }
+        EventKind::Calling => Some(CallPhase::Calling),
+        EventKind::Proceeding { .. } | EventKind::Ringing => Some(CallPhase::Ringing),
+        EventKind::Progress { .. } => Some(CallPhase::EarlyMedia),
+        EventKind::Accepting => Some(CallPhase::Accepting),
+        EventKind::Accepted { .. } => Some(CallPhase::Accepted),
+        EventKind::Hangingup { .. } | EventKind::Declining { refer_id: None, .. } => {
+            Some(CallPhase::HangingUp)
+        }
+        // Call events that do not move the phase, and line or session events.
+        EventKind::Holding
+        | EventKind::Resuming
+        | EventKind::Transferring
+        | EventKind::Updating
+        | EventKind::Updated
+        | EventKind::UpdatingCall(_)
+        | EventKind::Notify { .. }
+        | EventKind::Declining { .. }
+        | EventKind::Transfer { .. } => None,
+        _ => return,
+    };
+    match slot {
+        Some(c) if c.call_id == call_id => {
+            if let Some(p) = phase {
+                c.phase = p;
+            }
+        }
+        _ => {
+            // The server knows a call we do not: it is the authority.
+            *slot = Some(LineCall {
+                call_id: call_id.into(),
+                direction: None,
+                phase: phase.unwrap_or(CallPhase::Accepted),
+                offer: None,
+            })
+        }
+    }
+}
+
+fn call_from_info(info: &LineInfo) -> Option<LineCall> {
+    let call_id = info.call_id.as_deref()?;
+    let mut slot = None;
+    // Logs are newest first; replay them oldest first.
+    for log in info.call_logs.iter().rev() {
+        match log.decode() {
+            Ok(Message::Event(e)) => apply_event(&mut slot, call_id, &e.kind),
+            Ok(Message::Request(r)) => {
+                let mut lines = Lines {
+                    lines: vec![slot.take()],
+                    guest: None,
+                };
+                lines.on_request(Some(Line::Index(0)), Some(call_id), &r.kind);
+                slot = lines.lines.pop().flatten();
+            }
+            _ => {}
+        }
+    }
+    // A call with no telling log is still on the server: treat it as up.
+    Some(slot.unwrap_or(LineCall {
+        call_id: call_id.into(),
+        direction: None,
+        phase: CallPhase::Accepted,
+        offer: None,
+    }))
+}
+
+/// A call the application knows about, for [`reconcile`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnownCall {
+    /// The call.
+    pub call_id: String,
+}
+
+/// What to do with one call after a reconnect.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum ReconcileAction {
+    /// The server still has a call the application knows: carry on with it (an accepted
+    /// call's media may need an `update` to restore).
+    Restore {
+        /// Its line.
+        line: Line,
+        /// The call.
+        call_id: String,
+        /// Its phase on the server.
+        phase: CallPhase,
+    },
+    /// The server has an unanswered incoming call the application does not know: offer it.
+    Offer {
+        /// Its line.
+        line: Line,
+        /// The call.
+        call_id: String,
+        /// The `incoming_call` fields, when the log had them.
+        offer: Option<CallOffer>,
+    },
+    /// The server has a call the application does not know and cannot take up: hang it up.
+    HangUp {
+        /// Its line.
+        line: Line,
+        /// The call.
+        call_id: String,
+    },
+    /// The application knows a call the server no longer has: end it locally.
+    EndLocally {
+        /// The call.
+        call_id: String,
+    },
+}
+
+/// Reconciles a reconnect's `state` handshake with the calls the application knows.
+///
+/// Actions come in line order (numbered lines, then the guest line), then the calls to end
+/// locally in the order given.
+///
+/// ```
+/// use callsig::wtsp::{reconcile, KnownCall, Message, Handshake, ReconcileAction};
+///
+/// let state = r#"{"handshake":"state","timestamp":0,"registration":{"status":"registered"},
+///   "lines":[{"call_id":"in1","call_logs":[[5,{"event":"incoming_call","caller":"1"}]]},null]}"#;
+/// let Message::Handshake(Handshake::State(state)) = Message::decode(state).unwrap() else { panic!() };
+/// let actions = reconcile(&state, &[KnownCall { call_id: "gone".into() }]);
+/// assert!(matches!(&actions[0], ReconcileAction::Offer { call_id, .. } if call_id == "in1"));
+/// assert_eq!(actions[1], ReconcileAction::EndLocally { call_id: "gone".into() });
+/// ```
+pub fn reconcile(state: &StateHandshake, known: &[KnownCall]) -> Vec<ReconcileAction> {
+    reconcile_lines(&Lines::from_handshake(state), known)
+}
+
+/// [`reconcile`] against a line model already built.
+pub fn reconcile_lines(lines: &Lines, known: &[KnownCall]) -> Vec<ReconcileAction> {
+    let mut actions = Vec::new();
+    for (line, call) in lines.iter() {
+        let call_id = call.call_id.clone();
+        let action = if known.iter().any(|k| k.call_id == call.call_id) {
+            ReconcileAction::Restore {
+                line,
+                call_id,
+                phase: call.phase,
+            }
+        } else if call.phase == CallPhase::Incoming {
+            ReconcileAction::Offer {
+                line,
+                call_id,
+                offer: call.offer.clone(),
+            }
+        } else {
+            ReconcileAction::HangUp { line, call_id }
+        };
+        actions.push(action);
+    }
+    for k in known {
+        if lines.find(&k.call_id).is_none() {
+            actions.push(ReconcileAction::EndLocally {
+                call_id: k.call_id.clone(),
+            });
+        }
+    }
+    actions
+}
