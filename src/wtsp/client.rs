@@ -191,7 +191,7 @@ pub enum ClientEvent {
         /// Whether an earlier connection of this client had been ready.
         reconnected: bool,
         /// The handshake.
-        state: StateHandshake,
+        state: Box<StateHandshake>,
     },
     /// A request ended.
     TransactionEnded {
@@ -479,7 +479,9 @@ impl Client {
         if ready {
             self.lines.check_request(line, call_id.as_deref(), &kind)?;
             if self.pending.len() >= self.config.max_pending_transactions {
-                return Err(self.limit("pending transactions", self.config.max_pending_transactions));
+                return Err(
+                    self.limit("pending transactions", self.config.max_pending_transactions)
+                );
             }
         } else if self.queued.len() >= self.config.max_queued_requests {
             return Err(self.limit("queued requests", self.config.max_queued_requests));
@@ -495,8 +497,10 @@ impl Client {
         if ready {
             self.send_request(now, n, request);
         } else {
-            self.timers
-                .set(ClientTimer::Queued(n), now + self.config.transaction_timeout);
+            self.timers.set(
+                ClientTimer::Queued(n),
+                now + self.config.transaction_timeout,
+            );
             self.queued.push_back((n, request));
         }
         Ok(id)
@@ -531,10 +535,7 @@ impl Client {
 
     /// A text frame arrived.
     pub fn handle_frame(&mut self, now: Timestamp, text: &str) {
-        if !matches!(
-            self.state,
-            ClientState::AwaitingState | ClientState::Ready
-        ) {
+        if !matches!(self.state, ClientState::AwaitingState | ClientState::Ready) {
             self.event(ClientEvent::Unexpected {
                 detail: format!("frame while {}", self.state.name()),
             });
@@ -590,12 +591,13 @@ impl Client {
                     self.close_dead(now, "keepalive timeout");
                 }
                 ClientTimer::Keepalive => {
-                    if self.state == ClientState::Ready && self.keepalive_outstanding.is_none()
-                    {
+                    if self.state == ClientState::Ready && self.keepalive_outstanding.is_none() {
                         let n = self.take_transaction();
                         self.keepalive_outstanding = Some(n);
-                        self.timers
-                            .set(ClientTimer::KeepaliveEcho, now + self.config.keepalive_timeout);
+                        self.timers.set(
+                            ClientTimer::KeepaliveEcho,
+                            now + self.config.keepalive_timeout,
+                        );
                         self.transmit(
                             now,
                             &Message::Handshake(Handshake::Keepalive {
@@ -675,8 +677,10 @@ impl Client {
         self.lines
             .on_request(request.line, request.call_id.as_deref(), &request.kind);
         self.transmit(now, &Message::Request(request.clone()));
-        self.timers
-            .set(ClientTimer::Transaction(n), now + self.config.transaction_timeout);
+        self.timers.set(
+            ClientTimer::Transaction(n),
+            now + self.config.transaction_timeout,
+        );
         self.pending.insert(
             n,
             Pending {
@@ -703,14 +707,18 @@ impl Client {
         self.failures = 0;
         self.state = ClientState::Ready;
         self.timers.cancel(&ClientTimer::Handshake);
-        self.keepalive_interval = state
-            .keepalive_interval
-            .map_or(self.config.default_keepalive_interval, Duration::from_millis);
+        self.keepalive_interval = state.keepalive_interval.map_or(
+            self.config.default_keepalive_interval,
+            Duration::from_millis,
+        );
         self.registration = Some(state.registration.clone());
         self.lines = Lines::from_handshake(&state);
         self.timers
             .set(ClientTimer::Keepalive, now + self.keepalive_interval);
-        self.event(ClientEvent::Ready { reconnected, state });
+        self.event(ClientEvent::Ready {
+            reconnected,
+            state: Box::new(state),
+        });
         while let Some((n, request)) = self.queued.pop_front() {
             self.timers.cancel(&ClientTimer::Queued(n));
             match self

@@ -8,9 +8,7 @@ use super::message::Message;
 
 use super::event::{CallOffer, Event, EventKind};
 use super::message::{DecodeError, Handshake, IceCandidate, Line, StateHandshake};
-use super::request::{
-    HoldDirection, Request, RequestGroup, RequestKind, Response, ResponseKind,
-};
+use super::request::{HoldDirection, Request, RequestGroup, RequestKind, Response, ResponseKind};
 use super::wire::Fields;
 
 pub(crate) fn own(v: Option<Cow<'_, str>>) -> Option<String> {
@@ -469,7 +467,7 @@ pub(crate) fn event_to(e: &Event) -> Fields<'_> {
 }
 
 pub(crate) fn state_to(s: &StateHandshake) -> Fields<'_> {
-Fields {
+    Fields {
         handshake: Some(Cow::Borrowed("state")),
         keepalive_interval: s.keepalive_interval,
         timestamp: Some(s.timestamp),
@@ -511,6 +509,8 @@ macro_rules! serde_as_wire {
 }
 
 /// Either the event's fields or, for an unknown event, its raw JSON.
+// A short-lived stack value: boxing the large variant would cost an allocation per write.
+#[allow(clippy::large_enum_variant)]
 enum EventWire<'a> {
     Fields(Fields<'a>),
     Raw(&'a Value),

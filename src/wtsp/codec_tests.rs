@@ -45,8 +45,18 @@ fn seed_state_handshake_with_active_call() {
         panic!("log entry is not an event")
     };
     assert_eq!(logged.line, None, "logged messages carry no line");
-    assert!(matches!(logged.kind, EventKind::IncomingCall(CallOffer { ref caller, .. }) if caller.as_deref() == Some("456")));
-    assert_eq!(s.user_active_calls.as_ref().unwrap().as_ref().unwrap().len(), 1);
+    assert!(
+        matches!(logged.kind, EventKind::IncomingCall(CallOffer { ref caller, .. }) if caller.as_deref() == Some("456"))
+    );
+    assert_eq!(
+        s.user_active_calls
+            .as_ref()
+            .unwrap()
+            .as_ref()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[test]
@@ -129,14 +139,21 @@ fn seed_usage_requests() {
         panic!()
     };
     assert_eq!(r.transaction, "transaction-1");
-    assert!(matches!(r.kind, RequestKind::OutgoingCall { ref number, .. } if number == "1234567890"));
+    assert!(
+        matches!(r.kind, RequestKind::OutgoingCall { ref number, .. } if number == "1234567890")
+    );
     let Message::Request(r) = decode(json!({"request": "ice_trickle", "transaction": "t",
         "line": 0, "candidate": {"candidate": "candidate:1 1 udp", "sdpMid": "0",
         "sdpMLineIndex": 0}}))
     else {
         panic!()
     };
-    assert!(matches!(r.kind, RequestKind::IceTrickle { candidate: IceCandidate::Candidate(_) }));
+    assert!(matches!(
+        r.kind,
+        RequestKind::IceTrickle {
+            candidate: IceCandidate::Candidate(_)
+        }
+    ));
     assert_eq!(r.call_id, None, "call_id is optional for ice_trickle");
 }
 
@@ -148,7 +165,9 @@ fn legacy_data_wrapper_is_read_as_flat() {
     else {
         panic!()
     };
-    assert!(matches!(r.kind, RequestKind::OutgoingCall { ref number, .. } if number == "1234567890"));
+    assert!(
+        matches!(r.kind, RequestKind::OutgoingCall { ref number, .. } if number == "1234567890")
+    );
     // The overview's legacy `call` event is an event this library does not know.
     let Message::Event(e) = decode(json!({"event": "call", "line": 0, "call_id": "q",
         "data": {"callee": "0987654321", "caller": "1234567890"}}))
@@ -171,7 +190,10 @@ fn unknown_events_keep_the_raw_json_and_are_written_back() {
     assert_eq!(raw["room"]["id"], 7);
     // Written back with the same members (JSON object order is not significant).
     let again: serde_json::Value = serde_json::from_str(&m.encode()).unwrap();
-    assert_eq!(again, serde_json::from_str::<serde_json::Value>(text).unwrap());
+    assert_eq!(
+        again,
+        serde_json::from_str::<serde_json::Value>(text).unwrap()
+    );
 }
 
 #[test]
@@ -182,7 +204,9 @@ fn refer_id_as_number_or_string() {
         else {
             panic!()
         };
-        assert!(matches!(e.kind, EventKind::Transfer { ref refer_id, .. } if refer_id.as_deref() == Some("42")));
+        assert!(
+            matches!(e.kind, EventKind::Transfer { ref refer_id, .. } if refer_id.as_deref() == Some("42"))
+        );
     }
 }
 
@@ -211,7 +235,9 @@ fn bad_frames_are_told_apart() {
         })
     );
     assert_eq!(
-        Message::decode(r#"{"request":"outgoing_call","transaction":"transaction-1","line":0,"call_id":"c","jsep":{"type":"offer","sdp":""}}"#),
+        Message::decode(
+            r#"{"request":"outgoing_call","transaction":"transaction-1","line":0,"call_id":"c","jsep":{"type":"offer","sdp":""}}"#
+        ),
         Err(DecodeError::MissingField {
             message: "outgoing_call".into(),
             field: "number",
@@ -224,9 +250,14 @@ fn bad_frames_are_told_apart() {
             .transaction(),
         Some("transaction-2")
     );
-    let e = Message::decode(r#"{"request":"hangup","transaction":"transaction-3","line":"zero","call_id":"c"}"#)
-        .unwrap_err();
-    assert!(matches!(e, DecodeError::InvalidField { ref transaction, .. } if transaction.as_deref() == Some("transaction-3")), "{e:?}");
+    let e = Message::decode(
+        r#"{"request":"hangup","transaction":"transaction-3","line":"zero","call_id":"c"}"#,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(e, DecodeError::InvalidField { ref transaction, .. } if transaction.as_deref() == Some("transaction-3")),
+        "{e:?}"
+    );
 }
 
 fn jsep() -> Jsep {
@@ -257,7 +288,9 @@ fn all_requests() -> Vec<RequestKind> {
         },
         RequestKind::Update { jsep: jsep() },
         RequestKind::IceTrickle {
-            candidate: IceCandidate::Candidate(json!({"candidate": "a", "sdpMid": "0", "sdpMLineIndex": 0})),
+            candidate: IceCandidate::Candidate(
+                json!({"candidate": "a", "sdpMid": "0", "sdpMLineIndex": 0}),
+            ),
         },
         RequestKind::IceTrickle {
             candidate: IceCandidate::Completed,

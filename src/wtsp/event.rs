@@ -215,7 +215,6 @@ pub struct Event {
     pub kind: EventKind,
 }
 
-
 impl EventKind {
     /// The event's name on the wire.
     pub fn name(&self) -> &str {
@@ -256,4 +255,3 @@ impl EventKind {
         }
     }
 }
-

@@ -25,8 +25,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::codec::{
-    event_to, handshake_from, handshake_to, request_from, request_to, response_from, response_to,
-    event_from, event_wire,
+    event_from, event_to, event_wire, handshake_from, handshake_to, request_from, request_to,
+    response_from, response_to,
 };
 use super::event::Event;
 use super::request::{Request, Response};
@@ -358,4 +358,3 @@ impl Message {
         }
     }
 }
-

@@ -10,6 +10,8 @@ mod event;
 mod lines;
 mod message;
 mod request;
+mod server;
+mod url;
 mod wire;
 
 pub use client::{
@@ -25,6 +27,11 @@ pub use message::{
     RegistrationStatus, StateHandshake,
 };
 pub use request::{HoldDirection, Request, RequestGroup, RequestKind, Response, ResponseKind};
+pub use server::{
+    close, code, Attach, ConnState, Delivery, Output as ServerOutput, Routing, Server,
+    ServerConfig, ServerEvent, ServerTimer,
+};
+pub use url::{SignalingUrl, UrlError};
 
 #[cfg(test)]
 mod codec_tests;

@@ -177,4 +177,3 @@ pub struct Response {
     /// Ack or error.
     pub kind: ResponseKind,
 }
-

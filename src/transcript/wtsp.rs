@@ -1,0 +1,429 @@
+//! Transcript drivers for `wtsp-client` and `wtsp-server`.
+//!
+//! ## `wtsp-client`
+//!
+//! Config keys (durations in ms): `url` (""), `token` (""), `force` (false), `tenant`
+//! (none), `transaction_timeout` (10000), `keepalive_timeout` (10000), `reconnect_delay`
+//! (3000), `reconnect_max_delay` (60000), `handshake_timeout` (10000),
+//! `keepalive_interval` (30000: used when `state` has none), `max_queued_requests` (32),
+//! `max_pending_transactions` (256), `max_frame_len` (1048576), `first_transaction` (1).
+//!
+//! Verbs: `open` (`{}`: the connection asked for is up), `recv`, `recv_raw`,
+//! `closed` (`{"code": 4441, "reason": "…"}`, both optional).
+//!
+//! Application calls:
+//! - `{"connect": {}}`
+//! - `{"request": {WTSP request without "transaction"}}` — the machine assigns it
+//! - `{"disconnect": {}}`
+//! - `{"reconcile": {"known": ["call-id", …]}}` — an event `reconcile` with the actions
+//!
+//! ## `wtsp-server`
+//!
+//! Config keys: `lines` (2), `guest_line` (false), `keepalive_interval` (30000),
+//! `request_timeout` (10000), `call_log_len` (64), `max_connections` (100000),
+//! `max_accounts` (100000), `max_pending_requests` (64), `max_frame_len` (1048576).
+//!
+//! Verbs (with the step's `"conn"`): `open` (`{"url": "/signaling/v1?token=t",
+//! "protocols": ["webtrit-protocol"]}`), `recv`, `recv_raw`, `closed` (`{"code": 1006}`).
+//!
+//! Application calls (`conn` inside the call, or else the step's):
+//! - `{"attach": {"conn": "a", "account": "alice", "timestamp": 1700000000000,
+//!   "registration": {"status": "registered"}}}` (`registration` optional)
+//! - `{"reject": {"conn": "a", "code": 4201, "reason": "…"}}` (`reason` optional)
+//! - `{"respond": {"conn": "a", "transaction": "transaction-1", "ack": {}}}` or
+//!   `{"respond": {…, "error": {"code": 456, "reason": "…"}}}`
+//! - `{"event": {"account": "alice", …WTSP event…}}`
+//! - `{"forget": {"account": "alice"}}`
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+use super::{
+    args, close_line, connect_line, event_line, send_line, Config, Driver, StepError, Verb,
+};
+use crate::wtsp::{
+    self, Attach, Client, ClientConfig, ClientOutput, KnownCall, Message, Registration,
+    ResponseKind, Server, ServerConfig, ServerOutput,
+};
+use crate::Timestamp;
+
+fn unknown_call(name: &str) -> StepError {
+    StepError::Malformed(format!("unknown application call {name:?}"))
+}
+
+#[derive(Deserialize, Default)]
+struct Closed {
+    code: Option<u16>,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Drives a [`Client`].
+pub(crate) struct ClientDriver {
+    client: Client,
+    /// Answers to application calls that are not machine outputs (`reconcile`).
+    replies: Vec<Value>,
+}
+
+impl ClientDriver {
+    pub(crate) fn new(mut c: Config) -> Result<Self, String> {
+        let mut config = ClientConfig::default();
+        if let Some(v) = c.take("url")? {
+            config.url = v;
+        }
+        if let Some(v) = c.take("token")? {
+            config.token = v;
+        }
+        if let Some(v) = c.take("force")? {
+            config.force = v;
+        }
+        config.tenant = c.take("tenant")?;
+        macro_rules! millis {
+            ($($key:literal => $field:ident),*) => {
+                $( if let Some(v) = c.millis($key)? { config.$field = v; } )*
+            };
+        }
+        millis!(
+            "transaction_timeout" => transaction_timeout,
+            "keepalive_timeout" => keepalive_timeout,
+            "reconnect_delay" => reconnect_delay,
+            "reconnect_max_delay" => reconnect_max_delay,
+            "handshake_timeout" => handshake_timeout,
+            "keepalive_interval" => default_keepalive_interval
+        );
+        if let Some(v) = c.take("max_queued_requests")? {
+            config.max_queued_requests = v;
+        }
+        if let Some(v) = c.take("max_pending_transactions")? {
+            config.max_pending_transactions = v;
+        }
+        if let Some(v) = c.take("max_frame_len")? {
+            config.max_frame_len = v;
+        }
+        if let Some(v) = c.take("first_transaction")? {
+            config.first_transaction = v;
+        }
+        c.finish()?;
+        Ok(ClientDriver {
+            client: Client::new(config),
+            replies: Vec::new(),
+        })
+    }
+
+    fn app(&mut self, now: Timestamp, name: &str, raw: &RawValue) -> Result<(), StepError> {
+        match name {
+            "connect" => Ok(self.client.connect(now)?),
+            "disconnect" => {
+                self.client.disconnect(now);
+                Ok(())
+            }
+            "request" => {
+                let mut v: Value = args("request", raw)?;
+                let Some(obj) = v.as_object_mut() else {
+                    return Err(StepError::Refused("request: must be an object".into()));
+                };
+                // The machine assigns the transaction; a placeholder lets the request be
+                // read with the wire codec.
+                obj.insert("transaction".into(), Value::String(String::new()));
+                match Message::decode(&v.to_string()) {
+                    Ok(Message::Request(r)) => {
+                        self.client.request(now, r.line, r.call_id, r.kind)?;
+                        Ok(())
+                    }
+                    Ok(_) => Err(StepError::Refused("request: not a WTSP request".into())),
+                    Err(e) => Err(StepError::Refused(format!("request: {e}"))),
+                }
+            }
+            "reconcile" => {
+                #[derive(Deserialize)]
+                struct Args {
+                    #[serde(default)]
+                    known: Vec<String>,
+                }
+                let a: Args = args("reconcile", raw)?;
+                let known: Vec<KnownCall> = a
+                    .known
+                    .into_iter()
+                    .map(|call_id| KnownCall { call_id })
+                    .collect();
+                let actions = self.client.reconcile(&known);
+                self.replies.push(serde_json::json!({
+                    "type": "reconcile",
+                    "actions": actions,
+                }));
+                Ok(())
+            }
+            other => Err(unknown_call(other)),
+        }
+    }
+}
+
+impl Driver for ClientDriver {
+    fn step(
+        &mut self,
+        now: Timestamp,
+        _conn: Option<&str>,
+        verb: Verb<'_>,
+    ) -> Result<(), StepError> {
+        match verb {
+            Verb::None => Ok(()),
+            Verb::Open(_) => Ok(self.client.handle_open(now)?),
+            Verb::Recv(text) => {
+                self.client.handle_frame(now, &text);
+                Ok(())
+            }
+            Verb::Closed(raw) => {
+                let c: Closed = args("closed", raw)?;
+                self.client.handle_close(now, c.code, &c.reason);
+                Ok(())
+            }
+            Verb::App(name, raw) => self.app(now, name, raw),
+        }
+    }
+
+    fn handle_timeout(&mut self, now: Timestamp) {
+        self.client.handle_timeout(now);
+    }
+
+    fn drain(&mut self, at: Timestamp, out: &mut Vec<String>) -> Option<Timestamp> {
+        for reply in self.replies.drain(..) {
+            out.push(event_line(at, &reply));
+        }
+        loop {
+            match self.client.poll_output() {
+                ClientOutput::Transmit(text) => out.push(send_line(at, &text, None)),
+                ClientOutput::Connect(req) => out.push(connect_line(at, &req)),
+                ClientOutput::Close { code, reason } => {
+                    out.push(close_line(at, code, &reason, None))
+                }
+                ClientOutput::Event(e) => out.push(event_line(at, &e)),
+                ClientOutput::Timeout(deadline) => return deadline,
+            }
+        }
+    }
+}
+
+/// Drives a [`Server`] whose connections are named by the transcript's strings.
+pub(crate) struct ServerDriver {
+    server: Server<String>,
+}
+
+impl ServerDriver {
+    pub(crate) fn new(mut c: Config) -> Result<Self, String> {
+        let mut config = ServerConfig::default();
+        if let Some(v) = c.take("lines")? {
+            config.lines = v;
+        }
+        if let Some(v) = c.take("guest_line")? {
+            config.guest_line = v;
+        }
+        if let Some(v) = c.millis("keepalive_interval")? {
+            config.keepalive_interval = v;
+        }
+        if let Some(v) = c.millis("request_timeout")? {
+            config.request_timeout = v;
+        }
+        if let Some(v) = c.take("call_log_len")? {
+            config.call_log_len = v;
+        }
+        if let Some(v) = c.take("max_connections")? {
+            config.max_connections = v;
+        }
+        if let Some(v) = c.take("max_accounts")? {
+            config.max_accounts = v;
+        }
+        if let Some(v) = c.take("max_pending_requests")? {
+            config.max_pending_requests = v;
+        }
+        if let Some(v) = c.take("max_frame_len")? {
+            config.max_frame_len = v;
+        }
+        c.finish()?;
+        Ok(ServerDriver {
+            server: Server::new(config),
+        })
+    }
+
+    fn app(
+        &mut self,
+        now: Timestamp,
+        step_conn: Option<&str>,
+        name: &str,
+        raw: &RawValue,
+    ) -> Result<(), StepError> {
+        let mut v: serde_json::Map<String, Value> = args(name, raw)?;
+        let conn = match v.remove("conn") {
+            Some(Value::String(c)) => Some(c),
+            Some(_) => return Err(StepError::Refused(format!("{name}: conn must be a string"))),
+            None => step_conn.map(str::to_owned),
+        };
+        let need_conn = || {
+            conn.clone()
+                .ok_or_else(|| StepError::Refused(format!("{name}: needs conn")))
+        };
+        let v = Value::Object(v);
+        match name {
+            "attach" => {
+                #[derive(Deserialize)]
+                struct Args {
+                    account: String,
+                    #[serde(default)]
+                    timestamp: u64,
+                    registration: Option<Registration>,
+                }
+                let a: Args = from_value(name, v)?;
+                let conn = need_conn()?;
+                self.server.attach(
+                    now,
+                    &conn,
+                    Attach {
+                        account: a.account,
+                        timestamp: a.timestamp,
+                        registration: a.registration,
+                    },
+                )?;
+                Ok(())
+            }
+            "reject" => {
+                #[derive(Deserialize)]
+                struct Args {
+                    code: u16,
+                    #[serde(default)]
+                    reason: String,
+                }
+                let a: Args = from_value(name, v)?;
+                let conn = need_conn()?;
+                Ok(self.server.reject(now, &conn, a.code, &a.reason)?)
+            }
+            "respond" => {
+                #[derive(Deserialize)]
+                struct ErrorArgs {
+                    code: i64,
+                    #[serde(default)]
+                    reason: String,
+                }
+                #[derive(Deserialize)]
+                #[serde(deny_unknown_fields)]
+                struct Args {
+                    transaction: String,
+                    ack: Option<Value>,
+                    error: Option<ErrorArgs>,
+                }
+                let a: Args = from_value(name, v)?;
+                let kind = match (a.ack, a.error) {
+                    (Some(_), None) => ResponseKind::Ack,
+                    (None, Some(e)) => ResponseKind::Error {
+                        code: e.code,
+                        reason: e.reason,
+                    },
+                    _ => {
+                        return Err(StepError::Refused(
+                            "respond: needs exactly one of ack, error".into(),
+                        ))
+                    }
+                };
+                let conn = need_conn()?;
+                Ok(self.server.respond(now, &conn, &a.transaction, kind)?)
+            }
+            "event" => {
+                let Value::Object(mut obj) = v else {
+                    return Err(StepError::Refused("event: must be an object".into()));
+                };
+                let account = match obj.remove("account") {
+                    Some(Value::String(a)) => a,
+                    _ => return Err(StepError::Refused("event: needs account".into())),
+                };
+                match Message::decode(&Value::Object(obj).to_string()) {
+                    Ok(Message::Event(e)) => {
+                        self.server.send_event(now, &account, e)?;
+                        Ok(())
+                    }
+                    Ok(_) => Err(StepError::Refused("event: not a WTSP event".into())),
+                    Err(e) => Err(StepError::Refused(format!("event: {e}"))),
+                }
+            }
+            "forget" => {
+                #[derive(Deserialize)]
+                struct Args {
+                    account: String,
+                }
+                let a: Args = from_value(name, v)?;
+                Ok(self.server.forget_account(&a.account)?)
+            }
+            other => Err(unknown_call(other)),
+        }
+    }
+}
+
+fn from_value<T: serde::de::DeserializeOwned>(verb: &str, v: Value) -> Result<T, StepError> {
+    serde_json::from_value(v).map_err(|e| StepError::Refused(format!("{verb}: {e}")))
+}
+
+fn not_mine(conn: &str) -> StepError {
+    StepError::Refused(format!("connection {conn:?} is not open"))
+}
+
+impl Driver for ServerDriver {
+    fn step(
+        &mut self,
+        now: Timestamp,
+        conn: Option<&str>,
+        verb: Verb<'_>,
+    ) -> Result<(), StepError> {
+        let need =
+            |what: &str| conn.ok_or_else(|| StepError::Refused(format!("{what} needs conn")));
+        match verb {
+            Verb::None => Ok(()),
+            Verb::Open(raw) => {
+                #[derive(Deserialize)]
+                struct Open {
+                    #[serde(default)]
+                    url: String,
+                    #[serde(default)]
+                    protocols: Vec<String>,
+                }
+                let o: Open = args("open", raw)?;
+                let conn = need("open")?;
+                Ok(self
+                    .server
+                    .handle_open(now, conn.to_owned(), &o.url, &o.protocols)?)
+            }
+            Verb::Recv(text) => {
+                let conn = need("recv")?;
+                match self.server.handle_frame(now, &conn.to_owned(), &text) {
+                    wtsp::Routing::Handled => Ok(()),
+                    wtsp::Routing::NotMine => Err(not_mine(conn)),
+                }
+            }
+            Verb::Closed(raw) => {
+                let c: Closed = args("closed", raw)?;
+                let conn = need("closed")?;
+                match self.server.handle_close(now, &conn.to_owned(), c.code) {
+                    wtsp::Routing::Handled => Ok(()),
+                    wtsp::Routing::NotMine => Err(not_mine(conn)),
+                }
+            }
+            Verb::App(name, raw) => self.app(now, conn, name, raw),
+        }
+    }
+
+    fn handle_timeout(&mut self, now: Timestamp) {
+        self.server.handle_timeout(now);
+    }
+
+    fn drain(&mut self, at: Timestamp, out: &mut Vec<String>) -> Option<Timestamp> {
+        loop {
+            match self.server.poll_output() {
+                ServerOutput::Transmit { conn, text } => {
+                    out.push(send_line(at, &text, Some(&conn)))
+                }
+                ServerOutput::Close { conn, code, reason } => {
+                    out.push(close_line(at, code, &reason, Some(&conn)))
+                }
+                ServerOutput::Event(e) => out.push(event_line(at, &e)),
+                ServerOutput::Timeout(deadline) => return deadline,
+            }
+        }
+    }
+}

@@ -1,0 +1,1241 @@
+//! The core side of WTSP: many connections, their accounts, and each account's lines.
+//!
+//! A connection goes `AwaitingAuth` → `Attached`:
+//!
+//! | input                                  | on it                                                   |
+//! |----------------------------------------|---------------------------------------------------------|
+//! | [`Server::handle_open`]                | no `webtrit-protocol`: close 1002; bad path: close 1008; no token: close 4201; else event `Authenticate` |
+//! | [`Server::attach`] (`AwaitingAuth`)    | force rules (old closed 4441, or new refused 4431), then `state` sent |
+//! | [`Server::reject`]                     | close with the application's code                       |
+//! | frame: `keepalive`                     | echoed verbatim                                         |
+//! | frame: not a JSON object, no kind, a response/event/other handshake, a request before `state`, a request without `transaction` | close 4501 |
+//! | frame: unknown request                 | `error` 453                                             |
+//! | frame: missing mandatory field         | `error` 456                                             |
+//! | frame: field of the wrong type, line out of range | `error` 467                                  |
+//! | frame: `outgoing_call` on a busy line  | `error` 503 "busy line"                                 |
+//! | frame: call request, call not on line  | `error` 458 "call not found on line"                    |
+//! | frame: valid request                   | event `Request`; the application must [`Server::respond`] |
+//! | `request` timer                        | `error` 490 "request execute timeout", event `RequestTimedOut` |
+//! | `idle` timer (2 × keepalive_interval with no frame) | close 4502                                 |
+//! | [`Server::handle_close`]               | event `Closed`                                          |
+//!
+//! Every connection that leaves the machine, for whatever reason, is reported once as
+//! `Closed`. Every request with a transaction gets exactly one response.
+//!
+//! Accounts outlive their connections, so a client that reconnects finds its calls and
+//! their `call_logs` in the `state` handshake. Call-log times are wall-clock: the machine
+//! has only the application's `timestamp` of each attach, and dates each entry that long
+//! before it as the entry is older on the machine's monotonic clock.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt::Debug;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::client::SUBPROTOCOL;
+use super::message::{
+    CallLog, DecodeError, Handshake, Line, LineInfo, Message, Registration, RegistrationStatus,
+    StateHandshake,
+};
+use super::request::{Request, RequestGroup, RequestKind, Response, ResponseKind};
+use super::url::SignalingUrl;
+use super::{Event, EventKind};
+use crate::timer::TimerQueue;
+use crate::{Timestamp, UsageError};
+
+/// Close codes the server machine uses.
+pub mod close {
+    /// Sub-protocol missing (WebSocket "protocol error").
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    /// Not a signaling URL (WebSocket "policy violation").
+    pub const POLICY_VIOLATION: u16 = 1008;
+    /// Frame larger than `max_frame_len` (WebSocket "message too big").
+    pub const MESSAGE_TOO_BIG: u16 = 1009;
+    /// Server full (WebSocket "try again later").
+    pub const TRY_AGAIN_LATER: u16 = 1013;
+    /// Session missed: unknown or missing token.
+    pub const SESSION_MISSED: u16 = 4201;
+    /// `force=false` while another connection of the account is attached.
+    pub const CONTROLLER_ATTACHED: u16 = 4431;
+    /// Evicted by a newer `force=true` connection.
+    pub const FORCE_ATTACH_CLOSE: u16 = 4441;
+    /// Signaling message error.
+    pub const SIGNALING_MESSAGE_ERROR: u16 = 4501;
+    /// Keepalive timeout.
+    pub const KEEPALIVE_TIMEOUT: u16 = 4502;
+}
+
+/// Response error codes the server machine uses.
+pub mod code {
+    /// Unknown request.
+    pub const UNKNOWN_REQUEST: i64 = 453;
+    /// Missing mandatory element.
+    pub const MISSING_MANDATORY_ELEMENT: i64 = 456;
+    /// The call is not on the line the request names.
+    pub const CALL_NOT_FOUND: i64 = 458;
+    /// Invalid element type (wrong JSON type, no such line).
+    pub const INVALID_ELEMENT_TYPE: i64 = 467;
+    /// The application did not answer in time, or too many requests are open.
+    pub const UNKNOWN_ERROR: i64 = 490;
+    /// `outgoing_call` on a busy line.
+    pub const BUSY_LINE: i64 = 503;
+}
+
+/// Server configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// Lines per account (2).
+    pub lines: usize,
+    /// Offer a guest line in `state` (false).
+    pub guest_line: bool,
+    /// Keepalive interval announced in `state` (30 s); a connection silent for twice this
+    /// long is closed with 4502.
+    pub keepalive_interval: Duration,
+    /// How long the application has to answer a request before the machine answers
+    /// `error` 490 itself (10 s).
+    pub request_timeout: Duration,
+    /// Entries kept per line's call log; the oldest go first (64).
+    pub call_log_len: usize,
+    /// Open connections at most; more are closed with 1013 (100 000).
+    pub max_connections: usize,
+    /// Accounts kept at most; detached idle accounts are forgotten to make room (100 000).
+    pub max_accounts: usize,
+    /// Unanswered requests per connection; more are answered `error` 490 (64).
+    pub max_pending_requests: usize,
+    /// Largest frame read; larger closes the connection with 1009 (1 MiB).
+    pub max_frame_len: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            lines: 2,
+            guest_line: false,
+            keepalive_interval: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(10),
+            call_log_len: 64,
+            max_connections: 100_000,
+            max_accounts: 100_000,
+            max_pending_requests: 64,
+            max_frame_len: 1 << 20,
+        }
+    }
+}
+
+/// What the server tells the application.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ServerEvent<C> {
+    /// A connection presented a token: [`Server::attach`] it to an account or
+    /// [`Server::reject`] it.
+    Authenticate {
+        /// The connection.
+        conn: C,
+        /// The session token from the URL.
+        token: String,
+        /// `force` from the URL.
+        force: bool,
+        /// The tenant from the URL.
+        tenant: Option<String>,
+    },
+    /// The connection is attached and has been sent `state`.
+    Attached {
+        /// The connection.
+        conn: C,
+        /// Its account.
+        account: String,
+    },
+    /// A valid request: answer it with [`Server::respond`].
+    Request {
+        /// The connection.
+        conn: C,
+        /// Its account.
+        account: String,
+        /// The request.
+        request: Request,
+    },
+    /// The application did not answer in time; the machine answered `error` 490.
+    RequestTimedOut {
+        /// The connection.
+        conn: C,
+        /// The transaction.
+        transaction: String,
+    },
+    /// An incoming call found no free line: the client was sent `missed_call`; reject the
+    /// SIP call (486 Busy Here).
+    IncomingCallMissed {
+        /// The account.
+        account: String,
+        /// The call.
+        call_id: String,
+    },
+    /// The machine answered a request with an `error` response itself (unknown request,
+    /// missing or invalid field, busy line, call not on its line, too many requests).
+    RequestRefused {
+        /// The connection.
+        conn: C,
+        /// The transaction.
+        transaction: String,
+        /// The request name, when it could be read.
+        request: Option<String>,
+        /// The error code sent.
+        code: i64,
+        /// The reason sent.
+        reason: String,
+    },
+    /// The peer sent something wrong that has no answer but a close (a `Closed` event
+    /// follows) or none at all (a duplicate transaction).
+    PeerError {
+        /// The connection.
+        conn: C,
+        /// What was wrong.
+        error: String,
+    },
+    /// The connection has left the machine (closed by the peer, or closed by the machine
+    /// with `code`).
+    Closed {
+        /// The connection.
+        conn: C,
+        /// Its account, when it was attached.
+        account: Option<String>,
+        /// Close code.
+        code: Option<u16>,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What the server asks of the runtime. See the crate root for the drain rule.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Output<C> {
+    /// Send a text frame on a connection.
+    Transmit {
+        /// The connection.
+        conn: C,
+        /// The frame.
+        text: String,
+    },
+    /// Close a connection. The machine has already forgotten it.
+    Close {
+        /// The connection.
+        conn: C,
+        /// Close code.
+        code: u16,
+        /// Close reason.
+        reason: String,
+    },
+    /// Something for the application.
+    Event(ServerEvent<C>),
+    /// Nothing more is queued: call [`Server::handle_timeout`] at this time.
+    Timeout(Option<Timestamp>),
+}
+
+/// Whether an input was for a connection this machine holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use]
+pub enum Routing {
+    /// It was, and it was handled.
+    Handled,
+    /// The machine holds no such connection (already closed, or never opened): nothing done.
+    NotMine,
+}
+
+/// The server's named timers.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServerTimer<C> {
+    /// The connection has been silent for 2 × keepalive interval.
+    Idle(C),
+    /// The application has not answered this transaction.
+    Request(C, String),
+}
+
+impl<C> ServerTimer<C> {
+    /// The timer's name, for logs and transcripts.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ServerTimer::Idle(_) => "idle",
+            ServerTimer::Request(..) => "request",
+        }
+    }
+}
+
+/// Where a connection stands, named after what it waits for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnState {
+    /// Waits for the application to attach or reject it.
+    AwaitingAuth {
+        /// Token from the URL.
+        token: String,
+        /// `force` from the URL.
+        force: bool,
+    },
+    /// Attached to an account; `state` sent.
+    Attached {
+        /// The account.
+        account: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct PendingRequest {
+    request: String,
+    line: Option<Line>,
+    call_id: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Conn {
+    state: ConnState,
+    pending: BTreeMap<String, PendingRequest>,
+}
+
+/// A call on a line, with its log (oldest first, monotonic times).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct LineCall {
+    call_id: String,
+    log: VecDeque<(Timestamp, Value)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Account<C> {
+    conn: Option<C>,
+    registration: Registration,
+    lines: Vec<Option<LineCall>>,
+    guest: Option<LineCall>,
+}
+
+/// What the application gives when attaching a connection.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Attach {
+    /// The account the token belongs to.
+    pub account: String,
+    /// The server's wall clock now, in ms, for the `state` handshake.
+    pub timestamp: u64,
+    /// The account's SIP registration; `None` keeps what the account had (`registered`
+    /// for a new account).
+    pub registration: Option<Registration>,
+}
+
+/// Where an application event went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// Sent to the account's connection (and logged on its line, if any).
+    Sent {
+        /// The line the event was placed on.
+        line: Option<Line>,
+    },
+    /// The account has no connection now; logged on its line for the next `state`.
+    Stored {
+        /// The line the event was placed on.
+        line: Option<Line>,
+    },
+    /// `incoming_call` with no free line: `missed_call` was sent instead.
+    Missed,
+}
+
+/// The WTSP server machine, generic over the caller's connection id `C`.
+///
+/// ```
+/// use callsig::wtsp::{Server, ServerConfig, ServerOutput, ServerEvent, Attach};
+/// use callsig::Timestamp;
+///
+/// let mut server: Server<u32> = Server::new(ServerConfig::default());
+/// let now = Timestamp::ZERO;
+/// let _ = server.handle_open(now, 7, "/signaling/v1?token=t", &["webtrit-protocol"]);
+/// let ServerOutput::Event(ServerEvent::Authenticate { token, .. }) = server.poll_output() else { panic!() };
+/// assert_eq!(token, "t");
+/// server.attach(now, &7, Attach { account: "alice".into(), timestamp: 1, registration: None }).unwrap();
+/// let ServerOutput::Transmit { text, .. } = server.poll_output() else { panic!() };
+/// assert!(text.starts_with(r#"{"handshake":"state""#));
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(bound(
+    serialize = "C: Serialize",
+    deserialize = "C: Deserialize<'de> + Ord + Clone"
+))]
+pub struct Server<C: Ord + Clone> {
+    config: ServerConfig,
+    #[serde(with = "crate::serde_pairs")]
+    conns: BTreeMap<C, Conn>,
+    accounts: BTreeMap<String, Account<C>>,
+    timers: TimerQueue<ServerTimer<C>>,
+    out: VecDeque<Output<C>>,
+}
+
+impl<C: Ord + Clone + Debug> Server<C> {
+    /// A server with no connections and no accounts.
+    pub fn new(config: ServerConfig) -> Self {
+        Server {
+            config,
+            conns: BTreeMap::new(),
+            accounts: BTreeMap::new(),
+            timers: TimerQueue::new(),
+            out: VecDeque::new(),
+        }
+    }
+
+    // ---- views -------------------------------------------------------------------------
+
+    /// The configuration.
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    /// A connection's state.
+    pub fn connection(&self, conn: &C) -> Option<&ConnState> {
+        self.conns.get(conn).map(|c| &c.state)
+    }
+
+    /// How many connections are open.
+    pub fn connection_count(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// The connection attached to an account.
+    pub fn account_connection(&self, account: &str) -> Option<&C> {
+        self.accounts.get(account)?.conn.as_ref()
+    }
+
+    /// The call on each of an account's lines (numbered lines, then the guest line).
+    pub fn account_lines(&self, account: &str) -> Option<Vec<(Line, Option<&str>)>> {
+        let a = self.accounts.get(account)?;
+        let mut v: Vec<_> = a
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                (
+                    Line::Index(i as u32),
+                    c.as_ref().map(|c| c.call_id.as_str()),
+                )
+            })
+            .collect();
+        if self.config.guest_line {
+            v.push((Line::Guest, a.guest.as_ref().map(|c| c.call_id.as_str())));
+        }
+        Some(v)
+    }
+
+    /// The transactions a connection waits on the application for.
+    pub fn pending_requests(&self, conn: &C) -> Vec<&str> {
+        self.conns
+            .get(conn)
+            .map(|c| c.pending.keys().map(String::as_str).collect())
+            .unwrap_or_default()
+    }
+
+    /// The earliest timer and its deadline.
+    pub fn next_timer(&self) -> Option<(Timestamp, &ServerTimer<C>)> {
+        self.timers.next()
+    }
+
+    // ---- output ------------------------------------------------------------------------
+
+    /// The next output. Call after every input until it returns [`Output::Timeout`].
+    pub fn poll_output(&mut self) -> Output<C> {
+        self.out
+            .pop_front()
+            .unwrap_or_else(|| Output::Timeout(self.timers.next().map(|(at, _)| at)))
+    }
+
+    // ---- inputs: transport -------------------------------------------------------------
+
+    /// A WebSocket connection was accepted with this request URL (path and query, or a full
+    /// URL) and these offered sub-protocols.
+    pub fn handle_open<P: AsRef<str>>(
+        &mut self,
+        now: Timestamp,
+        conn: C,
+        url: &str,
+        protocols: &[P],
+    ) -> Result<(), UsageError> {
+        if self.conns.contains_key(&conn) {
+            return Err(UsageError::ConnectionExists {
+                conn: format!("{conn:?}"),
+            });
+        }
+        let refuse = |s: &mut Self, conn: C, code: u16, reason: String| {
+            s.out.push_back(Output::Close {
+                conn: conn.clone(),
+                code,
+                reason: reason.clone(),
+            });
+            s.event(ServerEvent::Closed {
+                conn,
+                account: None,
+                code: Some(code),
+                reason,
+            });
+        };
+        if self.conns.len() >= self.config.max_connections {
+            refuse(
+                self,
+                conn,
+                close::TRY_AGAIN_LATER,
+                "too many connections".into(),
+            );
+            return Ok(());
+        }
+        if !protocols.iter().any(|p| p.as_ref() == SUBPROTOCOL) {
+            let reason = format!("sub-protocol {SUBPROTOCOL} required");
+            refuse(self, conn, close::PROTOCOL_ERROR, reason);
+            return Ok(());
+        }
+        let url = match SignalingUrl::parse(url) {
+            Ok(u) => u,
+            Err(e @ super::url::UrlError::NoToken) => {
+                refuse(self, conn, close::SESSION_MISSED, e.to_string());
+                return Ok(());
+            }
+            Err(e) => {
+                refuse(self, conn, close::POLICY_VIOLATION, e.to_string());
+                return Ok(());
+            }
+        };
+        self.conns.insert(
+            conn.clone(),
+            Conn {
+                state: ConnState::AwaitingAuth {
+                    token: url.token.clone(),
+                    force: url.force,
+                },
+                pending: BTreeMap::new(),
+            },
+        );
+        self.arm_idle(now, &conn);
+        self.event(ServerEvent::Authenticate {
+            conn,
+            token: url.token,
+            force: url.force,
+            tenant: url.tenant,
+        });
+        Ok(())
+    }
+
+    /// The transport closed the connection.
+    pub fn handle_close(&mut self, _now: Timestamp, conn: &C, code: Option<u16>) -> Routing {
+        if !self.conns.contains_key(conn) {
+            return Routing::NotMine;
+        }
+        self.drop_conn(conn, code, "closed by peer".into());
+        Routing::Handled
+    }
+
+    /// A text frame arrived on a connection.
+    pub fn handle_frame(&mut self, now: Timestamp, conn: &C, text: &str) -> Routing {
+        let Some(c) = self.conns.get(conn) else {
+            return Routing::NotMine;
+        };
+        let attached = matches!(c.state, ConnState::Attached { .. });
+        self.arm_idle(now, conn);
+        if text.len() > self.config.max_frame_len {
+            let reason = format!("frame of {} bytes", text.len());
+            self.close_for(conn, close::MESSAGE_TOO_BIG, reason);
+            return Routing::Handled;
+        }
+        match Message::decode(text) {
+            Ok(Message::Handshake(Handshake::Keepalive { .. })) => {
+                self.transmit(conn, text.to_owned());
+            }
+            Ok(Message::Request(r)) if attached => self.on_request(now, conn, r),
+            Ok(Message::Request(_)) => self.close_for(
+                conn,
+                close::SIGNALING_MESSAGE_ERROR,
+                "request before state".into(),
+            ),
+            Ok(other) => {
+                let what = match other {
+                    Message::Handshake(_) => "handshake",
+                    Message::Response(_) => "response",
+                    _ => "event",
+                };
+                let reason = format!("unexpected {what} from client");
+                self.close_for(conn, close::SIGNALING_MESSAGE_ERROR, reason);
+            }
+            Err(e) => self.on_bad_frame(conn, attached, e),
+        }
+        Routing::Handled
+    }
+
+    /// Fires every timer due at or before `now`. Safe to call early, late or twice.
+    pub fn handle_timeout(&mut self, now: Timestamp) {
+        while let Some((_, timer)) = self.timers.pop_due(now) {
+            match timer {
+                ServerTimer::Idle(conn) => {
+                    self.close_for(&conn, close::KEEPALIVE_TIMEOUT, "keepalive timeout".into());
+                }
+                ServerTimer::Request(conn, transaction) => {
+                    if self.answer(
+                        &conn,
+                        &transaction,
+                        ResponseKind::Error {
+                            code: code::UNKNOWN_ERROR,
+                            reason: "request execute timeout".into(),
+                        },
+                    ) {
+                        self.event(ServerEvent::RequestTimedOut { conn, transaction });
+                    }
+                }
+            }
+        }
+    }
+
+    // ---- inputs: application -----------------------------------------------------------
+
+    /// Attaches an authenticated connection to its account and sends `state`.
+    ///
+    /// Another connection of the account is closed with 4441 when this one asked
+    /// `force=true`; otherwise this one is refused with 4431.
+    pub fn attach(&mut self, now: Timestamp, conn: &C, attach: Attach) -> Result<(), UsageError> {
+        let Some(c) = self.conns.get(conn) else {
+            return Err(unknown_conn(conn));
+        };
+        let ConnState::AwaitingAuth { force, .. } = c.state else {
+            return Err(UsageError::WrongState {
+                action: "attach",
+                state: "attached",
+            });
+        };
+        if !self.accounts.contains_key(&attach.account) && !self.make_room_for_account() {
+            self.close_for(conn, close::TRY_AGAIN_LATER, "too many accounts".into());
+            return Ok(());
+        }
+        let lines = self.config.lines;
+        let account = self
+            .accounts
+            .entry(attach.account.clone())
+            .or_insert_with(|| Account {
+                conn: None,
+                registration: Registration::new(RegistrationStatus::Registered),
+                lines: vec![None; lines],
+                guest: None,
+            });
+        if let Some(old) = account.conn.clone() {
+            if force {
+                self.close_for(&old, close::FORCE_ATTACH_CLOSE, "force attach close".into());
+            } else {
+                self.close_for(
+                    conn,
+                    close::CONTROLLER_ATTACHED,
+                    "controller attached".into(),
+                );
+                return Ok(());
+            }
+        }
+        let Some(account) = self.accounts.get_mut(&attach.account) else {
+            return Ok(());
+        };
+        account.conn = Some(conn.clone());
+        if let Some(r) = attach.registration {
+            account.registration = r;
+        }
+        let state = state_of(&self.config, account, now, attach.timestamp);
+        if let Some(c) = self.conns.get_mut(conn) {
+            c.state = ConnState::Attached {
+                account: attach.account.clone(),
+            };
+        }
+        self.transmit(conn, Message::Handshake(Handshake::State(state)).encode());
+        self.event(ServerEvent::Attached {
+            conn: conn.clone(),
+            account: attach.account,
+        });
+        Ok(())
+    }
+
+    /// Refuses an authenticating connection (or closes an attached one) with `code`.
+    pub fn reject(
+        &mut self,
+        _now: Timestamp,
+        conn: &C,
+        code: u16,
+        reason: &str,
+    ) -> Result<(), UsageError> {
+        if !self.conns.contains_key(conn) {
+            return Err(unknown_conn(conn));
+        }
+        self.close_for(conn, code, reason.to_owned());
+        Ok(())
+    }
+
+    /// Answers a request. Each transaction is answered once: a second answer, or one after
+    /// the machine answered on timeout, is refused.
+    pub fn respond(
+        &mut self,
+        _now: Timestamp,
+        conn: &C,
+        transaction: &str,
+        kind: ResponseKind,
+    ) -> Result<(), UsageError> {
+        if !self.conns.contains_key(conn) {
+            return Err(unknown_conn(conn));
+        }
+        if self.answer(conn, transaction, kind) {
+            Ok(())
+        } else {
+            Err(UsageError::UnknownTransaction {
+                transaction: transaction.to_owned(),
+                conn: format!("{conn:?}"),
+            })
+        }
+    }
+
+    /// Sends an event to an account's client, keeping its lines and call logs.
+    ///
+    /// `incoming_call` without a line takes the first free line; with none free the client
+    /// gets `missed_call` and the application [`ServerEvent::IncomingCallMissed`]. A call
+    /// event without a line goes to the line that carries its call. `hangup` frees the line.
+    pub fn send_event(
+        &mut self,
+        now: Timestamp,
+        account: &str,
+        mut event: Event,
+    ) -> Result<Delivery, UsageError> {
+        let lines = self.config.lines;
+        let guest_line = self.config.guest_line;
+        let log_len = self.config.call_log_len;
+        let Some(acc) = self.accounts.get_mut(account) else {
+            return Err(UsageError::UnknownAccount {
+                account: account.to_owned(),
+            });
+        };
+        if let Some(Line::Index(i)) = event.line {
+            if i as usize >= lines {
+                return Err(UsageError::NoSuchLine {
+                    line: i.to_string(),
+                    lines,
+                });
+            }
+        }
+        if event.line == Some(Line::Guest) && !guest_line {
+            return Err(UsageError::NoSuchLine {
+                line: "guest".into(),
+                lines,
+            });
+        }
+        if let (EventKind::IncomingCall(offer), Some(call_id)) = (&event.kind, &event.call_id) {
+            let line = match event.line {
+                Some(l) => {
+                    if let Some(busy) = slot(acc, l).and_then(|s| s.as_ref()) {
+                        if busy.call_id != *call_id {
+                            return Err(UsageError::LineBusy {
+                                line: line_name(l),
+                                call_id: busy.call_id.clone(),
+                            });
+                        }
+                    }
+                    Some(l)
+                }
+                None => acc
+                    .lines
+                    .iter()
+                    .position(Option::is_none)
+                    .map(|i| Line::Index(i as u32)),
+            };
+            let Some(line) = line else {
+                let missed = Event {
+                    transaction: None,
+                    line: None,
+                    call_id: Some(call_id.clone()),
+                    kind: EventKind::MissedCall {
+                        callee: offer.callee.clone(),
+                        caller: offer.caller.clone(),
+                        caller_display_name: offer.caller_display_name.clone(),
+                    },
+                };
+                let call_id = call_id.clone();
+                if let Some(conn) = acc.conn.clone() {
+                    self.transmit(&conn, Message::Event(missed).encode());
+                }
+                self.event(ServerEvent::IncomingCallMissed {
+                    account: account.to_owned(),
+                    call_id,
+                });
+                return Ok(Delivery::Missed);
+            };
+            if let Some(s) = slot(acc, line) {
+                if s.is_none() {
+                    *s = Some(LineCall {
+                        call_id: call_id.clone(),
+                        log: VecDeque::new(),
+                    });
+                }
+            }
+            event.line = Some(line);
+        } else if event.line.is_none() {
+            if let Some(call_id) = &event.call_id {
+                event.line = find_line(acc, call_id);
+            }
+        }
+        if let (Some(line), Some(call_id)) = (event.line, event.call_id.clone()) {
+            if let Some(s) = slot(acc, line) {
+                if let Some(call) = s.as_mut().filter(|c| c.call_id == call_id) {
+                    push_log(
+                        call,
+                        now,
+                        log_entry(&Message::Event(event.clone())),
+                        log_len,
+                    );
+                    if matches!(event.kind, EventKind::Hangup { .. }) {
+                        *s = None;
+                    }
+                }
+            }
+        }
+        let line = event.line;
+        if let EventKind::Registering
+        | EventKind::Registered { .. }
+        | EventKind::RegistrationFailed { .. }
+        | EventKind::Unregistering
+        | EventKind::Unregistered = &event.kind
+        {
+            acc.registration = registration_of(&event.kind);
+        }
+        match acc.conn.clone() {
+            Some(conn) => {
+                self.transmit(&conn, Message::Event(event).encode());
+                Ok(Delivery::Sent { line })
+            }
+            None => Ok(Delivery::Stored { line }),
+        }
+    }
+
+    /// Forgets an account with no connection (its lines and logs go with it).
+    pub fn forget_account(&mut self, account: &str) -> Result<(), UsageError> {
+        match self.accounts.get(account) {
+            None => Err(UsageError::UnknownAccount {
+                account: account.to_owned(),
+            }),
+            Some(a) if a.conn.is_some() => Err(UsageError::WrongState {
+                action: "forget account",
+                state: "attached",
+            }),
+            Some(_) => {
+                self.accounts.remove(account);
+                Ok(())
+            }
+        }
+    }
+
+    // ---- internals ---------------------------------------------------------------------
+
+    fn event(&mut self, e: ServerEvent<C>) {
+        self.out.push_back(Output::Event(e));
+    }
+
+    fn transmit(&mut self, conn: &C, text: String) {
+        self.out.push_back(Output::Transmit {
+            conn: conn.clone(),
+            text,
+        });
+    }
+
+    fn arm_idle(&mut self, now: Timestamp, conn: &C) {
+        let at = now + self.config.keepalive_interval.saturating_mul(2);
+        self.timers.set(ServerTimer::Idle(conn.clone()), at);
+    }
+
+    /// Room for one more account: true if there is, possibly after forgetting a detached
+    /// account with no calls.
+    fn make_room_for_account(&mut self) -> bool {
+        if self.accounts.len() < self.config.max_accounts {
+            return true;
+        }
+        let idle = self
+            .accounts
+            .iter()
+            .find(|(_, a)| {
+                a.conn.is_none() && a.lines.iter().all(Option::is_none) && a.guest.is_none()
+            })
+            .map(|(k, _)| k.clone());
+        match idle {
+            Some(k) => {
+                self.accounts.remove(&k);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The machine closes a connection: tell the runtime, then forget it.
+    fn close_for(&mut self, conn: &C, code: u16, reason: String) {
+        if !self.conns.contains_key(conn) {
+            return;
+        }
+        self.out.push_back(Output::Close {
+            conn: conn.clone(),
+            code,
+            reason: reason.clone(),
+        });
+        self.drop_conn(conn, Some(code), reason);
+    }
+
+    fn drop_conn(&mut self, conn: &C, code: Option<u16>, reason: String) {
+        let Some(c) = self.conns.remove(conn) else {
+            return;
+        };
+        self.timers.cancel(&ServerTimer::Idle(conn.clone()));
+        for transaction in c.pending.into_keys() {
+            self.timers
+                .cancel(&ServerTimer::Request(conn.clone(), transaction));
+        }
+        let account = match c.state {
+            ConnState::Attached { account } => {
+                if let Some(a) = self.accounts.get_mut(&account) {
+                    if a.conn.as_ref() == Some(conn) {
+                        a.conn = None;
+                    }
+                }
+                Some(account)
+            }
+            ConnState::AwaitingAuth { .. } => None,
+        };
+        self.event(ServerEvent::Closed {
+            conn: conn.clone(),
+            account,
+            code,
+            reason,
+        });
+    }
+
+    fn on_bad_frame(&mut self, conn: &C, attached: bool, e: DecodeError) {
+        let Some(transaction) = e.transaction().filter(|_| attached).map(str::to_owned) else {
+            let reason = if attached {
+                e.to_string()
+            } else {
+                "message before state".into()
+            };
+            self.close_for(conn, close::SIGNALING_MESSAGE_ERROR, reason);
+            return;
+        };
+        let (request, code, reason) = match &e {
+            DecodeError::MissingField { message, field, .. } => (
+                Some(message.clone()),
+                code::MISSING_MANDATORY_ELEMENT,
+                format!("missing mandatory element {field}"),
+            ),
+            _ => (None, code::INVALID_ELEMENT_TYPE, e.to_string()),
+        };
+        self.answer_now(conn, transaction, None, None, request, code, reason);
+    }
+
+    /// Answers a request with an error right away, without the application.
+    #[allow(clippy::too_many_arguments)]
+    fn answer_now(
+        &mut self,
+        conn: &C,
+        transaction: String,
+        line: Option<Line>,
+        call_id: Option<String>,
+        request: Option<String>,
+        code: i64,
+        reason: String,
+    ) {
+        let resp = Response {
+            transaction: transaction.clone(),
+            line,
+            call_id,
+            kind: ResponseKind::Error {
+                code,
+                reason: reason.clone(),
+            },
+        };
+        self.transmit(conn, Message::Response(resp).encode());
+        self.event(ServerEvent::RequestRefused {
+            conn: conn.clone(),
+            transaction,
+            request,
+            code,
+            reason,
+        });
+    }
+
+    fn refuse(&mut self, conn: &C, r: &Request, code: i64, reason: String) {
+        let name = Some(r.kind.name().to_owned());
+        self.answer_now(
+            conn,
+            r.transaction.clone(),
+            r.line,
+            r.call_id.clone(),
+            name,
+            code,
+            reason,
+        );
+    }
+
+    fn on_request(&mut self, now: Timestamp, conn: &C, r: Request) {
+        let Some(c) = self.conns.get(conn) else {
+            return;
+        };
+        let ConnState::Attached { account } = &c.state else {
+            return;
+        };
+        let account = account.clone();
+        if c.pending.contains_key(&r.transaction) {
+            // Its first copy will get the one response this transaction has.
+            self.event(ServerEvent::PeerError {
+                conn: conn.clone(),
+                error: format!("duplicate transaction {}", r.transaction),
+            });
+            return;
+        }
+        if c.pending.len() >= self.config.max_pending_requests {
+            return self.refuse(
+                conn,
+                &r,
+                code::UNKNOWN_ERROR,
+                "too many pending requests".into(),
+            );
+        }
+        if let RequestKind::Unknown { name } = &r.kind {
+            let reason = format!("unknown request {name}");
+            return self.refuse(conn, &r, code::UNKNOWN_REQUEST, reason);
+        }
+        let lines = self.config.lines;
+        let guest_line = self.config.guest_line;
+        let log_len = self.config.call_log_len;
+        if let Err((code, reason)) = self.check_line(&account, &r, lines, guest_line) {
+            return self.refuse(conn, &r, code, reason);
+        }
+        if let (Some(line), Some(call_id)) = (r.line, r.call_id.as_deref()) {
+            if let Some(acc) = self.accounts.get_mut(&account) {
+                if let Some(s) = slot(acc, line) {
+                    if matches!(r.kind, RequestKind::OutgoingCall { .. }) {
+                        *s = Some(LineCall {
+                            call_id: call_id.to_owned(),
+                            log: VecDeque::new(),
+                        });
+                    }
+                    if let Some(call) = s.as_mut().filter(|c| c.call_id == call_id) {
+                        push_log(call, now, log_entry(&Message::Request(r.clone())), log_len);
+                    }
+                }
+            }
+        }
+        if let Some(c) = self.conns.get_mut(conn) {
+            c.pending.insert(
+                r.transaction.clone(),
+                PendingRequest {
+                    request: r.kind.name().to_owned(),
+                    line: r.line,
+                    call_id: r.call_id.clone(),
+                },
+            );
+        }
+        self.timers.set(
+            ServerTimer::Request(conn.clone(), r.transaction.clone()),
+            now + self.config.request_timeout,
+        );
+        self.event(ServerEvent::Request {
+            conn: conn.clone(),
+            account,
+            request: r,
+        });
+    }
+
+    fn check_line(
+        &mut self,
+        account: &str,
+        r: &Request,
+        lines: usize,
+        guest_line: bool,
+    ) -> Result<(), (i64, String)> {
+        let group = r.kind.group();
+        if group == RequestGroup::Session {
+            return Ok(());
+        }
+        let Some(acc) = self.accounts.get_mut(account) else {
+            return Ok(());
+        };
+        let line = r.line.unwrap_or(Line::Guest);
+        let bad_line = match line {
+            Line::Index(i) => i as usize >= lines,
+            Line::Guest => !guest_line,
+        };
+        if bad_line {
+            return Err((
+                code::INVALID_ELEMENT_TYPE,
+                format!("no line {}", line_name(line)),
+            ));
+        }
+        if group == RequestGroup::Line {
+            return Ok(());
+        }
+        let call_id = r.call_id.as_deref().unwrap_or_default();
+        let on_line = slot(acc, line).and_then(|s| s.as_ref());
+        match (&r.kind, on_line) {
+            (RequestKind::OutgoingCall { .. }, Some(_)) => {
+                Err((code::BUSY_LINE, "busy line".into()))
+            }
+            (RequestKind::OutgoingCall { .. }, None) => Ok(()),
+            (_, Some(c)) if c.call_id == call_id => Ok(()),
+            _ => Err((
+                code::CALL_NOT_FOUND,
+                format!("call {call_id} not found on line {}", line_name(line)),
+            )),
+        }
+    }
+
+    /// Sends the one response of a pending transaction; false if it is not pending.
+    fn answer(&mut self, conn: &C, transaction: &str, kind: ResponseKind) -> bool {
+        let Some(c) = self.conns.get_mut(conn) else {
+            return false;
+        };
+        let Some(p) = c.pending.remove(transaction) else {
+            return false;
+        };
+        let account = match &c.state {
+            ConnState::Attached { account } => Some(account.clone()),
+            ConnState::AwaitingAuth { .. } => None,
+        };
+        self.timers
+            .cancel(&ServerTimer::Request(conn.clone(), transaction.to_owned()));
+        // A refused outgoing_call leaves its line free again.
+        if let (
+            ResponseKind::Error { .. },
+            "outgoing_call",
+            Some(line),
+            Some(call_id),
+            Some(account),
+        ) = (
+            &kind,
+            p.request.as_str(),
+            p.line,
+            p.call_id.as_deref(),
+            account,
+        ) {
+            if let Some(s) = self.accounts.get_mut(&account).and_then(|a| slot(a, line)) {
+                if s.as_ref().is_some_and(|c| c.call_id == call_id) {
+                    *s = None;
+                }
+            }
+        }
+        let r = Response {
+            transaction: transaction.to_owned(),
+            line: p.line,
+            call_id: p.call_id,
+            kind,
+        };
+        self.transmit(conn, Message::Response(r).encode());
+        true
+    }
+}
+
+fn unknown_conn<C: Debug>(conn: &C) -> UsageError {
+    UsageError::UnknownConnection {
+        conn: format!("{conn:?}"),
+    }
+}
+
+fn line_name(line: Line) -> String {
+    match line {
+        Line::Index(i) => i.to_string(),
+        Line::Guest => "guest".into(),
+    }
+}
+
+fn slot<C>(acc: &mut Account<C>, line: Line) -> Option<&mut Option<LineCall>> {
+    match line {
+        Line::Index(i) => acc.lines.get_mut(i as usize),
+        Line::Guest => Some(&mut acc.guest),
+    }
+}
+
+fn find_line<C>(acc: &Account<C>, call_id: &str) -> Option<Line> {
+    acc.lines
+        .iter()
+        .position(|c| c.as_ref().is_some_and(|c| c.call_id == call_id))
+        .map(|i| Line::Index(i as u32))
+        .or_else(|| {
+            acc.guest
+                .as_ref()
+                .filter(|c| c.call_id == call_id)
+                .map(|_| Line::Guest)
+        })
+}
+
+fn registration_of(kind: &EventKind) -> Registration {
+    match kind {
+        EventKind::Registering => Registration::new(RegistrationStatus::Registering),
+        EventKind::Unregistering => Registration::new(RegistrationStatus::Unregistering),
+        EventKind::Unregistered => Registration::new(RegistrationStatus::Unregistered),
+        EventKind::RegistrationFailed { code, reason } => Registration {
+            status: RegistrationStatus::RegistrationFailed,
+            code: *code,
+            reason: reason.clone(),
+        },
+        _ => Registration::new(RegistrationStatus::Registered),
+    }
+}
+
+/// A message as logged: its wire JSON without `line` and `call_id`.
+fn log_entry(m: &Message) -> Value {
+    let mut v: Value = serde_json::from_str(&m.encode()).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut v {
+        map.remove("line");
+        map.remove("call_id");
+    }
+    v
+}
+
+fn push_log(call: &mut LineCall, now: Timestamp, entry: Value, max: usize) {
+    if max == 0 {
+        return;
+    }
+    while call.log.len() >= max {
+        call.log.pop_front();
+    }
+    call.log.push_back((now, entry));
+}
+
+fn line_info(call: &LineCall, now: Timestamp, wall: u64) -> LineInfo {
+    LineInfo {
+        call_id: Some(call.call_id.clone()),
+        call_logs: call
+            .log
+            .iter()
+            .rev()
+            .map(|(at, message)| CallLog {
+                timestamp: wall
+                    .saturating_sub(u64::try_from((now - *at).as_millis()).unwrap_or(u64::MAX)),
+                message: message.clone(),
+            })
+            .collect(),
+    }
+}
+
+fn state_of<C>(
+    config: &ServerConfig,
+    acc: &Account<C>,
+    now: Timestamp,
+    wall: u64,
+) -> StateHandshake {
+    StateHandshake {
+        keepalive_interval: Some(
+            u64::try_from(config.keepalive_interval.as_millis()).unwrap_or(u64::MAX),
+        ),
+        timestamp: wall,
+        registration: acc.registration.clone(),
+        lines: acc
+            .lines
+            .iter()
+            .map(|c| c.as_ref().map(|c| line_info(c, now, wall)))
+            .collect(),
+        guest_line: config.guest_line.then(|| {
+            acc.guest
+                .as_ref()
+                .map(|c| line_info(c, now, wall))
+                .unwrap_or_default()
+        }),
+        user_active_calls: None,
+        dialog_infos: None,
+        presence_infos: None,
+    }
+}
