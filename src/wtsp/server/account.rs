@@ -1,0 +1,153 @@
+//! Accounts, their lines and call logs, as the server keeps them.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt::Debug;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{ConnState, ServerConfig};
+use crate::wtsp::{
+    CallLog, EventKind, Line, LineInfo, Message, Registration, RegistrationStatus, StateHandshake,
+};
+use crate::{Timestamp, UsageError};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(super) struct PendingRequest {
+    pub(super) request: String,
+    pub(super) line: Option<Line>,
+    pub(super) call_id: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(super) struct Conn {
+    pub(super) state: ConnState,
+    pub(super) pending: BTreeMap<String, PendingRequest>,
+}
+
+/// A call on a line, with its log (oldest first, monotonic times).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(super) struct LineCall {
+    pub(super) call_id: String,
+    pub(super) log: VecDeque<(Timestamp, Value)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(super) struct Account<C> {
+    pub(super) conn: Option<C>,
+    pub(super) registration: Registration,
+    pub(super) lines: Vec<Option<LineCall>>,
+    pub(super) guest: Option<LineCall>,
+}
+
+pub(super) fn unknown_conn<C: Debug>(conn: &C) -> UsageError {
+    UsageError::UnknownConnection {
+        conn: format!("{conn:?}"),
+    }
+}
+
+pub(super) fn line_name(line: Line) -> String {
+    match line {
+        Line::Index(i) => i.to_string(),
+        Line::Guest => "guest".into(),
+    }
+}
+
+pub(super) fn slot<C>(acc: &mut Account<C>, line: Line) -> Option<&mut Option<LineCall>> {
+    match line {
+        Line::Index(i) => acc.lines.get_mut(i as usize),
+        Line::Guest => Some(&mut acc.guest),
+    }
+}
+
+pub(super) fn find_line<C>(acc: &Account<C>, call_id: &str) -> Option<Line> {
+    acc.lines
+        .iter()
+        .position(|c| c.as_ref().is_some_and(|c| c.call_id == call_id))
+        .map(|i| Line::Index(i as u32))
+        .or_else(|| {
+            acc.guest
+                .as_ref()
+                .filter(|c| c.call_id == call_id)
+                .map(|_| Line::Guest)
+        })
+}
+
+pub(super) fn registration_of(kind: &EventKind) -> Registration {
+    match kind {
+        EventKind::Registering => Registration::new(RegistrationStatus::Registering),
+        EventKind::Unregistering => Registration::new(RegistrationStatus::Unregistering),
+        EventKind::Unregistered => Registration::new(RegistrationStatus::Unregistered),
+        EventKind::RegistrationFailed { code, reason } => Registration {
+            status: RegistrationStatus::RegistrationFailed,
+            code: *code,
+            reason: reason.clone(),
+        },
+        _ => Registration::new(RegistrationStatus::Registered),
+    }
+}
+
+/// A message as logged: its wire JSON without `line` and `call_id`.
+pub(super) fn log_entry(m: &Message) -> Value {
+    let mut v: Value = serde_json::from_str(&m.encode()).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut v {
+        map.remove("line");
+        map.remove("call_id");
+    }
+    v
+}
+
+pub(super) fn push_log(call: &mut LineCall, now: Timestamp, entry: Value, max: usize) {
+    if max == 0 {
+        return;
+    }
+    while call.log.len() >= max {
+        call.log.pop_front();
+    }
+    call.log.push_back((now, entry));
+}
+
+pub(super) fn line_info(call: &LineCall, now: Timestamp, wall: u64) -> LineInfo {
+    LineInfo {
+        call_id: Some(call.call_id.clone()),
+        call_logs: call
+            .log
+            .iter()
+            .rev()
+            .map(|(at, message)| CallLog {
+                timestamp: wall
+                    .saturating_sub(u64::try_from((now - *at).as_millis()).unwrap_or(u64::MAX)),
+                message: message.clone(),
+            })
+            .collect(),
+    }
+}
+
+pub(super) fn state_of<C>(
+    config: &ServerConfig,
+    acc: &Account<C>,
+    now: Timestamp,
+    wall: u64,
+) -> StateHandshake {
+    StateHandshake {
+        keepalive_interval: Some(
+            u64::try_from(config.keepalive_interval.as_millis()).unwrap_or(u64::MAX),
+        ),
+        timestamp: wall,
+        registration: acc.registration.clone(),
+        lines: acc
+            .lines
+            .iter()
+            .map(|c| c.as_ref().map(|c| line_info(c, now, wall)))
+            .collect(),
+        guest_line: config.guest_line.then(|| {
+            acc.guest
+                .as_ref()
+                .map(|c| line_info(c, now, wall))
+                .unwrap_or_default()
+        }),
+        user_active_calls: None,
+        dialog_infos: None,
+        presence_infos: None,
+    }
+}
