@@ -63,7 +63,7 @@ struct Closed {
 pub(crate) struct ClientDriver {
     client: Client,
     /// Answers to application calls that are not machine outputs (`reconcile`).
-    replies: Vec<Value>,
+    replies: Vec<Box<RawValue>>,
 }
 
 impl ClientDriver {
@@ -148,10 +148,18 @@ impl ClientDriver {
                     .map(|call_id| KnownCall { call_id })
                     .collect();
                 let actions = self.client.reconcile(&known);
-                self.replies.push(serde_json::json!({
-                    "type": "reconcile",
-                    "actions": actions,
-                }));
+                #[derive(serde::Serialize)]
+                struct Reconciled {
+                    r#type: &'static str,
+                    actions: Vec<wtsp::ReconcileAction>,
+                }
+                let reply = Reconciled {
+                    r#type: "reconcile",
+                    actions,
+                };
+                let raw = serde_json::value::to_raw_value(&reply)
+                    .map_err(|e| StepError::Refused(format!("reconcile: {e}")))?;
+                self.replies.push(raw);
                 Ok(())
             }
             other => Err(unknown_call(other)),

@@ -98,6 +98,7 @@ pub(crate) fn request_from(name: String, f: Fields<'_>) -> Result<Request, Decod
                 Some("inactive") => HoldDirection::Inactive,
                 Some(other) => {
                     return Err(DecodeError::InvalidField {
+                        message: Some(name.clone()),
                         detail: format!("hold direction {other:?}"),
                         transaction,
                     })

@@ -9,18 +9,25 @@ use super::message::{IceCandidate, Jsep, Line};
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallOffer {
     /// Called number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callee: Option<String>,
     /// Calling number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<String>,
     /// Caller's display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller_display_name: Option<String>,
     /// Who referred this call (transfers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub referred_by: Option<String>,
     /// The call this one replaces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replace_call_id: Option<String>,
     /// Whether the remote is a conference focus.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_focus: Option<bool>,
     /// SDP offer; absent when the INVITE had none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jsep: Option<Jsep>,
 }
 

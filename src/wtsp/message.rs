@@ -33,13 +33,32 @@ use super::request::{Request, Response};
 use super::wire::Fields;
 
 /// Which line a request or event is about.
+///
+/// In events and checkpoints (not on the wire) a line is written as its number, or
+/// `"guest"` for the guest line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(untagged)]
 pub enum Line {
     /// One of the account's configured lines, numbered from 0.
     Index(u32),
     /// The guest line (`"line": null` on the wire).
+    #[serde(with = "guest")]
     Guest,
+}
+
+mod guest {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("guest")
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<(), D::Error> {
+        match <&str>::deserialize(d)? {
+            "guest" => Ok(()),
+            other => Err(serde::de::Error::custom(format!("not a line: {other:?}"))),
+        }
+    }
 }
 
 impl Line {
@@ -265,6 +284,8 @@ pub enum DecodeError {
     /// A field has the wrong type or an invalid value (a server answers `error` 467).
     #[error("invalid element: {detail}")]
     InvalidField {
+        /// The message name, when it could be read.
+        message: Option<String>,
         /// What is wrong.
         detail: String,
         /// The transaction, when the frame had one.
@@ -302,11 +323,13 @@ impl Message {
         match serde_json::from_str::<Value>(text) {
             Err(e) => DecodeError::NotJson(e.to_string()),
             Ok(Value::Object(map)) => {
-                let transaction = map
-                    .get("transaction")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned);
+                let text = |k: &str| map.get(k).and_then(Value::as_str).map(str::to_owned);
+                let transaction = text("transaction");
+                let message = ["request", "event", "response", "handshake"]
+                    .into_iter()
+                    .find_map(text);
                 DecodeError::InvalidField {
+                    message,
                     detail: e.to_string(),
                     transaction,
                 }

@@ -629,6 +629,9 @@ impl<C: Ord + Clone + Debug> Server<C> {
                 code::MISSING_MANDATORY_ELEMENT,
                 format!("missing mandatory element {field}"),
             ),
+            DecodeError::InvalidField { message, .. } => {
+                (message.clone(), code::INVALID_ELEMENT_TYPE, e.to_string())
+            }
             _ => (None, code::INVALID_ELEMENT_TYPE, e.to_string()),
         };
         self.answer_now(conn, transaction, None, None, request, code, reason);
