@@ -13,7 +13,8 @@ fn replay_exe() -> PathBuf {
     if p.ends_with("deps") {
         p.pop();
     }
-    p.join("examples").join(format!("replay{}", std::env::consts::EXE_SUFFIX))
+    p.join("examples")
+        .join(format!("replay{}", std::env::consts::EXE_SUFFIX))
 }
 
 fn run(args: &[&str], stdin: Option<&str>) -> Output {
@@ -25,7 +26,12 @@ fn run(args: &[&str], stdin: Option<&str>) -> Output {
         .spawn()
         .expect("the replay example is built by cargo test");
     if let Some(input) = stdin {
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
     }
     drop(child.stdin.take());
     child.wait_with_output().unwrap()
@@ -33,9 +39,17 @@ fn run(args: &[&str], stdin: Option<&str>) -> Output {
 
 #[test]
 fn a_transcript_file_replays_with_exit_0() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/transcripts/wtsp-server-force.jsonl");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/transcripts/wtsp-server-force.jsonl"
+    );
     let out = run(&[path], None);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let expected = callsig::transcript::run(&std::fs::read_to_string(path).unwrap()).lines;
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert_eq!(stdout.lines().collect::<Vec<_>>(), expected);
@@ -65,8 +79,14 @@ fn protocol_errors_are_output_lines_not_failures() {
 fn malformed_transcripts_exit_2_naming_the_line() {
     for (script, line) in [
         ("{\"machine\":\"nope\"}\n", "line 1"),
-        ("{\"machine\":\"wtsp-server\"}\n{\"at\":5}\n{\"at\":1}\n", "line 3"),
-        ("{\"machine\":\"wtsp-server\"}\n{\"at\":5,\"jump\":{}}\n", "line 2"),
+        (
+            "{\"machine\":\"wtsp-server\"}\n{\"at\":5}\n{\"at\":1}\n",
+            "line 3",
+        ),
+        (
+            "{\"machine\":\"wtsp-server\"}\n{\"at\":5,\"jump\":{}}\n",
+            "line 2",
+        ),
         ("{\"machine\":\"wtsp-server\"}\n[not json\n", "line 2"),
     ] {
         let out = run(&["-"], Some(script));

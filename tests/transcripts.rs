@@ -17,7 +17,11 @@ fn transcripts() -> Vec<PathBuf> {
 #[test]
 fn every_transcript_replays_and_matches_its_snapshot() {
     let files = transcripts();
-    assert!(files.len() >= 18, "expected the WTSP transcripts, found {}", files.len());
+    assert!(
+        files.len() >= 18,
+        "expected the WTSP transcripts, found {}",
+        files.len()
+    );
     for path in files {
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         let input = std::fs::read_to_string(&path).unwrap();
@@ -55,6 +59,9 @@ fn every_machine_has_an_example_transcript() {
 fn replay_is_deterministic() {
     for path in transcripts() {
         let input = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(callsig::transcript::run(&input), callsig::transcript::run(&input));
+        assert_eq!(
+            callsig::transcript::run(&input),
+            callsig::transcript::run(&input)
+        );
     }
 }

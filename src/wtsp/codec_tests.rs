@@ -41,10 +41,13 @@ fn seed_state_handshake_with_active_call() {
     let line0 = s.lines[0].as_ref().unwrap();
     assert_eq!(line0.call_id.as_deref(), Some("qwertyuiopasdfghjklzxcvbnm"));
     assert_eq!(line0.call_logs[0].timestamp, 1662114479751);
-    let Message::Event(logged) = line0.call_logs[0].decode().unwrap() else {
+    let Message::Event(logged) = line0.call_logs[0]
+        .decode(Line::Index(0), "qwertyuiopasdfghjklzxcvbnm")
+        .unwrap()
+    else {
         panic!("log entry is not an event")
     };
-    assert_eq!(logged.line, None, "logged messages carry no line");
+    assert_eq!(logged.line, Some(Line::Index(0)), "the line is put back");
     assert!(
         matches!(logged.kind, EventKind::IncomingCall(CallOffer { ref caller, .. }) if caller.as_deref() == Some("456"))
     );

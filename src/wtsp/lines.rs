@@ -100,10 +100,13 @@ impl Lines {
         let mut lines = Lines::new(state.lines.len());
         for (i, info) in state.lines.iter().enumerate() {
             if let Some(info) = info {
-                lines.lines[i] = call_from_info(info);
+                lines.lines[i] = call_from_info(Line::Index(i as u32), info);
             }
         }
-        lines.guest = state.guest_line.as_ref().and_then(call_from_info);
+        lines.guest = state
+            .guest_line
+            .as_ref()
+            .and_then(|info| call_from_info(Line::Guest, info));
         lines
     }
 
@@ -317,12 +320,12 @@ fn apply_event(slot: &mut Option<LineCall>, call_id: &str, kind: &EventKind) {
     }
 }
 
-fn call_from_info(info: &LineInfo) -> Option<LineCall> {
+fn call_from_info(line: Line, info: &LineInfo) -> Option<LineCall> {
     let call_id = info.call_id.as_deref()?;
     let mut slot = None;
     // Logs are newest first; replay them oldest first.
     for log in info.call_logs.iter().rev() {
-        match log.decode() {
+        match log.decode(line, call_id) {
             Ok(Message::Event(e)) => apply_event(&mut slot, call_id, &e.kind),
             Ok(Message::Request(r)) => {
                 let mut lines = Lines {

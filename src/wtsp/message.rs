@@ -186,10 +186,19 @@ pub struct CallLog {
 }
 
 impl CallLog {
-    /// Reads the logged message as a typed message.
-    pub fn decode(&self) -> Result<Message, DecodeError> {
-        let text = self.message.to_string();
-        Message::decode(&text)
+    /// Reads the logged message as a typed message, with the `line` and `call_id` it was
+    /// logged under put back (logs leave them out, and call requests need them).
+    pub fn decode(&self, line: Line, call_id: &str) -> Result<Message, DecodeError> {
+        let mut message = self.message.clone();
+        if let Value::Object(map) = &mut message {
+            map.entry("line").or_insert(match line {
+                Line::Index(i) => Value::from(i),
+                Line::Guest => Value::Null,
+            });
+            map.entry("call_id")
+                .or_insert_with(|| Value::String(call_id.to_owned()));
+        }
+        Message::decode(&message.to_string())
     }
 }
 

@@ -35,3 +35,5 @@ pub use url::{SignalingUrl, UrlError};
 
 #[cfg(test)]
 mod codec_tests;
+#[cfg(test)]
+mod lines_tests;

@@ -1,0 +1,261 @@
+//! The line model and reconciliation, branch by branch.
+
+use serde_json::json;
+
+use super::*;
+use crate::UsageError;
+
+fn state(lines: serde_json::Value, guest: Option<serde_json::Value>) -> StateHandshake {
+    let mut v = json!({"handshake": "state", "timestamp": 0,
+        "registration": {"status": "registered"}, "lines": lines});
+    if let Some(g) = guest {
+        v["guest_line"] = g;
+    }
+    match Message::decode(&v.to_string()).unwrap() {
+        Message::Handshake(Handshake::State(s)) => s,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn line(call_id: &str, logs: serde_json::Value) -> serde_json::Value {
+    json!({"call_id": call_id, "call_logs": logs})
+}
+
+fn known(ids: &[&str]) -> Vec<KnownCall> {
+    ids.iter()
+        .map(|id| KnownCall {
+            call_id: (*id).into(),
+        })
+        .collect()
+}
+
+#[test]
+fn phase_is_replayed_from_the_logs_oldest_first() {
+    let s = state(
+        json!([
+            line(
+                "a",
+                json!([[3, {"event": "accepted"}], [2, {"request": "accept", "transaction": "t", "jsep": {"type": "answer", "sdp": ""}}], [1, {"event": "incoming_call", "caller": "9"}]])
+            ),
+            line(
+                "b",
+                json!([[2, {"event": "ringing"}], [1, {"event": "calling"}]])
+            ),
+            line(
+                "c",
+                json!([[1, {"request": "outgoing_call", "transaction": "t", "number": "1", "jsep": {"type": "offer", "sdp": ""}}]])
+            ),
+            line("d", json!([])),
+            null
+        ]),
+        None,
+    );
+    let lines = Lines::from_handshake(&s);
+    let phase = |i| lines.get(Line::Index(i)).map(|c| c.phase);
+    assert_eq!(phase(0), Some(CallPhase::Accepted));
+    assert_eq!(
+        lines.get(Line::Index(0)).unwrap().direction,
+        Some(Direction::Incoming)
+    );
+    assert_eq!(phase(1), Some(CallPhase::Ringing));
+    assert_eq!(phase(2), Some(CallPhase::Dialing));
+    assert_eq!(
+        lines.get(Line::Index(2)).unwrap().direction,
+        Some(Direction::Outgoing)
+    );
+    assert_eq!(
+        phase(3),
+        Some(CallPhase::Accepted),
+        "no telling log: treated as up"
+    );
+    assert_eq!(phase(4), None);
+    assert_eq!(lines.first_free(), Some(Line::Index(4)));
+    assert_eq!(lines.find("c"), Some(Line::Index(2)));
+}
+
+#[test]
+fn reconcile_restores_a_known_call_the_server_still_has() {
+    let s = state(
+        json!([line("a", json!([[1, {"event": "accepted"}]]))]),
+        None,
+    );
+    assert_eq!(
+        reconcile(&s, &known(&["a"])),
+        [ReconcileAction::Restore {
+            line: Line::Index(0),
+            call_id: "a".into(),
+            phase: CallPhase::Accepted
+        }]
+    );
+}
+
+#[test]
+fn reconcile_offers_an_unknown_unanswered_incoming_call() {
+    let s = state(
+        json!([
+            null,
+            line(
+                "in",
+                json!([[1, {"event": "incoming_call", "caller": "5", "callee": "2"}]])
+            )
+        ]),
+        None,
+    );
+    let actions = reconcile(&s, &[]);
+    let [ReconcileAction::Offer {
+        line,
+        call_id,
+        offer: Some(offer),
+    }] = actions.as_slice()
+    else {
+        panic!("{actions:?}")
+    };
+    assert_eq!((*line, call_id.as_str()), (Line::Index(1), "in"));
+    assert_eq!(offer.caller.as_deref(), Some("5"));
+}
+
+#[test]
+fn reconcile_hangs_up_an_unknown_call_that_cannot_be_offered() {
+    let s = state(
+        json!([line("out", json!([[1, {"event": "calling"}]]))]),
+        Some(line("g", json!([[1, {"event": "accepted"}]]))),
+    );
+    assert_eq!(
+        reconcile(&s, &[]),
+        [
+            ReconcileAction::HangUp {
+                line: Line::Index(0),
+                call_id: "out".into()
+            },
+            ReconcileAction::HangUp {
+                line: Line::Guest,
+                call_id: "g".into()
+            }
+        ]
+    );
+}
+
+#[test]
+fn reconcile_ends_locally_a_known_call_the_server_no_longer_has() {
+    let s = state(
+        json!([null]),
+        Some(json!({"call_id": null, "call_logs": []})),
+    );
+    assert_eq!(
+        reconcile(&s, &known(&["x", "y"])),
+        [
+            ReconcileAction::EndLocally {
+                call_id: "x".into()
+            },
+            ReconcileAction::EndLocally {
+                call_id: "y".into()
+            }
+        ]
+    );
+}
+
+#[test]
+fn check_request_covers_every_branch() {
+    let mut lines = Lines::new(2);
+    let offer = RequestKind::OutgoingCall {
+        number: "1".into(),
+        jsep: Jsep::offer(""),
+        from: None,
+        refer_id: None,
+        replaces: None,
+    };
+    let l0 = Some(Line::Index(0));
+    assert!(lines.check_request(l0, Some("a"), &offer).is_ok());
+    lines.on_request(l0, Some("a"), &offer);
+    assert!(matches!(
+        lines.check_request(l0, Some("b"), &offer),
+        Err(UsageError::LineBusy { .. })
+    ));
+    assert!(lines
+        .check_request(l0, Some("a"), &RequestKind::Hangup)
+        .is_ok());
+    assert!(matches!(
+        lines.check_request(l0, Some("b"), &RequestKind::Hangup),
+        Err(UsageError::CallNotOnLine { .. })
+    ));
+    assert!(matches!(
+        lines.check_request(Some(Line::Index(2)), Some("a"), &RequestKind::Hangup),
+        Err(UsageError::NoSuchLine { lines: 2, .. })
+    ));
+    assert!(matches!(
+        lines.check_request(None, Some("a"), &RequestKind::Hangup),
+        Err(UsageError::InvalidMessage { .. })
+    ));
+    assert!(matches!(
+        lines.check_request(l0, None, &RequestKind::Hangup),
+        Err(UsageError::InvalidMessage { .. })
+    ));
+    let trickle = RequestKind::IceTrickle {
+        candidate: IceCandidate::End,
+    };
+    assert!(lines
+        .check_request(Some(Line::Index(1)), None, &trickle)
+        .is_ok());
+    let presence = RequestKind::PresenceUpdate {
+        settings: json!({}),
+    };
+    assert!(lines.check_request(None, None, &presence).is_ok());
+    // The guest line is free until used.
+    assert!(lines
+        .check_request(Some(Line::Guest), Some("g"), &offer)
+        .is_ok());
+}
+
+#[test]
+fn events_move_the_phase_and_hangup_frees_the_line() {
+    let mut lines = Lines::new(1);
+    let ev = |kind: EventKind| Event {
+        transaction: None,
+        line: Some(Line::Index(0)),
+        call_id: Some("c".into()),
+        kind,
+    };
+    lines.on_event(&ev(EventKind::IncomingCall(CallOffer::default())));
+    assert_eq!(
+        lines.get(Line::Index(0)).unwrap().phase,
+        CallPhase::Incoming
+    );
+    lines.on_event(&ev(EventKind::Accepting));
+    assert_eq!(
+        lines.get(Line::Index(0)).unwrap().phase,
+        CallPhase::Accepting
+    );
+    lines.on_event(&ev(EventKind::Holding));
+    assert_eq!(
+        lines.get(Line::Index(0)).unwrap().phase,
+        CallPhase::Accepting
+    );
+    lines.on_event(&ev(EventKind::Accepted {
+        jsep: None,
+        callee: None,
+        is_focus: None,
+    }));
+    assert_eq!(
+        lines.get(Line::Index(0)).unwrap().phase,
+        CallPhase::Accepted
+    );
+    lines.on_event(&ev(EventKind::Hangingup { code: None }));
+    assert_eq!(
+        lines.get(Line::Index(0)).unwrap().phase,
+        CallPhase::HangingUp
+    );
+    lines.on_event(&ev(EventKind::Hangup {
+        code: None,
+        reason: None,
+    }));
+    assert!(lines.is_free(Line::Index(0)));
+    // A session event or one for a line that does not exist changes nothing.
+    lines.on_event(&Event {
+        line: Some(Line::Index(9)),
+        ..ev(EventKind::Ringing)
+    });
+    assert!(lines.is_free(Line::Index(0)));
+    // An event for a call the model does not know puts it on the line.
+    lines.on_event(&ev(EventKind::Ringing));
+    assert_eq!(lines.get(Line::Index(0)).unwrap().phase, CallPhase::Ringing);
+}
