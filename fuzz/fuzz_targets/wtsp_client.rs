@@ -1,0 +1,76 @@
+//! Arbitrary inputs and schedules for the WTSP client: no panic, the deadline always moves
+//! past `now` once due timers have fired, and no transaction ends twice.
+#![no_main]
+
+use std::collections::BTreeSet;
+
+use arbitrary::Arbitrary;
+use callsig::wtsp::{Client, ClientConfig, ClientEvent, ClientOutput, Jsep, Line, RequestKind};
+use callsig::Timestamp;
+use libfuzzer_sys::fuzz_target;
+
+#[derive(Arbitrary, Debug)]
+enum Op {
+    Connect,
+    Open,
+    Close(Option<u16>),
+    Frame(String),
+    Request { kind: u8, line: Option<u8>, call: u8 },
+    Disconnect,
+    Wait(u16),
+}
+
+fn drain(c: &mut Client, ended: &mut BTreeSet<String>) -> Option<Timestamp> {
+    loop {
+        match c.poll_output() {
+            ClientOutput::Timeout(d) => return d,
+            ClientOutput::Event(ClientEvent::TransactionEnded { transaction, .. }) => {
+                assert!(ended.insert(transaction), "a transaction ended twice");
+            }
+            _ => {}
+        }
+    }
+}
+
+fuzz_target!(|ops: Vec<Op>| {
+    let mut c = Client::new(ClientConfig::new("wss://h", "t"));
+    let mut now = 0u64;
+    let mut ended = BTreeSet::new();
+    for op in ops {
+        let at = Timestamp::from_millis(now);
+        match op {
+            Op::Connect => {
+                let _ = c.connect(at);
+            }
+            Op::Open => {
+                let _ = c.handle_open(at);
+            }
+            Op::Close(code) => c.handle_close(at, code, ""),
+            Op::Frame(f) => c.handle_frame(at, &f),
+            Op::Request { kind, line, call } => {
+                let kind = match kind % 4 {
+                    0 => RequestKind::OutgoingCall {
+                        number: "1".into(),
+                        jsep: Jsep::offer(""),
+                        from: None,
+                        refer_id: None,
+                        replaces: None,
+                    },
+                    1 => RequestKind::Hangup,
+                    2 => RequestKind::Accept { jsep: Jsep::answer("") },
+                    _ => RequestKind::PresenceUpdate { settings: serde_json::json!({}) },
+                };
+                let line = line.map(|l| Line::Index(u32::from(l % 4)));
+                let _ = c.request(at, line, Some(format!("c{}", call % 3)), kind);
+            }
+            Op::Disconnect => c.disconnect(at),
+            Op::Wait(dt) => now += u64::from(dt) * 16,
+        }
+        let mut deadline = drain(&mut c, &mut ended);
+        while let Some(d) = deadline.filter(|d| d.as_millis() <= now) {
+            c.handle_timeout(d);
+            deadline = drain(&mut c, &mut ended);
+            assert!(deadline.is_none_or(|n| n > d), "the deadline did not move");
+        }
+    }
+});

@@ -1,0 +1,87 @@
+//! Arbitrary inputs and schedules for the WTSP server: no panic, nothing is sent to a
+//! connection the machine has closed, and the deadline always moves past `now`.
+#![no_main]
+
+use std::collections::BTreeSet;
+
+use arbitrary::Arbitrary;
+use callsig::wtsp::{Attach, Message, ResponseKind, Server, ServerConfig, ServerEvent, ServerOutput};
+use callsig::Timestamp;
+use libfuzzer_sys::fuzz_target;
+
+#[derive(Arbitrary, Debug)]
+enum Op {
+    Open { conn: u8, url: String, protocol: bool },
+    Attach { conn: u8, account: u8 },
+    Reject { conn: u8, code: u16 },
+    Frame { conn: u8, text: String },
+    Respond { conn: u8, transaction: u8, ack: bool },
+    Event { account: u8, text: String },
+    Close { conn: u8 },
+    Wait(u16),
+}
+
+fn drain(s: &mut Server<u8>, open: &mut BTreeSet<u8>) -> Option<Timestamp> {
+    loop {
+        match s.poll_output() {
+            ServerOutput::Timeout(d) => return d,
+            ServerOutput::Transmit { conn, .. } => {
+                assert!(open.contains(&conn), "sent to a closed connection");
+            }
+            ServerOutput::Close { conn, .. } | ServerOutput::Event(ServerEvent::Closed { conn, .. }) => {
+                open.remove(&conn);
+            }
+            ServerOutput::Event(_) => {}
+        }
+    }
+}
+
+fuzz_target!(|ops: Vec<Op>| {
+    let mut config = ServerConfig::default();
+    config.max_connections = 4;
+    config.max_pending_requests = 4;
+    let mut s: Server<u8> = Server::new(config);
+    let mut open = BTreeSet::new();
+    let mut now = 0u64;
+    for op in ops {
+        let at = Timestamp::from_millis(now);
+        match op {
+            Op::Open { conn, url, protocol } => {
+                let protocols: &[&str] = if protocol { &["webtrit-protocol"] } else { &[] };
+                let url = if url.is_empty() { "/signaling/v1?token=t".to_owned() } else { url };
+                if s.handle_open(at, conn % 4, &url, protocols).is_ok() {
+                    open.insert(conn % 4);
+                }
+            }
+            Op::Attach { conn, account } => {
+                let account = format!("a{}", account % 3);
+                let _ = s.attach(at, &(conn % 4), Attach { account, timestamp: now, registration: None });
+            }
+            Op::Reject { conn, code } => {
+                let _ = s.reject(at, &(conn % 4), code, "");
+            }
+            Op::Frame { conn, text } => {
+                let _ = s.handle_frame(at, &(conn % 4), &text);
+            }
+            Op::Respond { conn, transaction, ack } => {
+                let kind = if ack { ResponseKind::Ack } else { ResponseKind::Error { code: 486, reason: String::new() } };
+                let _ = s.respond(at, &(conn % 4), &format!("transaction-{transaction}"), kind);
+            }
+            Op::Event { account, text } => {
+                if let Ok(Message::Event(e)) = Message::decode(&text) {
+                    let _ = s.send_event(at, &format!("a{}", account % 3), e);
+                }
+            }
+            Op::Close { conn } => {
+                let _ = s.handle_close(at, &(conn % 4), None);
+            }
+            Op::Wait(dt) => now += u64::from(dt) * 16,
+        }
+        let mut deadline = drain(&mut s, &mut open);
+        while let Some(d) = deadline.filter(|d| d.as_millis() <= now) {
+            s.handle_timeout(d);
+            deadline = drain(&mut s, &mut open);
+            assert!(deadline.is_none_or(|n| n > d), "the deadline did not move");
+        }
+    }
+});
