@@ -98,6 +98,7 @@
 //! has `#![forbid(unsafe_code)]`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![doc(test(attr(deny(warnings))))]
 
 mod error;
 mod serde_pairs;
@@ -107,4 +108,9 @@ pub mod transcript;
 pub mod wtsp;
 
 pub use error::UsageError;
+
+/// The README's example is compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 pub use time::Timestamp;

@@ -1,23 +1,5 @@
 //! The line model: which call is on each line and how far it has got, and the
 //! reconciliation of a reconnect's `state` handshake with what the application knows.
-//!
-//! Transitions, by what is seen (requests sent by the client, events from the server):
-//!
-//! | seen                                   | line becomes                                  |
-//! |----------------------------------------|-----------------------------------------------|
-//! | request `outgoing_call`                | call, outgoing, `Dialing`                     |
-//! | event `incoming_call`                  | call, incoming, `Incoming` (offer kept)       |
-//! | event `calling`                        | `Calling`                                     |
-//! | event `proceeding` / `ringing`         | `Ringing`                                     |
-//! | event `progress`                       | `EarlyMedia`                                  |
-//! | request `accept`, event `accepting`    | `Accepting`                                   |
-//! | event `accepted`                       | `Accepted`                                    |
-//! | request `hangup`/`decline`, event `hangingup`/`declining` | `HangingUp`                |
-//! | event `hangup`; `error` response to `outgoing_call` | idle                             |
-//! | any other call event                   | the call stays as it is (created if unknown)  |
-//!
-//! The server is the authority: an event for a call the model does not have puts that call
-//! on the line.
 
 use serde::{Deserialize, Serialize};
 
@@ -72,6 +54,24 @@ pub struct LineCall {
 }
 
 /// Every line of a session and the guest line.
+///
+/// Transitions, by what is seen (requests sent by the client, events from the server):
+///
+/// | seen                                   | line becomes                                  |
+/// |----------------------------------------|-----------------------------------------------|
+/// | request `outgoing_call`                | call, outgoing, `Dialing`                     |
+/// | event `incoming_call`                  | call, incoming, `Incoming` (offer kept)       |
+/// | event `calling`                        | `Calling`                                     |
+/// | event `proceeding` / `ringing`         | `Ringing`                                     |
+/// | event `progress`                       | `EarlyMedia`                                  |
+/// | request `accept`, event `accepting`    | `Accepting`                                   |
+/// | event `accepted`                       | `Accepted`                                    |
+/// | request `hangup`/`decline`, event `hangingup`/`declining` | `HangingUp`                |
+/// | event `hangup`; `error` response to `outgoing_call` | idle                             |
+/// | any other call event                   | the call stays as it is (created if unknown)  |
+///
+/// The server is the authority: an event for a call the model does not have puts that call
+/// on the line.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Lines {
     lines: Vec<Option<LineCall>>,

@@ -1,23 +1,4 @@
 //! WTSP wire types: one Rust type per message, named after the protocol's own words.
-//!
-//! Read with [`Message::decode`], write with [`Message::encode`] (or
-//! [`Message::encode_into`] to reuse a buffer).
-//!
-//! The reader is tolerant, as the profile asks: unknown fields are ignored, a legacy `data`
-//! object is read as if its members were top-level fields, `refer_id` may be a number or a
-//! string, and an event with an unknown name is kept as [`EventKind::Unknown`] with the raw
-//! JSON. Requests are read strictly (their mandatory fields are checked), because a server
-//! must answer a bad request with the right error code. The writer is exact: always the
-//! flat format, only the documented field names.
-//!
-//! ```
-//! use callsig::wtsp::{Message, EventKind};
-//!
-//! let msg = Message::decode(r#"{"event":"ringing","line":0,"call_id":"c1"}"#).unwrap();
-//! let Message::Event(ev) = &msg else { panic!() };
-//! assert_eq!(ev.kind, EventKind::Ringing);
-//! assert_eq!(msg.encode(), r#"{"event":"ringing","line":0,"call_id":"c1"}"#);
-//! ```
 
 use std::borrow::Cow;
 
@@ -254,6 +235,25 @@ pub enum Handshake {
 }
 
 /// One WTSP message.
+///
+/// Read with [`Message::decode`], write with [`Message::encode`] (or
+/// [`Message::encode_into`] to reuse a buffer).
+///
+/// The reader is tolerant, as the profile asks: unknown fields are ignored, a legacy `data`
+/// object is read as if its members were top-level fields, `refer_id` may be a number or a
+/// string, and an event with an unknown name is kept as [`EventKind::Unknown`] with the raw
+/// JSON. Requests are read strictly (their mandatory fields are checked), because a server
+/// must answer a bad request with the right error code. The writer is exact: always the
+/// flat format, only the documented field names.
+///
+/// ```
+/// use callsig::wtsp::{Message, EventKind};
+///
+/// let msg = Message::decode(r#"{"event":"ringing","line":0,"call_id":"c1"}"#).unwrap();
+/// let Message::Event(ev) = &msg else { panic!() };
+/// assert_eq!(ev.kind, EventKind::Ringing);
+/// assert_eq!(msg.encode(), r#"{"event":"ringing","line":0,"call_id":"c1"}"#);
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub enum Message {
     /// `handshake`

@@ -155,7 +155,7 @@ pub enum TransactionOutcome {
 #[non_exhaustive]
 pub enum ClientEvent {
     /// The `state` handshake arrived; requests can flow. After a reconnect, reconcile with
-    /// [`Client::reconcile`].
+    /// [`Client::reconcile`](crate::wtsp::Client::reconcile).
     Ready {
         /// Whether an earlier connection of this client had been ready.
         reconnected: bool,
@@ -209,8 +209,8 @@ pub enum ClientEvent {
 pub enum Output {
     /// Send this text frame.
     Transmit(String),
-    /// Open a WebSocket connection, then call [`Client::handle_open`] (or
-    /// [`Client::handle_close`] if it fails).
+    /// Open a WebSocket connection, then call [`Client::handle_open`](crate::wtsp::Client::handle_open) (or
+    /// [`Client::handle_close`](crate::wtsp::Client::handle_close) if it fails).
     Connect(ConnectRequest),
     /// Close the connection with this code and reason.
     Close {
@@ -221,7 +221,7 @@ pub enum Output {
     },
     /// Something for the application.
     Event(ClientEvent),
-    /// Nothing more is queued: call [`Client::handle_timeout`] at this time (`None`: only
+    /// Nothing more is queued: call [`Client::handle_timeout`](crate::wtsp::Client::handle_timeout) at this time (`None`: only
     /// an input can wake the client).
     Timeout(Option<Timestamp>),
 }
@@ -262,9 +262,9 @@ impl ClientTimer {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientState {
-    /// Not connected and not going to: waits for [`Client::connect`].
+    /// Not connected and not going to: waits for [`Client::connect`](crate::wtsp::Client::connect).
     Idle,
-    /// Asked the runtime to connect: waits for [`Client::handle_open`].
+    /// Asked the runtime to connect: waits for [`Client::handle_open`](crate::wtsp::Client::handle_open).
     AwaitingOpen,
     /// Connected: waits for the `state` handshake.
     AwaitingState,

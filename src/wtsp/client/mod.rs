@@ -1,23 +1,4 @@
 //! The app side of WTSP: one connection at a time, reconnecting on its own schedule.
-//!
-//! States, named after what the client waits for:
-//!
-//! | state               | waits for                     | on it                                     |
-//! |---------------------|-------------------------------|-------------------------------------------|
-//! | `Idle`              | [`Client::connect`]           | → `AwaitingOpen`, output `Connect`        |
-//! | `AwaitingOpen`      | [`Client::handle_open`]       | → `AwaitingState`                         |
-//! | `AwaitingState`     | the `state` handshake         | → `Ready`, queued requests flushed        |
-//! | `Ready`             | requests, responses, events   | keepalive runs                            |
-//! | `AwaitingReconnect` | the `reconnect` timer         | → `AwaitingOpen`, output `Connect`        |
-//!
-//! Any close (from the transport, or asked by the client on a keepalive or handshake
-//! timeout) fails the transactions in flight and moves to `AwaitingReconnect`: after
-//! `reconnect_delay` (doubling on each attempt that fails before `state`, up to
-//! `reconnect_max_delay`), at once after close code 4441, and never after 4201 (the session
-//! is gone) or [`Client::disconnect`], which go to `Idle`.
-//!
-//! When the client asks the runtime to close, it considers the connection gone at once: the
-//! runtime need not report that close back (a report is ignored).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
@@ -49,7 +30,26 @@ struct Pending {
     call_id: Option<String>,
 }
 
-/// The WTSP client machine. See the [module docs](self) for its states.
+/// The WTSP client machine.
+///
+/// States, named after what the client waits for:
+///
+/// | state               | waits for                     | on it                                     |
+/// |---------------------|-------------------------------|-------------------------------------------|
+/// | `Idle`              | [`Client::connect`]           | → `AwaitingOpen`, output `Connect`        |
+/// | `AwaitingOpen`      | [`Client::handle_open`]       | → `AwaitingState`                         |
+/// | `AwaitingState`     | the `state` handshake         | → `Ready`, queued requests flushed        |
+/// | `Ready`             | requests, responses, events   | keepalive runs                            |
+/// | `AwaitingReconnect` | the `reconnect` timer         | → `AwaitingOpen`, output `Connect`        |
+///
+/// Any close (from the transport, or asked by the client on a keepalive or handshake
+/// timeout) fails the transactions in flight and moves to `AwaitingReconnect`: after
+/// `reconnect_delay` (doubling on each attempt that fails before `state`, up to
+/// `reconnect_max_delay`), at once after close code 4441, and never after 4201 (the session
+/// is gone) or [`Client::disconnect`], which go to `Idle`.
+///
+/// When the client asks the runtime to close, it considers the connection gone at once: the
+/// runtime need not report that close back (a report is ignored).
 ///
 /// ```
 /// use callsig::wtsp::{Client, ClientConfig, ClientOutput};

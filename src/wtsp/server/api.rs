@@ -92,8 +92,8 @@ impl Default for ServerConfig {
 #[serde(tag = "type", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ServerEvent<C> {
-    /// A connection presented a token: [`Server::attach`] it to an account or
-    /// [`Server::reject`] it.
+    /// A connection presented a token: [`Server::attach`](crate::wtsp::Server::attach) it to an account or
+    /// [`Server::reject`](crate::wtsp::Server::reject) it.
     Authenticate {
         /// The connection.
         conn: C,
@@ -111,7 +111,7 @@ pub enum ServerEvent<C> {
         /// Its account.
         account: String,
     },
-    /// A valid request: answer it with [`Server::respond`].
+    /// A valid request: answer it with [`Server::respond`](crate::wtsp::Server::respond).
     Request {
         /// The connection.
         conn: C,
@@ -193,7 +193,7 @@ pub enum Output<C> {
     },
     /// Something for the application.
     Event(ServerEvent<C>),
-    /// Nothing more is queued: call [`Server::handle_timeout`] at this time.
+    /// Nothing more is queued: call [`Server::handle_timeout`](crate::wtsp::Server::handle_timeout) at this time.
     Timeout(Option<Timestamp>),
 }
 

@@ -1,31 +1,4 @@
 //! The core side of WTSP: many connections, their accounts, and each account's lines.
-//!
-//! A connection goes `AwaitingAuth` → `Attached`:
-//!
-//! | input                                  | on it                                                   |
-//! |----------------------------------------|---------------------------------------------------------|
-//! | [`Server::handle_open`]                | no `webtrit-protocol`: close 1002; bad path: close 1008; no token: close 4201; else event `Authenticate` |
-//! | [`Server::attach`] (`AwaitingAuth`)    | force rules (old closed 4441, or new refused 4431), then `state` sent |
-//! | [`Server::reject`]                     | close with the application's code                       |
-//! | frame: `keepalive`                     | echoed verbatim                                         |
-//! | frame: not a JSON object, no kind, a response/event/other handshake, a request before `state`, a request without `transaction` | close 4501 |
-//! | frame: unknown request                 | `error` 453                                             |
-//! | frame: missing mandatory field         | `error` 456                                             |
-//! | frame: field of the wrong type, line out of range | `error` 467                                  |
-//! | frame: `outgoing_call` on a busy line  | `error` 503 "busy line"                                 |
-//! | frame: call request, call not on line  | `error` 458 "call not found on line"                    |
-//! | frame: valid request                   | event `Request`; the application must [`Server::respond`] |
-//! | `request` timer                        | `error` 490 "request execute timeout", event `RequestTimedOut` |
-//! | `idle` timer (2 × keepalive_interval with no frame) | close 4502                                 |
-//! | [`Server::handle_close`]               | event `Closed`                                          |
-//!
-//! Every connection that leaves the machine, for whatever reason, is reported once as
-//! `Closed`. Every request with a transaction gets exactly one response.
-//!
-//! Accounts outlive their connections, so a client that reconnects finds its calls and
-//! their `call_logs` in the `state` handshake. Call-log times are wall-clock: the machine
-//! has only the application's `timestamp` of each attach, and dates each entry that long
-//! before it as the entry is older on the machine's monotonic clock.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Debug;
@@ -49,6 +22,33 @@ use account::*;
 pub use api::*;
 
 /// The WTSP server machine, generic over the caller's connection id `C`.
+///
+/// A connection goes `AwaitingAuth` → `Attached`:
+///
+/// | input                                  | on it                                                   |
+/// |----------------------------------------|---------------------------------------------------------|
+/// | [`Server::handle_open`]                | no `webtrit-protocol`: close 1002; bad path: close 1008; no token: close 4201; else event `Authenticate` |
+/// | [`Server::attach`] (`AwaitingAuth`)    | force rules (old closed 4441, or new refused 4431), then `state` sent |
+/// | [`Server::reject`]                     | close with the application's code                       |
+/// | frame: `keepalive`                     | echoed verbatim                                         |
+/// | frame: not a JSON object, no kind, a response/event/other handshake, a request before `state`, a request without `transaction` | close 4501 |
+/// | frame: unknown request                 | `error` 453                                             |
+/// | frame: missing mandatory field         | `error` 456                                             |
+/// | frame: field of the wrong type, line out of range | `error` 467                                  |
+/// | frame: `outgoing_call` on a busy line  | `error` 503 "busy line"                                 |
+/// | frame: call request, call not on line  | `error` 458 "call not found on line"                    |
+/// | frame: valid request                   | event `Request`; the application must [`Server::respond`] |
+/// | `request` timer                        | `error` 490 "request execute timeout", event `RequestTimedOut` |
+/// | `idle` timer (2 × keepalive_interval with no frame) | close 4502                                 |
+/// | [`Server::handle_close`]               | event `Closed`                                          |
+///
+/// Every connection that leaves the machine, for whatever reason, is reported once as
+/// `Closed`. Every request with a transaction gets exactly one response.
+///
+/// Accounts outlive their connections, so a client that reconnects finds its calls and
+/// their `call_logs` in the `state` handshake. Call-log times are wall-clock: the machine
+/// has only the application's `timestamp` of each attach, and dates each entry that long
+/// before it as the entry is older on the machine's monotonic clock.
 ///
 /// ```
 /// use callsig::wtsp::{Server, ServerConfig, ServerOutput, ServerEvent, Attach};
