@@ -241,7 +241,7 @@ pub enum Handshake {
 ///
 /// The reader is tolerant, as the profile asks: unknown fields are ignored, a legacy `data`
 /// object is read as if its members were top-level fields, `refer_id` may be a number or a
-/// string, and an event with an unknown name is kept as [`EventKind::Unknown`] with the raw
+/// string, and an event with an unknown name is kept as [`EventKind::Unknown`](super::EventKind::Unknown) with the raw
 /// JSON. Requests are read strictly (their mandatory fields are checked), because a server
 /// must answer a bad request with the right error code. The writer is exact: always the
 /// flat format, only the documented field names.
