@@ -71,7 +71,10 @@ async fn an_unknown_session_is_closed_with_4201_and_not_retried() {
     else {
         panic!("{:?}", app.0)
     };
-    assert_eq!((code, reconnect_at), (Some(4201), None));
+    assert_eq!(
+        (code, reconnect_at),
+        (Some(callsig::wtsp::CloseCode::SessionMissed), None)
+    );
 }
 
 #[tokio::test]

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use callsig::wtsp::{
-    Client, ClientConfig, ClientEvent, ClientOutput, ClientState, ClientTimer, Line, Message,
-    RequestKind, TransactionOutcome,
+    Client, ClientConfig, ClientEvent, ClientOutput, ClientState, ClientTimer, CloseCode, Line,
+    Message, RequestKind, TransactionOutcome,
 };
 use callsig::{Timestamp, UsageError};
 
@@ -131,11 +131,11 @@ fn keepalive_sends_a_transaction_and_a_missing_echo_closes_and_reconnects() {
         drain(&mut c),
         [
             ClientOutput::Close {
-                code: 1000,
+                code: CloseCode::Normal,
                 reason: "keepalive timeout".into()
             },
             ClientOutput::Event(ClientEvent::Disconnected {
-                code: Some(1000),
+                code: Some(CloseCode::Normal),
                 reason: "keepalive timeout".into(),
                 reconnect_at: Some(t(43_000))
             }),
@@ -143,7 +143,7 @@ fn keepalive_sends_a_transaction_and_a_missing_echo_closes_and_reconnects() {
         ]
     );
     // The runtime's own report of that close changes nothing.
-    c.handle_close(t(40_001), Some(1006), "");
+    c.handle_close(t(40_001), Some(CloseCode::from(1006)), "");
     assert_eq!(drain(&mut c), [ClientOutput::Timeout(Some(t(43_000)))]);
 }
 
@@ -169,7 +169,7 @@ fn reconnect_backoff_doubles_and_is_bounded() {
     let mut delays = Vec::new();
     for _ in 0..6 {
         drain(&mut c);
-        c.handle_close(t(now), Some(1006), "refused");
+        c.handle_close(t(now), Some(CloseCode::from(1006)), "refused");
         let Some(ClientOutput::Event(ClientEvent::Disconnected {
             reconnect_at: Some(at),
             ..
@@ -187,7 +187,7 @@ fn reconnect_backoff_doubles_and_is_bounded() {
 #[test]
 fn close_4441_reconnects_at_once_and_4201_never() {
     let mut c = ready_client();
-    c.handle_close(t(100), Some(4441), "force attach close");
+    c.handle_close(t(100), Some(CloseCode::from(4441)), "force attach close");
     let out = drain(&mut c);
     assert!(
         matches!(out[0], ClientOutput::Event(ClientEvent::Disconnected { reconnect_at: Some(at), .. }) if at == t(100))
@@ -196,7 +196,7 @@ fn close_4441_reconnects_at_once_and_4201_never() {
     c.handle_open(t(101)).unwrap();
     c.handle_frame(t(102), STATE);
     drain(&mut c);
-    c.handle_close(t(200), Some(4201), "session missed");
+    c.handle_close(t(200), Some(CloseCode::from(4201)), "session missed");
     let out = drain(&mut c);
     assert!(matches!(
         out[0],

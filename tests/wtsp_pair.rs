@@ -3,8 +3,8 @@
 mod common;
 
 use callsig::wtsp::{
-    CallPhase, ClientConfig, ClientEvent, ClientState, Jsep, KnownCall, Line, ReconcileAction,
-    RequestKind, ServerConfig, ServerEvent, TransactionOutcome,
+    CallPhase, ClientConfig, ClientEvent, ClientState, CloseCode, Jsep, KnownCall, Line,
+    ReconcileAction, RequestKind, ServerConfig, ServerEvent, TransactionOutcome,
 };
 use callsig::Timestamp;
 use common::Net;
@@ -169,13 +169,13 @@ fn server_closes_a_silent_connection_with_4502() {
     assert!(net.server_events.iter().any(|e| matches!(
         e,
         ServerEvent::Closed {
-            code: Some(4502),
+            code: Some(CloseCode::KeepaliveTimeout),
             ..
         }
     )));
     let last = net.peers[c].events.last().cloned();
     assert!(
-        matches!(last, Some(ClientEvent::Disconnected { code: Some(4502), reconnect_at: Some(at), .. }) if at == Timestamp::from_millis(63_000)),
+        matches!(last, Some(ClientEvent::Disconnected { code: Some(CloseCode::KeepaliveTimeout), reconnect_at: Some(at), .. }) if at == Timestamp::from_millis(63_000)),
         "{last:?}"
     );
 }
@@ -192,7 +192,7 @@ fn force_takeover_evicts_the_first_device() {
     assert_eq!(net.client(laptop).state(), ClientState::Ready);
     // The phone was closed with 4441, reconnected at once with force=false, and was
     // refused with 4431 because the laptop holds the account.
-    let codes: Vec<Option<u16>> = net.peers[phone]
+    let codes: Vec<Option<CloseCode>> = net.peers[phone]
         .events
         .iter()
         .filter_map(|e| match e {
@@ -200,7 +200,13 @@ fn force_takeover_evicts_the_first_device() {
             _ => None,
         })
         .collect();
-    assert_eq!(codes, [Some(4441), Some(4431)]);
+    assert_eq!(
+        codes,
+        [
+            Some(CloseCode::ForceAttachClose),
+            Some(CloseCode::ControllerAttached)
+        ]
+    );
     assert_eq!(net.client(phone).state(), ClientState::AwaitingReconnect);
     assert_eq!(
         net.server.account_connection("alice"),
@@ -228,8 +234,11 @@ fn a_reconnect_restores_the_call_in_progress() {
     // The transport drops under both sides.
     let conn = net.peers[c].conn.take().unwrap();
     let now = net.now;
-    let _ = net.server.handle_close(now, &conn, Some(1006));
-    net.client(c).handle_close(now, Some(1006), "");
+    let _ = net
+        .server
+        .handle_close(now, &conn, Some(CloseCode::Abnormal));
+    net.client(c)
+        .handle_close(now, Some(CloseCode::Abnormal), "");
     net.settle();
     // While it is away the call goes on, and media events are logged.
     net.server_event(r#"{"event":"ice_media","call_id":"in-1","type":"audio","receiving":true}"#);

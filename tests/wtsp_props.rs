@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use callsig::wtsp::CloseCode;
 use callsig::wtsp::{
     Attach, Client, ClientConfig, ClientEvent, ClientOutput, Jsep, Line, Message, RequestKind,
     ResponseKind, Server, ServerConfig, ServerEvent, ServerOutput,
@@ -190,7 +191,9 @@ fn run_client(
             ClientOp::Open => {
                 let _ = c.handle_open(Timestamp::from_millis(*now));
             }
-            ClientOp::Close(code) => c.handle_close(Timestamp::from_millis(*now), *code, ""),
+            ClientOp::Close(code) => {
+                c.handle_close(Timestamp::from_millis(*now), code.map(CloseCode::from), "")
+            }
             ClientOp::Frame(f) => c.handle_frame(Timestamp::from_millis(*now), f),
             ClientOp::Request(k, l) => {
                 if let Ok(tx) = c.request(
@@ -399,7 +402,7 @@ fn run_server(
                 }
             }
             ServerOp::Close(c) => {
-                let _ = s.handle_close(at, c, Some(1006));
+                let _ = s.handle_close(at, c, Some(CloseCode::from(1006)));
             }
             ServerOp::Wait(dt) => {
                 let target = *now + dt;

@@ -1,8 +1,8 @@
 //! WTSP server transitions: feed one input, assert the exact outputs.
 
 use callsig::wtsp::{
-    Attach, ConnState, Delivery, Event, EventKind, Line, Message, ResponseKind, Routing, Server,
-    ServerConfig, ServerEvent, ServerOutput, ServerTimer,
+    Attach, CloseCode, ConnState, Delivery, Event, EventKind, Line, Message, ResponseKind, Routing,
+    Server, ServerConfig, ServerEvent, ServerOutput, ServerTimer,
 };
 use callsig::{Timestamp, UsageError};
 
@@ -101,7 +101,7 @@ fn force_true_evicts_the_older_connection_with_4441() {
         out[0],
         ServerOutput::Close {
             conn: 1,
-            code: 4441,
+            code: CloseCode::ForceAttachClose,
             reason: "force attach close".into()
         }
     );
@@ -109,7 +109,7 @@ fn force_true_evicts_the_older_connection_with_4441() {
         &out[1],
         ServerOutput::Event(ServerEvent::Closed {
             conn: 1,
-            code: Some(4441),
+            code: Some(CloseCode::ForceAttachClose),
             ..
         })
     ));
@@ -130,7 +130,7 @@ fn force_false_is_refused_with_4431_while_another_is_attached() {
         out[0],
         ServerOutput::Close {
             conn: 2,
-            code: 4431,
+            code: CloseCode::ControllerAttached,
             reason: "controller attached".into()
         }
     );
@@ -246,7 +246,7 @@ fn incoming_calls_take_the_first_free_line_then_become_missed_calls() {
 fn events_for_a_detached_account_are_stored_for_its_next_state() {
     let mut s = S::new(ServerConfig::default());
     attached(&mut s, 1, "alice");
-    let _ = s.handle_close(t(10), &1, Some(1006));
+    let _ = s.handle_close(t(10), &1, Some(CloseCode::from(1006)));
     drain(&mut s);
     let offer = EventKind::IncomingCall(Default::default());
     assert_eq!(
@@ -289,7 +289,7 @@ fn limits_close_or_refuse_instead_of_growing() {
         drain(&mut s)[0],
         ServerOutput::Close {
             conn: 2,
-            code: 1013,
+            code: CloseCode::TryAgainLater,
             reason: "too many connections".into()
         }
     );

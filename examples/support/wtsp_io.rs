@@ -108,7 +108,7 @@ pub async fn serve(listener: TcpListener, config: ServerConfig, mut trace: Trace
                     Input::Closed(conn, code) => {
                         trace(now, format!("conn {conn} closed by peer ({code:?})"));
                         writers.remove(&conn);
-                        let _ = server.handle_close(now, &conn, code);
+                        let _ = server.handle_close(now, &conn, code.map(callsig::wtsp::CloseCode::from));
                     }
                 }
             }
@@ -142,7 +142,7 @@ pub async fn serve(listener: TcpListener, config: ServerConfig, mut trace: Trace
                     trace(now, format!("conn {conn} close {code} {reason}"));
                     if let Some(w) = writers.remove(&conn) {
                         let frame = CloseFrame {
-                            code: CloseCode::from(code),
+                            code: CloseCode::from(u16::from(code)),
                             reason: reason.into(),
                         };
                         let _ = w.send(Ws::Close(Some(frame)));
@@ -170,7 +170,12 @@ fn simulate_core(
     match e {
         ServerEvent::Authenticate { conn, token, .. } => {
             if token == "bad" {
-                let _ = server.reject(now, conn, 4201, "session missed");
+                let _ = server.reject(
+                    now,
+                    conn,
+                    callsig::wtsp::CloseCode::SessionMissed,
+                    "session missed",
+                );
             } else {
                 let attach = Attach {
                     account: token.clone(),
@@ -363,7 +368,11 @@ pub async fn run_client(mut client: Client, app: &mut dyn ClientApp, mut trace: 
                     if let Some(s) = ws.as_mut() {
                         if s.send(Ws::Text(text)).await.is_err() {
                             ws = None;
-                            client.handle_close(clock.now(), Some(1006), "send failed");
+                            client.handle_close(
+                                clock.now(),
+                                Some(callsig::wtsp::CloseCode::Abnormal),
+                                "send failed",
+                            );
                         }
                     }
                 }
@@ -381,7 +390,7 @@ pub async fn run_client(mut client: Client, app: &mut dyn ClientApp, mut trace: 
                     trace(now, format!("close {code} {reason}"));
                     if let Some(mut s) = ws.take() {
                         let frame = CloseFrame {
-                            code: CloseCode::from(code),
+                            code: CloseCode::from(u16::from(code)),
                             reason: reason.into(),
                         };
                         let _ = s.close(Some(frame)).await;
@@ -414,12 +423,12 @@ pub async fn run_client(mut client: Client, app: &mut dyn ClientApp, mut trace: 
                         ws = None;
                         let (code, reason) = f.map_or((None, String::new()), |f| (Some(u16::from(f.code)), f.reason.into_owned()));
                         trace(now, format!("closed by server {code:?} {reason}"));
-                        client.handle_close(now, code, &reason);
+                        client.handle_close(now, code.map(callsig::wtsp::CloseCode::from), &reason);
                     }
                     Some(Ok(_)) => {}
                     Some(Err(_)) | None => {
                         ws = None;
-                        client.handle_close(now, Some(1006), "connection lost");
+                        client.handle_close(now, Some(callsig::wtsp::CloseCode::Abnormal), "connection lost");
                     }
                 }
             }

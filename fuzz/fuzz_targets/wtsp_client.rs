@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use arbitrary::Arbitrary;
-use callsig::wtsp::{Client, ClientConfig, ClientEvent, ClientOutput, Jsep, Line, RequestKind};
+use callsig::wtsp::{Client, ClientConfig, ClientEvent, ClientOutput, CloseCode, Jsep, Line, RequestKind};
 use callsig::Timestamp;
 use libfuzzer_sys::fuzz_target;
 
@@ -45,7 +45,7 @@ fuzz_target!(|ops: Vec<Op>| {
             Op::Open => {
                 let _ = c.handle_open(at);
             }
-            Op::Close(code) => c.handle_close(at, code, ""),
+            Op::Close(code) => c.handle_close(at, code.map(CloseCode::from), ""),
             Op::Frame(f) => c.handle_frame(at, &f),
             Op::Request { kind, line, call } => {
                 let kind = match kind % 4 {

@@ -58,7 +58,7 @@ fuzz_target!(|ops: Vec<Op>| {
                 let _ = s.attach(at, &(conn % 4), Attach { account, timestamp: now, registration: None });
             }
             Op::Reject { conn, code } => {
-                let _ = s.reject(at, &(conn % 4), code, "");
+                let _ = s.reject(at, &(conn % 4), code.into(), "");
             }
             Op::Frame { conn, text } => {
                 let _ = s.handle_frame(at, &(conn % 4), &text);

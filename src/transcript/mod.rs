@@ -329,7 +329,12 @@ pub(crate) fn send_line(at: Timestamp, text: &str, conn: Option<&str>) -> String
     }
 }
 
-pub(crate) fn close_line(at: Timestamp, code: u16, reason: &str, conn: Option<&str>) -> String {
+pub(crate) fn close_line(
+    at: Timestamp,
+    code: crate::wtsp::CloseCode,
+    reason: &str,
+    conn: Option<&str>,
+) -> String {
     let close = format!("{{\"code\":{code},\"reason\":{}}}", json(reason));
     match conn {
         Some(c) => format!(

@@ -183,7 +183,8 @@ impl Driver for ClientDriver {
             }
             Verb::Closed(raw) => {
                 let c: Closed = args("closed", raw)?;
-                self.client.handle_close(now, c.code, &c.reason);
+                self.client
+                    .handle_close(now, c.code.map(Into::into), &c.reason);
                 Ok(())
             }
             Verb::App(name, raw) => self.app(now, name, raw),
@@ -302,7 +303,7 @@ impl ServerDriver {
                 }
                 let a: Args = from_value(name, v)?;
                 let conn = need_conn()?;
-                Ok(self.server.reject(now, &conn, a.code, &a.reason)?)
+                Ok(self.server.reject(now, &conn, a.code.into(), &a.reason)?)
             }
             "respond" => {
                 #[derive(Deserialize)]
@@ -407,7 +408,10 @@ impl Driver for ServerDriver {
             Verb::Closed(raw) => {
                 let c: Closed = args("closed", raw)?;
                 let conn = need("closed")?;
-                match self.server.handle_close(now, &conn.to_owned(), c.code) {
+                match self
+                    .server
+                    .handle_close(now, &conn.to_owned(), c.code.map(Into::into))
+                {
                     wtsp::Routing::Handled => Ok(()),
                     wtsp::Routing::NotMine => Err(not_mine(conn)),
                 }

@@ -5,6 +5,7 @@
 //! - [`Server`]: the core side (many connections, accounts and their lines).
 
 mod client;
+mod close_code;
 mod codec;
 mod event;
 mod lines;
@@ -18,6 +19,7 @@ pub use client::{
     Client, ClientConfig, ClientEvent, ClientState, ClientTimer, ConnectRequest,
     Output as ClientOutput, TransactionOutcome, SUBPROTOCOL,
 };
+pub use close_code::CloseCode;
 pub use event::{CallOffer, Event, EventKind};
 pub use lines::{
     reconcile, reconcile_lines, CallPhase, Direction, KnownCall, LineCall, Lines, ReconcileAction,
@@ -28,8 +30,8 @@ pub use message::{
 };
 pub use request::{HoldDirection, Request, RequestGroup, RequestKind, Response, ResponseKind};
 pub use server::{
-    close, code, Attach, ConnState, Delivery, Output as ServerOutput, Routing, Server,
-    ServerConfig, ServerEvent, ServerTimer,
+    code, Attach, ConnState, Delivery, Output as ServerOutput, Routing, Server, ServerConfig,
+    ServerEvent, ServerTimer,
 };
 pub use url::{SignalingUrl, UrlError};
 

@@ -4,8 +4,8 @@
 #![allow(dead_code)]
 
 use callsig::wtsp::{
-    Attach, Client, ClientConfig, ClientEvent, ClientOutput, Message, ResponseKind, Server,
-    ServerConfig, ServerEvent, ServerOutput,
+    Attach, Client, ClientConfig, ClientEvent, ClientOutput, CloseCode, Message, ResponseKind,
+    Server, ServerConfig, ServerEvent, ServerOutput,
 };
 use callsig::Timestamp;
 
@@ -109,9 +109,11 @@ impl Net {
                             .unwrap();
                         self.peers[i].client.handle_open(now).unwrap();
                     } else {
-                        self.peers[i]
-                            .client
-                            .handle_close(now, Some(1006), "unreachable");
+                        self.peers[i].client.handle_close(
+                            now,
+                            Some(CloseCode::Abnormal),
+                            "unreachable",
+                        );
                     }
                 }
                 ClientOutput::Close { code, .. } => {

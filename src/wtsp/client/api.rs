@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::wtsp::{Event, Response, StateHandshake};
+use crate::wtsp::{CloseCode, Event, Response, StateHandshake};
 use crate::Timestamp;
 
 /// The WebSocket sub-protocol WTSP requires.
@@ -195,7 +195,7 @@ pub enum ClientEvent {
     /// The connection is gone.
     Disconnected {
         /// Close code, when there was one.
-        code: Option<u16>,
+        code: Option<CloseCode>,
         /// Close reason or what the client saw.
         reason: String,
         /// When the client will reconnect; `None`: it will not.
@@ -215,7 +215,7 @@ pub enum Output {
     /// Close the connection with this code and reason.
     Close {
         /// Close code.
-        code: u16,
+        code: CloseCode,
         /// Close reason.
         reason: String,
     },

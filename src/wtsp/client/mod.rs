@@ -9,19 +9,12 @@ use crate::timer::TimerQueue;
 use crate::wtsp::lines::{reconcile_lines, KnownCall, Lines, ReconcileAction};
 use crate::wtsp::message::{Handshake, Line, Message, Registration, StateHandshake};
 use crate::wtsp::request::{Request, RequestKind, Response, ResponseKind};
-use crate::wtsp::{Event, EventKind, RegistrationStatus};
+use crate::wtsp::{CloseCode, Event, EventKind, RegistrationStatus};
 
 mod api;
 
 use crate::{Timestamp, UsageError};
 pub use api::*;
-
-/// Close code: the session is gone; log in again (no reconnect).
-const SESSION_MISSED: u16 = 4201;
-/// Close code: evicted by a newer `force=true` connection (reconnect at once).
-const FORCE_ATTACH_CLOSE: u16 = 4441;
-/// Close code the client uses when it closes the connection itself.
-const NORMAL_CLOSURE: u16 = 1000;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct Pending {
@@ -175,10 +168,15 @@ impl Client {
             }
             ClientState::AwaitingOpen | ClientState::AwaitingState | ClientState::Ready => {
                 self.out.push_back(Output::Close {
-                    code: NORMAL_CLOSURE,
+                    code: CloseCode::Normal,
                     reason: "disconnect".into(),
                 });
-                self.connection_gone(now, Some(NORMAL_CLOSURE), "disconnect", Cause::Intentional);
+                self.connection_gone(
+                    now,
+                    Some(CloseCode::Normal),
+                    "disconnect",
+                    Cause::Intentional,
+                );
             }
         }
     }
@@ -243,7 +241,7 @@ impl Client {
 
     /// The connection closed (or could not be opened). Ignored when the client had
     /// already let the connection go.
-    pub fn handle_close(&mut self, now: Timestamp, code: Option<u16>, reason: &str) {
+    pub fn handle_close(&mut self, now: Timestamp, code: Option<CloseCode>, reason: &str) {
         if matches!(
             self.state,
             ClientState::AwaitingOpen | ClientState::AwaitingState | ClientState::Ready
@@ -525,15 +523,21 @@ impl Client {
             ClientState::AwaitingOpen | ClientState::AwaitingState | ClientState::Ready
         ) {
             self.out.push_back(Output::Close {
-                code: NORMAL_CLOSURE,
+                code: CloseCode::Normal,
                 reason: reason.into(),
             });
-            self.connection_gone(now, Some(NORMAL_CLOSURE), reason, Cause::Dead);
+            self.connection_gone(now, Some(CloseCode::Normal), reason, Cause::Dead);
         }
     }
 
     /// The connection is gone: end what was in flight and decide about reconnecting.
-    fn connection_gone(&mut self, now: Timestamp, code: Option<u16>, reason: &str, cause: Cause) {
+    fn connection_gone(
+        &mut self,
+        now: Timestamp,
+        code: Option<CloseCode>,
+        reason: &str,
+        cause: Cause,
+    ) {
         let was_ready = self.state == ClientState::Ready;
         for (n, p) in std::mem::take(&mut self.pending) {
             self.timers.cancel(&ClientTimer::Transaction(n));
@@ -553,8 +557,8 @@ impl Client {
             self.failures.saturating_add(1)
         };
         let delay = match (cause, code) {
-            (Cause::Intentional, _) | (Cause::Peer, Some(SESSION_MISSED)) => None,
-            (Cause::Peer, Some(FORCE_ATTACH_CLOSE)) => Some(Duration::ZERO),
+            (Cause::Intentional, _) | (Cause::Peer, Some(CloseCode::SessionMissed)) => None,
+            (Cause::Peer, Some(CloseCode::ForceAttachClose)) => Some(Duration::ZERO),
             _ => Some(self.backoff()),
         };
         let reconnect_at = delay.map(|d| now + d);

@@ -4,30 +4,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::wtsp::{Line, Registration, Request};
+use crate::wtsp::{CloseCode, Line, Registration, Request};
 use crate::Timestamp;
-
-/// Close codes the server machine uses.
-pub mod close {
-    /// Sub-protocol missing (WebSocket "protocol error").
-    pub const PROTOCOL_ERROR: u16 = 1002;
-    /// Not a signaling URL (WebSocket "policy violation").
-    pub const POLICY_VIOLATION: u16 = 1008;
-    /// Frame larger than `max_frame_len` (WebSocket "message too big").
-    pub const MESSAGE_TOO_BIG: u16 = 1009;
-    /// Server full (WebSocket "try again later").
-    pub const TRY_AGAIN_LATER: u16 = 1013;
-    /// Session missed: unknown or missing token.
-    pub const SESSION_MISSED: u16 = 4201;
-    /// `force=false` while another connection of the account is attached.
-    pub const CONTROLLER_ATTACHED: u16 = 4431;
-    /// Evicted by a newer `force=true` connection.
-    pub const FORCE_ATTACH_CLOSE: u16 = 4441;
-    /// Signaling message error.
-    pub const SIGNALING_MESSAGE_ERROR: u16 = 4501;
-    /// Keepalive timeout.
-    pub const KEEPALIVE_TIMEOUT: u16 = 4502;
-}
 
 /// Response error codes the server machine uses.
 pub mod code {
@@ -165,7 +143,7 @@ pub enum ServerEvent<C> {
         /// Its account, when it was attached.
         account: Option<String>,
         /// Close code.
-        code: Option<u16>,
+        code: Option<CloseCode>,
         /// Why.
         reason: String,
     },
@@ -187,7 +165,7 @@ pub enum Output<C> {
         /// The connection.
         conn: C,
         /// Close code.
-        code: u16,
+        code: CloseCode,
         /// Close reason.
         reason: String,
     },

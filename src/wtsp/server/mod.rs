@@ -12,7 +12,7 @@ use crate::wtsp::message::{
 };
 use crate::wtsp::request::{Request, RequestGroup, RequestKind, Response, ResponseKind};
 use crate::wtsp::url::SignalingUrl;
-use crate::wtsp::{Event, EventKind};
+use crate::wtsp::{CloseCode, Event, EventKind};
 
 mod account;
 mod api;
@@ -169,7 +169,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
                 conn: format!("{conn:?}"),
             });
         }
-        let refuse = |s: &mut Self, conn: C, code: u16, reason: String| {
+        let refuse = |s: &mut Self, conn: C, code: CloseCode, reason: String| {
             s.out.push_back(Output::Close {
                 conn: conn.clone(),
                 code,
@@ -186,24 +186,24 @@ impl<C: Ord + Clone + Debug> Server<C> {
             refuse(
                 self,
                 conn,
-                close::TRY_AGAIN_LATER,
+                CloseCode::TryAgainLater,
                 "too many connections".into(),
             );
             return Ok(());
         }
         if !protocols.iter().any(|p| p.as_ref() == SUBPROTOCOL) {
             let reason = format!("sub-protocol {SUBPROTOCOL} required");
-            refuse(self, conn, close::PROTOCOL_ERROR, reason);
+            refuse(self, conn, CloseCode::ProtocolError, reason);
             return Ok(());
         }
         let url = match SignalingUrl::parse(url) {
             Ok(u) => u,
             Err(e @ super::url::UrlError::NoToken) => {
-                refuse(self, conn, close::SESSION_MISSED, e.to_string());
+                refuse(self, conn, CloseCode::SessionMissed, e.to_string());
                 return Ok(());
             }
             Err(e) => {
-                refuse(self, conn, close::POLICY_VIOLATION, e.to_string());
+                refuse(self, conn, CloseCode::PolicyViolation, e.to_string());
                 return Ok(());
             }
         };
@@ -228,7 +228,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
     }
 
     /// The transport closed the connection.
-    pub fn handle_close(&mut self, _now: Timestamp, conn: &C, code: Option<u16>) -> Routing {
+    pub fn handle_close(&mut self, _now: Timestamp, conn: &C, code: Option<CloseCode>) -> Routing {
         if !self.conns.contains_key(conn) {
             return Routing::NotMine;
         }
@@ -245,7 +245,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
         self.arm_idle(now, conn);
         if text.len() > self.config.max_frame_len {
             let reason = format!("frame of {} bytes", text.len());
-            self.close_for(conn, close::MESSAGE_TOO_BIG, reason);
+            self.close_for(conn, CloseCode::MessageTooBig, reason);
             return Routing::Handled;
         }
         match Message::decode(text) {
@@ -255,7 +255,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
             Ok(Message::Request(r)) if attached => self.on_request(now, conn, r),
             Ok(Message::Request(_)) => self.close_for(
                 conn,
-                close::SIGNALING_MESSAGE_ERROR,
+                CloseCode::SignalingMessageError,
                 "request before state".into(),
             ),
             Ok(other) => {
@@ -265,7 +265,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
                     _ => "event",
                 };
                 let reason = format!("unexpected {what} from client");
-                self.close_for(conn, close::SIGNALING_MESSAGE_ERROR, reason);
+                self.close_for(conn, CloseCode::SignalingMessageError, reason);
             }
             Err(e) => self.on_bad_frame(conn, attached, e),
         }
@@ -277,7 +277,11 @@ impl<C: Ord + Clone + Debug> Server<C> {
         while let Some((_, timer)) = self.timers.pop_due(now) {
             match timer {
                 ServerTimer::Idle(conn) => {
-                    self.close_for(&conn, close::KEEPALIVE_TIMEOUT, "keepalive timeout".into());
+                    self.close_for(
+                        &conn,
+                        CloseCode::KeepaliveTimeout,
+                        "keepalive timeout".into(),
+                    );
                 }
                 ServerTimer::Request(conn, transaction) => {
                     if self.answer(
@@ -312,7 +316,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
             });
         };
         if !self.accounts.contains_key(&attach.account) && !self.make_room_for_account() {
-            self.close_for(conn, close::TRY_AGAIN_LATER, "too many accounts".into());
+            self.close_for(conn, CloseCode::TryAgainLater, "too many accounts".into());
             return Ok(());
         }
         let lines = self.config.lines;
@@ -327,11 +331,15 @@ impl<C: Ord + Clone + Debug> Server<C> {
             });
         if let Some(old) = account.conn.clone() {
             if force {
-                self.close_for(&old, close::FORCE_ATTACH_CLOSE, "force attach close".into());
+                self.close_for(
+                    &old,
+                    CloseCode::ForceAttachClose,
+                    "force attach close".into(),
+                );
             } else {
                 self.close_for(
                     conn,
-                    close::CONTROLLER_ATTACHED,
+                    CloseCode::ControllerAttached,
                     "controller attached".into(),
                 );
                 return Ok(());
@@ -363,7 +371,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
         &mut self,
         _now: Timestamp,
         conn: &C,
-        code: u16,
+        code: CloseCode,
         reason: &str,
     ) -> Result<(), UsageError> {
         if !self.conns.contains_key(conn) {
@@ -573,7 +581,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
     }
 
     /// The machine closes a connection: tell the runtime, then forget it.
-    fn close_for(&mut self, conn: &C, code: u16, reason: String) {
+    fn close_for(&mut self, conn: &C, code: CloseCode, reason: String) {
         if !self.conns.contains_key(conn) {
             return;
         }
@@ -585,7 +593,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
         self.drop_conn(conn, Some(code), reason);
     }
 
-    fn drop_conn(&mut self, conn: &C, code: Option<u16>, reason: String) {
+    fn drop_conn(&mut self, conn: &C, code: Option<CloseCode>, reason: String) {
         let Some(c) = self.conns.remove(conn) else {
             return;
         };
@@ -620,7 +628,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
             } else {
                 "message before state".into()
             };
-            self.close_for(conn, close::SIGNALING_MESSAGE_ERROR, reason);
+            self.close_for(conn, CloseCode::SignalingMessageError, reason);
             return;
         };
         let (request, code, reason) = match &e {
