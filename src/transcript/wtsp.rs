@@ -31,7 +31,8 @@
 //!   "registration": {"status": "registered"}}}` (`registration` optional)
 //! - `{"reject": {"conn": "a", "code": 4201, "reason": "…"}}` (`reason` optional)
 //! - `{"respond": {"conn": "a", "transaction": "transaction-1", "ack": {}}}` or
-//!   `{"respond": {…, "error": {"code": 456, "reason": "…"}}}`
+//!   `{"respond": {…, "error": {"code": 456, "reason": "…"}}}`; without any `conn`, the one
+//!   connection whose request has that transaction
 //! - `{"event": {"account": "alice", …WTSP event…}}`
 //! - `{"forget": {"account": "alice"}}`
 
@@ -332,7 +333,25 @@ impl ServerDriver {
                         ))
                     }
                 };
-                let conn = need_conn()?;
+                // Without a conn, the one connection waiting on that transaction.
+                let conn = match conn.clone() {
+                    Some(c) => c,
+                    None => match self.server.connections_awaiting(&a.transaction).as_slice() {
+                        [only] => (*only).clone(),
+                        [] => {
+                            return Err(StepError::Refused(format!(
+                                "respond: no connection awaits {}",
+                                a.transaction
+                            )))
+                        }
+                        _ => {
+                            return Err(StepError::Refused(format!(
+                                "respond: several connections await {}; name conn",
+                                a.transaction
+                            )))
+                        }
+                    },
+                };
                 Ok(self.server.respond(now, &conn, &a.transaction, kind)?)
             }
             "event" => {

@@ -171,6 +171,26 @@ fn legacy_data_wrapper_is_read_as_flat() {
     assert!(
         matches!(r.kind, RequestKind::OutgoingCall { ref number, .. } if number == "1234567890")
     );
+    // The overview's legacy `call` request is a request this library does not know.
+    let Message::Request(r) = decode(json!({"request": "call", "line": 0,
+        "transaction": "transaction-1", "call_id": "qwertyuiopasdfghjklzxcvbnm",
+        "data": {"number": "1234567890", "jsep": {"type": "offer", "sdp": "..."}}}))
+    else {
+        panic!()
+    };
+    assert_eq!(
+        r.kind,
+        RequestKind::Unknown {
+            name: "call".into()
+        }
+    );
+    // The overview's legacy response.
+    let Message::Response(r) =
+        decode(json!({"response": "ack", "line": 0, "transaction": "transaction-1"}))
+    else {
+        panic!()
+    };
+    assert_eq!(r.kind, ResponseKind::Ack);
     // The overview's legacy `call` event is an event this library does not know.
     let Message::Event(e) = decode(json!({"event": "call", "line": 0, "call_id": "q",
         "data": {"callee": "0987654321", "caller": "1234567890"}}))

@@ -139,6 +139,15 @@ impl<C: Ord + Clone + Debug> Server<C> {
             .unwrap_or_default()
     }
 
+    /// The connections on which `transaction` waits for the application's answer.
+    pub fn connections_awaiting(&self, transaction: &str) -> Vec<&C> {
+        self.conns
+            .iter()
+            .filter(|(_, c)| c.pending.contains_key(transaction))
+            .map(|(conn, _)| conn)
+            .collect()
+    }
+
     /// The earliest timer and its deadline.
     pub fn next_timer(&self) -> Option<(Timestamp, &ServerTimer<C>)> {
         self.timers.next()
