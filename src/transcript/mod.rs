@@ -35,6 +35,27 @@ use serde_json::{Map, Value};
 
 use crate::Timestamp;
 
+/// Reads config keys into a machine's config: `value` keys as they are, `millis` keys as
+/// durations in milliseconds, `option` keys into an `Option` field.
+macro_rules! read_config {
+    ($c:ident, $config:ident, $( $kind:ident $key:literal => $field:ident ),* $(,)?) => {
+        $( read_config!(@one $c, $config, $kind $key => $field); )*
+    };
+    (@one $c:ident, $config:ident, value $key:literal => $field:ident) => {
+        if let Some(v) = $c.take($key)? {
+            $config.$field = v;
+        }
+    };
+    (@one $c:ident, $config:ident, option $key:literal => $field:ident) => {
+        $config.$field = $c.take($key)?;
+    };
+    (@one $c:ident, $config:ident, millis $key:literal => $field:ident) => {
+        if let Some(v) = $c.millis($key)? {
+            $config.$field = v;
+        }
+    };
+}
+
 pub mod wtsp;
 
 /// A transcript that cannot be replayed: the 1-based line and what is wrong with it.

@@ -70,41 +70,22 @@ pub(crate) struct ClientDriver {
 impl ClientDriver {
     pub(crate) fn new(mut c: Config) -> Result<Self, String> {
         let mut config = ClientConfig::default();
-        if let Some(v) = c.take("url")? {
-            config.url = v;
-        }
-        if let Some(v) = c.take("token")? {
-            config.token = v;
-        }
-        if let Some(v) = c.take("force")? {
-            config.force = v;
-        }
-        config.tenant = c.take("tenant")?;
-        macro_rules! millis {
-            ($($key:literal => $field:ident),*) => {
-                $( if let Some(v) = c.millis($key)? { config.$field = v; } )*
-            };
-        }
-        millis!(
-            "transaction_timeout" => transaction_timeout,
-            "keepalive_timeout" => keepalive_timeout,
-            "reconnect_delay" => reconnect_delay,
-            "reconnect_max_delay" => reconnect_max_delay,
-            "handshake_timeout" => handshake_timeout,
-            "keepalive_interval" => default_keepalive_interval
+        read_config!(c, config,
+            value "url" => url,
+            value "token" => token,
+            value "force" => force,
+            option "tenant" => tenant,
+            millis "transaction_timeout" => transaction_timeout,
+            millis "keepalive_timeout" => keepalive_timeout,
+            millis "reconnect_delay" => reconnect_delay,
+            millis "reconnect_max_delay" => reconnect_max_delay,
+            millis "handshake_timeout" => handshake_timeout,
+            millis "keepalive_interval" => default_keepalive_interval,
+            value "max_queued_requests" => max_queued_requests,
+            value "max_pending_transactions" => max_pending_transactions,
+            value "max_frame_len" => max_frame_len,
+            value "first_transaction" => first_transaction,
         );
-        if let Some(v) = c.take("max_queued_requests")? {
-            config.max_queued_requests = v;
-        }
-        if let Some(v) = c.take("max_pending_transactions")? {
-            config.max_pending_transactions = v;
-        }
-        if let Some(v) = c.take("max_frame_len")? {
-            config.max_frame_len = v;
-        }
-        if let Some(v) = c.take("first_transaction")? {
-            config.first_transaction = v;
-        }
         c.finish()?;
         Ok(ClientDriver {
             client: Client::new(config),
@@ -222,33 +203,17 @@ pub(crate) struct ServerDriver {
 impl ServerDriver {
     pub(crate) fn new(mut c: Config) -> Result<Self, String> {
         let mut config = ServerConfig::default();
-        if let Some(v) = c.take("lines")? {
-            config.lines = v;
-        }
-        if let Some(v) = c.take("guest_line")? {
-            config.guest_line = v;
-        }
-        if let Some(v) = c.millis("keepalive_interval")? {
-            config.keepalive_interval = v;
-        }
-        if let Some(v) = c.millis("request_timeout")? {
-            config.request_timeout = v;
-        }
-        if let Some(v) = c.take("call_log_len")? {
-            config.call_log_len = v;
-        }
-        if let Some(v) = c.take("max_connections")? {
-            config.max_connections = v;
-        }
-        if let Some(v) = c.take("max_accounts")? {
-            config.max_accounts = v;
-        }
-        if let Some(v) = c.take("max_pending_requests")? {
-            config.max_pending_requests = v;
-        }
-        if let Some(v) = c.take("max_frame_len")? {
-            config.max_frame_len = v;
-        }
+        read_config!(c, config,
+            value "lines" => lines,
+            value "guest_line" => guest_line,
+            millis "keepalive_interval" => keepalive_interval,
+            millis "request_timeout" => request_timeout,
+            value "call_log_len" => call_log_len,
+            value "max_connections" => max_connections,
+            value "max_accounts" => max_accounts,
+            value "max_pending_requests" => max_pending_requests,
+            value "max_frame_len" => max_frame_len,
+        );
         c.finish()?;
         Ok(ServerDriver {
             server: Server::new(config),
