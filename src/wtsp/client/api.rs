@@ -80,6 +80,11 @@ impl ClientConfig {
 
     /// The URL to connect to: `ws[s]://HOST[/tenant/ID]/signaling/v1?token=…&force=…`.
     pub fn connect_url(&self) -> String {
+        self.connect_url_forcing(self.force)
+    }
+
+    /// [`connect_url`](Self::connect_url) with `force` given.
+    pub fn connect_url_forcing(&self, force: bool) -> String {
         let mut base = self.url.trim_end_matches('/').to_owned();
         if let Some(rest) = base.strip_prefix("https://") {
             base = format!("wss://{rest}");
@@ -94,11 +99,7 @@ impl ClientConfig {
         }
         url.push_str("/signaling/v1?token=");
         percent_encode(&self.token, &mut url);
-        url.push_str(if self.force {
-            "&force=true"
-        } else {
-            "&force=false"
-        });
+        url.push_str(if force { "&force=true" } else { "&force=false" });
         url
     }
 }

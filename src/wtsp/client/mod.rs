@@ -16,6 +16,9 @@ mod api;
 use crate::{Timestamp, UsageError};
 pub use api::*;
 
+/// The shortest keepalive interval the client accepts from a server.
+const MIN_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(1);
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct Pending {
     request: String,
@@ -38,8 +41,11 @@ struct Pending {
 /// Any close (from the transport, or asked by the client on a keepalive or handshake
 /// timeout) fails the transactions in flight and moves to `AwaitingReconnect`: after
 /// `reconnect_delay` (doubling on each attempt that fails before `state`, up to
-/// `reconnect_max_delay`), at once after close code 4441, and never after 4201 (the session
-/// is gone) or [`Client::disconnect`], which go to `Idle`.
+/// `reconnect_max_delay`), at once after close code 4441 (but without `force` until a
+/// connection is ready again, so two forcing devices do not evict each other forever), and
+/// never after 4201 (the session is gone) or [`Client::disconnect`], which go to `Idle`.
+///
+/// A keepalive interval under 1 s from the server is raised to 1 s.
 ///
 /// When the client asks the runtime to close, it considers the connection gone at once: the
 /// runtime need not report that close back (a report is ignored).
@@ -61,6 +67,9 @@ pub struct Client {
     /// Consecutive connection attempts that closed before `state`.
     failures: u32,
     ever_ready: bool,
+    /// Evicted by a newer `force=true` connection: reconnect without `force` until a
+    /// connection is ready again, so two forcing devices do not evict each other forever.
+    evicted: bool,
     next_transaction: u64,
     queued: VecDeque<(u64, Request)>,
     pending: BTreeMap<u64, Pending>,
@@ -82,6 +91,7 @@ impl Client {
             state: ClientState::Idle,
             failures: 0,
             ever_ready: false,
+            evicted: false,
             queued: VecDeque::new(),
             pending: BTreeMap::new(),
             keepalive_outstanding: None,
@@ -152,6 +162,7 @@ impl Client {
             return Err(self.wrong_state("connect"));
         }
         self.failures = 0;
+        self.evicted = false;
         self.start_connect(now);
         Ok(())
     }
@@ -418,7 +429,9 @@ impl Client {
         self.timers
             .set(ClientTimer::Handshake, now + self.config.handshake_timeout);
         self.out.push_back(Output::Connect(ConnectRequest {
-            url: self.config.connect_url(),
+            url: self
+                .config
+                .connect_url_forcing(self.config.force && !self.evicted),
             protocols: vec![SUBPROTOCOL.into()],
         }));
     }
@@ -426,13 +439,19 @@ impl Client {
     fn on_state(&mut self, now: Timestamp, state: StateHandshake) {
         let reconnected = self.ever_ready;
         self.ever_ready = true;
+        self.evicted = false;
         self.failures = 0;
         self.state = ClientState::Ready;
         self.timers.cancel(&ClientTimer::Handshake);
-        self.keepalive_interval = state.keepalive_interval.map_or(
-            self.config.default_keepalive_interval,
-            Duration::from_millis,
-        );
+        // A zero or tiny interval from the server would make the client ping as fast as
+        // the network answers: clamp it.
+        self.keepalive_interval = state
+            .keepalive_interval
+            .map_or(
+                self.config.default_keepalive_interval,
+                Duration::from_millis,
+            )
+            .max(MIN_KEEPALIVE_INTERVAL);
         self.registration = Some(state.registration.clone());
         self.lines = Lines::from_handshake(&state);
         self.timers
@@ -558,7 +577,10 @@ impl Client {
         };
         let delay = match (cause, code) {
             (Cause::Intentional, _) | (Cause::Peer, Some(CloseCode::SessionMissed)) => None,
-            (Cause::Peer, Some(CloseCode::ForceAttachClose)) => Some(Duration::ZERO),
+            (Cause::Peer, Some(CloseCode::ForceAttachClose)) => {
+                self.evicted = true;
+                Some(Duration::ZERO)
+            }
             _ => Some(self.backoff()),
         };
         let reconnect_at = delay.map(|d| now + d);
