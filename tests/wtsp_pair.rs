@@ -270,3 +270,27 @@ fn a_reconnect_restores_the_call_in_progress() {
         }]
     );
 }
+
+#[test]
+fn two_forcing_devices_do_not_evict_each_other_forever() {
+    let mut net = Net::new(ServerConfig::default());
+    let mut cfg = ClientConfig::new("wss://h", "tok");
+    cfg.force = true;
+    let a = net.add_client(cfg.clone());
+    let b = net.add_client(cfg);
+    let now = net.now;
+    net.client(a).connect(now).unwrap();
+    net.settle();
+    net.client(b).connect(now).unwrap();
+    net.settle();
+    net.advance(Timestamp::from_millis(120_000));
+    let evictions: usize = net
+        .server_events
+        .iter()
+        .filter(|e| matches!(e, ServerEvent::Closed { code: Some(CloseCode::ForceAttachClose), .. }))
+        .count();
+    assert_eq!(evictions, 1, "only the first takeover evicts");
+    assert_eq!(net.server.account_connection("alice"), net.peers[b].conn.as_ref());
+    assert_eq!(net.client(b).state(), ClientState::Ready);
+    assert_ne!(net.client(a).state(), ClientState::Ready);
+}

@@ -69,7 +69,7 @@ impl Net {
 
     /// Runs both sides until neither has anything to do at `now`.
     pub fn settle(&mut self) {
-        loop {
+        for _ in 0..10_000 {
             let mut busy = false;
             for i in 0..self.peers.len() {
                 busy |= self.drain_client(i);
@@ -79,6 +79,7 @@ impl Net {
                 return;
             }
         }
+        panic!("the machines never went quiet at {}", self.now);
     }
 
     fn drain_client(&mut self, i: usize) -> bool {
