@@ -287,10 +287,21 @@ fn two_forcing_devices_do_not_evict_each_other_forever() {
     let evictions: usize = net
         .server_events
         .iter()
-        .filter(|e| matches!(e, ServerEvent::Closed { code: Some(CloseCode::ForceAttachClose), .. }))
+        .filter(|e| {
+            matches!(
+                e,
+                ServerEvent::Closed {
+                    code: Some(CloseCode::ForceAttachClose),
+                    ..
+                }
+            )
+        })
         .count();
     assert_eq!(evictions, 1, "only the first takeover evicts");
-    assert_eq!(net.server.account_connection("alice"), net.peers[b].conn.as_ref());
+    assert_eq!(
+        net.server.account_connection("alice"),
+        net.peers[b].conn.as_ref()
+    );
     assert_eq!(net.client(b).state(), ClientState::Ready);
     assert_ne!(net.client(a).state(), ClientState::Ready);
 }
