@@ -262,3 +262,32 @@ impl EventKind {
         }
     }
 }
+
+/// What an `error` event is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorLevel {
+    /// It has `line` and `call_id`: one call failed.
+    Call,
+    /// It has `line` only: the line failed.
+    Line,
+    /// It has neither: the session failed.
+    Session,
+}
+
+impl Event {
+    /// For an `error` event, what it is about; `None` for other events.
+    ///
+    /// ```
+    /// use callsig::wtsp::{ErrorLevel, Message};
+    /// let Message::Event(e) = Message::decode(r#"{"event":"error","line":1,"code":499}"#).unwrap() else { panic!() };
+    /// assert_eq!(e.error_level(), Some(ErrorLevel::Line));
+    /// ```
+    pub fn error_level(&self) -> Option<ErrorLevel> {
+        match (&self.kind, self.line, &self.call_id) {
+            (EventKind::Error { .. }, Some(_), Some(_)) => Some(ErrorLevel::Call),
+            (EventKind::Error { .. }, Some(_), None) => Some(ErrorLevel::Line),
+            (EventKind::Error { .. }, None, _) => Some(ErrorLevel::Session),
+            _ => None,
+        }
+    }
+}

@@ -20,7 +20,7 @@ pub use client::{
     Output as ClientOutput, TransactionOutcome, SUBPROTOCOL,
 };
 pub use close_code::CloseCode;
-pub use event::{CallOffer, Event, EventKind};
+pub use event::{CallOffer, ErrorLevel, Event, EventKind};
 pub use lines::{
     reconcile, reconcile_lines, CallPhase, Direction, KnownCall, LineCall, Lines, ReconcileAction,
 };
