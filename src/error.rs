@@ -76,6 +76,18 @@ pub enum UsageError {
         /// The connection, as `Debug` text.
         conn: String,
     },
+    /// A call with that id already exists.
+    #[error("call {call_id} already exists")]
+    CallExists {
+        /// The call.
+        call_id: String,
+    },
+    /// No call with that id is known.
+    #[error("unknown call {call_id}")]
+    UnknownCall {
+        /// The call.
+        call_id: String,
+    },
     /// No account of that name is known.
     #[error("unknown account {account}")]
     UnknownAccount {

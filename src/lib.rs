@@ -101,6 +101,8 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod error;
+pub mod progress;
+mod routing;
 mod serde_pairs;
 mod time;
 pub mod timer;
@@ -108,6 +110,7 @@ pub mod transcript;
 pub mod wtsp;
 
 pub use error::UsageError;
+pub use routing::Routing;
 
 /// The README's example is compiled and run as a doctest.
 #[cfg(doctest)]

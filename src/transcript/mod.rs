@@ -15,7 +15,7 @@
 //! backwards) is a [`TranscriptError`] naming its line.
 //!
 //! The machines' configuration keys and application vocabulary are listed on each driver
-//! module: [`wtsp`].
+//! module: [`wtsp`], [`progress`].
 //!
 //! ```
 //! let script = r#"{"machine": "wtsp-client", "config": {"url": "wss://h", "token": "t"}}
@@ -56,6 +56,7 @@ macro_rules! read_config {
     };
 }
 
+pub mod progress;
 pub mod wtsp;
 
 /// A transcript that cannot be replayed: the 1-based line and what is wrong with it.
@@ -192,6 +193,12 @@ impl Replay {
             }
             "wtsp-server" => {
                 Box::new(wtsp::ServerDriver::new(config).map_err(|e| malformed(line, e))?)
+            }
+            "progress-client" => {
+                Box::new(progress::ClientDriver::new(config).map_err(|e| malformed(line, e))?)
+            }
+            "progress-server" => {
+                Box::new(progress::ServerDriver::new(config).map_err(|e| malformed(line, e))?)
             }
             other => return Err(malformed(line, format!("unknown machine {other:?}"))),
         };
@@ -352,10 +359,11 @@ pub(crate) fn send_line(at: Timestamp, text: &str, conn: Option<&str>) -> String
 
 pub(crate) fn close_line(
     at: Timestamp,
-    code: crate::wtsp::CloseCode,
+    code: impl Into<u16>,
     reason: &str,
     conn: Option<&str>,
 ) -> String {
+    let code: u16 = code.into();
     let close = format!("{{\"code\":{code},\"reason\":{}}}", json(reason));
     match conn {
         Some(c) => format!(

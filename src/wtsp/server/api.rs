@@ -175,15 +175,7 @@ pub enum Output<C> {
     Timeout(Option<Timestamp>),
 }
 
-/// Whether an input was for a connection this machine holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[must_use]
-pub enum Routing {
-    /// It was, and it was handled.
-    Handled,
-    /// The machine holds no such connection (already closed, or never opened): nothing done.
-    NotMine,
-}
+pub use crate::Routing;
 
 /// The server's named timers.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
