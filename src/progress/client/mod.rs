@@ -179,8 +179,12 @@ impl Client {
 
     /// A text frame arrived.
     pub fn handle_frame(&mut self, now: Timestamp, text: &str) {
-        if matches!(self.state, ClientState::AwaitingOpen) {
-            return self.peer_error("frame before the connection opened".into());
+        match self.state {
+            ClientState::AwaitingOpen => {
+                return self.peer_error("frame before the connection opened".into())
+            }
+            ClientState::Ended => return self.peer_error("frame after the setup ended".into()),
+            _ => {}
         }
         if text.len() > self.config.max_frame_len {
             return self.peer_error(format!("frame of {} bytes", text.len()));
