@@ -1,7 +1,10 @@
-//! An in-memory network and a virtual clock joining WTSP clients to one WTSP server.
+//! In-memory networks and virtual clocks: WTSP clients joined to one WTSP server, and Loop
+//! progress clients joined to one progress server (`progress`).
 //! Frames are delivered in order with no delay; the clock moves only in `advance`.
 
 #![allow(dead_code)]
+
+pub mod progress;
 
 use callsig::wtsp::{
     Attach, Client, ClientConfig, ClientEvent, ClientOutput, CloseCode, Message, ResponseKind,
