@@ -24,7 +24,7 @@ const NORMAL_CLOSURE: u16 = 1000;
 /// | server `hello` / `progress` | state reported; a pending answer is counted; `alerting` starts the callee's alerting timer; `connected` or `terminated` end the setup |
 /// | server `error` | reported; an error answering `hello` ends the setup as failed |
 /// | unknown message type | `error` "unknown message" sent back; carry on |
-/// | [`Client::accept`] (callee, `alerting`) | `action` `accept`, `response` timer |
+/// | [`Client::accept`] (callee, `alerting`, once) | `action` `accept`, `response` timer |
 /// | [`Client::media_up`] (`connecting`/`half-connected`) | `action` `media-up`, `response` and `media_setup` timers |
 /// | [`Client::terminate`] (once the hello is sent) | `action` `terminate` with the reason |
 /// | `response` or `media_setup` fires | close, setup failed |
@@ -51,6 +51,8 @@ pub struct Client {
     state: ClientState,
     /// Deadlines of the messages still waiting for an answer, oldest first.
     awaiting: VecDeque<Timestamp>,
+    /// `accept` was sent: a second one would make the server fail the call.
+    accept_sent: bool,
     timers: TimerQueue<ClientTimer>,
     out: VecDeque<Output>,
 }
@@ -63,6 +65,7 @@ impl Client {
             config,
             state: ClientState::AwaitingOpen,
             awaiting: VecDeque::new(),
+            accept_sent: false,
             timers: TimerQueue::new(),
             out: VecDeque::new(),
         }
