@@ -32,7 +32,9 @@ fn alerting(callee: ClientConfig) -> (LoopNet, usize, usize) {
 }
 
 fn terminated(reason: Reason) -> Option<Outcome> {
-    Some(Outcome::Terminated { reason: Some(reason) })
+    Some(Outcome::Terminated {
+        reason: Some(reason),
+    })
 }
 
 #[test]
@@ -48,10 +50,22 @@ fn a_full_call_setup_connects_both_parties() {
     net.settle();
     for p in [a, b] {
         assert_eq!(net.outcome(p), Some(&Outcome::Connected));
-        assert_eq!(net.peers[p].conn, None, "the server closed every connection");
+        assert_eq!(
+            net.peers[p].conn, None,
+            "the server closed every connection"
+        );
     }
     // Both parties saw the same states (the caller also saw init before alerting).
-    assert_eq!(net.peers[a].states, [State::Init, State::Alerting, State::Connecting, State::HalfConnected, State::Connected]);
+    assert_eq!(
+        net.peers[a].states,
+        [
+            State::Init,
+            State::Alerting,
+            State::Connecting,
+            State::HalfConnected,
+            State::Connected
+        ]
+    );
     assert_eq!(net.peers[b].states, net.peers[a].states);
 }
 
@@ -93,7 +107,14 @@ fn the_connection_timer_ends_a_call_whose_media_never_comes_up() {
     net.advance(ms(11_000));
     assert_eq!(net.outcome(b).cloned(), terminated(Reason::Timeout));
     assert!(net.outcome(a).is_some());
-    assert_eq!(net.peers[a].events.iter().filter(|e| matches!(e, callsig::progress::ClientEvent::Ended(_))).count(), 1);
+    assert_eq!(
+        net.peers[a]
+            .events
+            .iter()
+            .filter(|e| matches!(e, callsig::progress::ClientEvent::Ended(_)))
+            .count(),
+        1
+    );
 }
 
 #[test]
@@ -135,7 +156,10 @@ fn when_one_callee_device_accepts_the_others_are_answered_elsewhere() {
     let now = net.now;
     net.peers[laptop].client.accept(now).unwrap();
     net.settle();
-    assert_eq!(net.outcome(phone).cloned(), terminated(Reason::AnsweredElsewhere));
+    assert_eq!(
+        net.outcome(phone).cloned(),
+        terminated(Reason::AnsweredElsewhere)
+    );
     for p in [a, laptop] {
         net.peers[p].client.media_up(now).unwrap();
         net.settle();

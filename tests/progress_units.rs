@@ -35,7 +35,10 @@ fn drain_client(c: &mut Client) -> Vec<ClientOutput> {
 }
 
 fn tx(conn: u8, text: &str) -> ServerOutput<u8> {
-    ServerOutput::Transmit { conn, text: text.into() }
+    ServerOutput::Transmit {
+        conn,
+        text: text.into(),
+    }
 }
 
 /// A call `c1` with the caller on connection 1 and the callee on 2, alerting.
@@ -44,7 +47,11 @@ fn alerting() -> Server<u8> {
     s.create_call(t(0), "c1", "tA", "tB").unwrap();
     for (conn, auth) in [(1, "tA"), (2, "tB")] {
         s.handle_open(t(0), conn, Some("c1")).unwrap();
-        let _ = s.handle_frame(t(0), &conn, &format!(r#"{{"messageType":"hello","auth":"{auth}"}}"#));
+        let _ = s.handle_frame(
+            t(0),
+            &conn,
+            &format!(r#"{{"messageType":"hello","auth":"{auth}"}}"#),
+        );
     }
     drain_server(&mut s);
     s
@@ -58,30 +65,72 @@ fn the_second_partys_hello_gets_init_then_everyone_gets_alerting() {
     let _ = s.handle_frame(t(1), &1, r#"{"messageType":"hello","auth":"tA"}"#);
     drain_server(&mut s);
     s.handle_open(t(2), 2, None).unwrap();
-    assert_eq!(s.handle_frame(t(2), &2, r#"{"messageType":"hello","auth":"tB","callId":"c1"}"#), Routing::Handled);
+    assert_eq!(
+        s.handle_frame(
+            t(2),
+            &2,
+            r#"{"messageType":"hello","auth":"tB","callId":"c1"}"#
+        ),
+        Routing::Handled
+    );
     assert_eq!(
         drain_server(&mut s),
         [
             tx(2, r#"{"messageType":"hello","state":"init"}"#),
-            ServerOutput::Event(ServerEvent::Joined { conn: 2, call_id: "c1".into(), role: Role::Callee }),
+            ServerOutput::Event(ServerEvent::Joined {
+                conn: 2,
+                call_id: "c1".into(),
+                role: Role::Callee
+            }),
             tx(1, r#"{"messageType":"progress","state":"alerting"}"#),
             tx(2, r#"{"messageType":"progress","state":"alerting"}"#),
-            ServerOutput::Event(ServerEvent::StateChanged { call_id: "c1".into(), state: State::Alerting, reason: None }),
+            ServerOutput::Event(ServerEvent::StateChanged {
+                call_id: "c1".into(),
+                state: State::Alerting,
+                reason: None
+            }),
             ServerOutput::Timeout(Some(t(30_002))),
         ]
     );
-    assert_eq!(s.next_timer(), Some((t(30_002), &ServerTimer::Ringing("c1".into()))));
+    assert_eq!(
+        s.next_timer(),
+        Some((t(30_002), &ServerTimer::Ringing("c1".into())))
+    );
 }
 
 #[test]
 fn terminate_copies_the_reason_and_closes_everyone() {
     let mut s = alerting();
-    let _ = s.handle_frame(t(5), &2, r#"{"messageType":"action","event":"terminate","reason":"reject"}"#);
+    let _ = s.handle_frame(
+        t(5),
+        &2,
+        r#"{"messageType":"action","event":"terminate","reason":"reject"}"#,
+    );
     let out = drain_server(&mut s);
-    assert_eq!(out[0], tx(1, r#"{"messageType":"progress","state":"terminated","reason":"reject"}"#));
-    assert_eq!(out[1], tx(2, r#"{"messageType":"progress","state":"terminated","reason":"reject"}"#));
-    assert!(out.contains(&ServerOutput::Close { conn: 1, code: 1000, reason: "terminated".into() }));
-    assert!(out.contains(&ServerOutput::Close { conn: 2, code: 1000, reason: "terminated".into() }));
+    assert_eq!(
+        out[0],
+        tx(
+            1,
+            r#"{"messageType":"progress","state":"terminated","reason":"reject"}"#
+        )
+    );
+    assert_eq!(
+        out[1],
+        tx(
+            2,
+            r#"{"messageType":"progress","state":"terminated","reason":"reject"}"#
+        )
+    );
+    assert!(out.contains(&ServerOutput::Close {
+        conn: 1,
+        code: 1000,
+        reason: "terminated".into()
+    }));
+    assert!(out.contains(&ServerOutput::Close {
+        conn: 2,
+        code: 1000,
+        reason: "terminated".into()
+    }));
     assert_eq!(s.connection_count(), 0);
     assert_eq!(*s.call("c1").unwrap().state, State::Terminated);
     assert_eq!(s.call("c1").unwrap().reason, Some(&Reason::Reject));
@@ -91,15 +140,23 @@ fn terminate_copies_the_reason_and_closes_everyone() {
 fn a_reason_that_is_too_long_or_has_other_characters_is_refused() {
     for reason in ["", "has space", "ünïcode", &"x".repeat(65)] {
         let mut s = alerting();
-        let frame = serde_json::json!({"messageType": "action", "event": "terminate", "reason": reason}).to_string();
+        let frame =
+            serde_json::json!({"messageType": "action", "event": "terminate", "reason": reason})
+                .to_string();
         let _ = s.handle_frame(t(5), &2, &frame);
         let out = drain_server(&mut s);
-        assert_eq!(out[0], tx(2, r#"{"messageType":"error","reason":"invalid reason"}"#), "{reason:?}");
+        assert_eq!(
+            out[0],
+            tx(2, r#"{"messageType":"error","reason":"invalid reason"}"#),
+            "{reason:?}"
+        );
     }
     let mut s = alerting();
     let frame = serde_json::json!({"messageType": "action", "event": "terminate", "reason": "x".repeat(64)}).to_string();
     let _ = s.handle_frame(t(5), &2, &frame);
-    assert!(matches!(&drain_server(&mut s)[0], ServerOutput::Transmit { conn: 1, text } if text.contains("terminated")));
+    assert!(
+        matches!(&drain_server(&mut s)[0], ServerOutput::Transmit { conn: 1, text } if text.contains("terminated"))
+    );
 }
 
 #[test]
@@ -108,8 +165,16 @@ fn server_limits_and_misuse() {
     config.max_calls = 1;
     let mut s: Server<u8> = Server::new(config);
     s.create_call(t(0), "c1", "a", "b").unwrap();
-    assert_eq!(s.create_call(t(0), "c1", "a", "b"), Err(UsageError::CallExists { call_id: "c1".into() }));
-    assert!(matches!(s.create_call(t(0), "c2", "a", "b"), Err(UsageError::LimitReached { what: "calls", .. })));
+    assert_eq!(
+        s.create_call(t(0), "c1", "a", "b"),
+        Err(UsageError::CallExists {
+            call_id: "c1".into()
+        })
+    );
+    assert!(matches!(
+        s.create_call(t(0), "c2", "a", "b"),
+        Err(UsageError::LimitReached { what: "calls", .. })
+    ));
     assert_eq!(s.handle_frame(t(0), &9, "{}"), Routing::NotMine);
     assert_eq!(s.handle_close(t(0), &9), Routing::NotMine);
 }
@@ -145,7 +210,10 @@ fn the_hello_answer_stops_the_response_timer_and_alerting_starts_the_alerting_ti
     assert_eq!(
         drain_client(&mut c),
         [
-            ClientOutput::Event(ClientEvent::StateChanged { state: State::Alerting, reason: None }),
+            ClientOutput::Event(ClientEvent::StateChanged {
+                state: State::Alerting,
+                reason: None
+            }),
             ClientOutput::Timeout(Some(t(20_010))),
         ]
     );
@@ -166,21 +234,40 @@ fn accept_sends_the_action_and_times_the_answer() {
         ]
     );
     // A second accept would make the server fail the call: refused locally.
-    assert!(matches!(c.accept(t(101)), Err(UsageError::WrongState { action: "accept", .. })));
-    assert_eq!(drain_client(&mut c), [ClientOutput::Timeout(Some(t(5_100)))]);
+    assert!(matches!(
+        c.accept(t(101)),
+        Err(UsageError::WrongState {
+            action: "accept",
+            ..
+        })
+    ));
+    assert_eq!(
+        drain_client(&mut c),
+        [ClientOutput::Timeout(Some(t(5_100)))]
+    );
 }
 
 #[test]
 fn the_setup_ends_exactly_once() {
     let mut c = callee();
-    c.handle_frame(t(10), r#"{"messageType":"progress","state":"terminated","reason":"cancel"}"#);
+    c.handle_frame(
+        t(10),
+        r#"{"messageType":"progress","state":"terminated","reason":"cancel"}"#,
+    );
     c.handle_close(t(11));
     c.handle_timeout(t(100_000));
     let ended: Vec<_> = drain_client(&mut c)
         .into_iter()
         .filter(|o| matches!(o, ClientOutput::Event(ClientEvent::Ended(_))))
         .collect();
-    assert_eq!(ended, [ClientOutput::Event(ClientEvent::Ended(Outcome::Terminated { reason: Some(Reason::Cancel) }))]);
+    assert_eq!(
+        ended,
+        [ClientOutput::Event(ClientEvent::Ended(
+            Outcome::Terminated {
+                reason: Some(Reason::Cancel)
+            }
+        ))]
+    );
 }
 
 #[test]

@@ -46,7 +46,12 @@ fn every_machine_has_an_example_transcript() {
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    for machine in ["wtsp-client", "wtsp-server", "progress-client", "progress-server"] {
+    for machine in [
+        "wtsp-client",
+        "wtsp-server",
+        "progress-client",
+        "progress-server",
+    ] {
         assert!(
             names.iter().any(|n| n.starts_with(machine)),
             "no transcript for {machine}"

@@ -37,7 +37,12 @@ impl LoopNet {
     }
 
     pub fn add(&mut self, config: ClientConfig) -> usize {
-        self.peers.push(LoopPeer { client: Client::new(config), conn: None, events: Vec::new(), states: Vec::new() });
+        self.peers.push(LoopPeer {
+            client: Client::new(config),
+            conn: None,
+            events: Vec::new(),
+            states: Vec::new(),
+        });
         self.peers.len() - 1
     }
 
@@ -46,7 +51,9 @@ impl LoopNet {
         let conn = self.next_conn;
         self.next_conn += 1;
         self.peers[i].conn = Some(conn);
-        self.server.handle_open(self.now, conn, url_call_id).unwrap();
+        self.server
+            .handle_open(self.now, conn, url_call_id)
+            .unwrap();
         self.peers[i].client.handle_open(self.now).unwrap();
         self.settle();
     }
@@ -127,8 +134,13 @@ impl LoopNet {
     }
 
     fn next_deadline(&self) -> Option<Timestamp> {
-        let clients = self.peers.iter().filter_map(|p| p.client.next_timer().map(|(at, _)| at));
-        clients.chain(self.server.next_timer().map(|(at, _)| at)).min()
+        let clients = self
+            .peers
+            .iter()
+            .filter_map(|p| p.client.next_timer().map(|(at, _)| at));
+        clients
+            .chain(self.server.next_timer().map(|(at, _)| at))
+            .min()
     }
 
     /// Moves the clock to `to`, firing every timer on the way at its own deadline.

@@ -113,9 +113,13 @@ impl Client {
 
     /// The callee answers (only while `alerting`).
     pub fn accept(&mut self, now: Timestamp) -> Result<(), UsageError> {
-        if self.config.role != Role::Callee || self.state != ClientState::InCall(State::Alerting) {
+        if self.config.role != Role::Callee
+            || self.state != ClientState::InCall(State::Alerting)
+            || self.accept_sent
+        {
             return Err(self.wrong_state("accept"));
         }
+        self.accept_sent = true;
         self.timers.cancel(&ClientTimer::Alerting);
         self.action(now, ActionEvent::Accept, None);
         Ok(())
