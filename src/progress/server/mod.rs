@@ -350,7 +350,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
                     if self
                         .calls
                         .get(&id)
-                        .is_some_and(|c| !c.state.is_final() && !(c.hello[0] && c.hello[1]))
+                        .is_some_and(|c| !c.state.is_final() && !c.hello.iter().all(|h| *h))
                     {
                         self.set_state(now, &id, State::Terminated, Some(Reason::Timeout));
                     }
