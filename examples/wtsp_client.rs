@@ -4,6 +4,8 @@
 //!
 //! Arguments: base URL, token, number to call (default 100). Prints what crosses the wire.
 
+#[path = "support/ws.rs"]
+mod ws;
 #[path = "support/wtsp_io.rs"]
 mod wtsp_io;
 
@@ -19,5 +21,5 @@ async fn main() {
     let number = args.next().unwrap_or_else(|| "100".into());
     let client = Client::new(ClientConfig::new(url, token));
     let mut app = wtsp_io::OneCall::new(&number, Duration::from_secs(2));
-    wtsp_io::run_client(client, &mut app, wtsp_io::print_trace("client")).await;
+    wtsp_io::run_client(client, &mut app, ws::print_trace("client")).await;
 }

@@ -5,6 +5,8 @@
 //! Any token is accepted as an account of the same name (`bad` is refused with 4201);
 //! calls go calling → ringing → accepted. Prints what crosses the wire.
 
+#[path = "support/ws.rs"]
+mod ws;
 #[path = "support/wtsp_io.rs"]
 mod wtsp_io;
 
@@ -20,11 +22,6 @@ async fn main() -> std::io::Result<()> {
         "WTSP server on ws://{}/signaling/v1",
         listener.local_addr()?
     );
-    wtsp_io::serve(
-        listener,
-        ServerConfig::default(),
-        wtsp_io::print_trace("server"),
-    )
-    .await;
+    wtsp_io::serve(listener, ServerConfig::default(), ws::print_trace("server")).await;
     Ok(())
 }

@@ -1,5 +1,9 @@
 //! The tokio adapters of `examples/` over real loopback WebSockets.
 
+#[path = "../examples/support/progress_io.rs"]
+mod progress_io;
+#[path = "../examples/support/ws.rs"]
+mod ws;
 #[path = "../examples/support/wtsp_io.rs"]
 mod wtsp_io;
 
@@ -126,5 +130,110 @@ fn the_demo_runs_and_prints_the_call() {
             stdout.contains(needle),
             "demo output lacks {needle}:\n{stdout}"
         );
+    }
+}
+
+mod loop_progress {
+    use super::*;
+    use callsig::progress::{Client, ClientConfig, Outcome, Reason, Role};
+
+    async fn server(config: callsig::progress::ServerConfig) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let calls = vec![("c1".to_owned(), "tA".to_owned(), "tB".to_owned())];
+        tokio::spawn(progress_io::serve(
+            listener,
+            config,
+            calls,
+            Box::new(|_, _| {}),
+        ));
+        addr
+    }
+
+    #[tokio::test]
+    async fn a_call_setup_connects_over_loopback() {
+        let addr = server(Default::default()).await;
+        let url = format!("ws://{addr}/progress/c1");
+        let mut a = progress_io::Script::new(None, Duration::from_millis(10));
+        let mut b =
+            progress_io::Script::new(Some(Duration::from_millis(10)), Duration::from_millis(10));
+        let run = async {
+            tokio::join!(
+                progress_io::run_client(
+                    Client::new(ClientConfig::new(Role::Caller, "tA")),
+                    &url,
+                    &mut a,
+                    Box::new(|_, _| {})
+                ),
+                progress_io::run_client(
+                    Client::new(ClientConfig::new(Role::Callee, "tB")),
+                    &url,
+                    &mut b,
+                    Box::new(|_, _| {})
+                ),
+            )
+        };
+        tokio::time::timeout(Duration::from_secs(20), run)
+            .await
+            .unwrap();
+        assert_eq!(a.outcome, Some(Outcome::Connected));
+        assert_eq!(b.outcome, Some(Outcome::Connected));
+        assert_eq!(
+            a.seen,
+            [
+                "init",
+                "alerting",
+                "connecting",
+                "half-connected",
+                "connected"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn the_server_ringing_timer_expires_over_loopback() {
+        let mut config = callsig::progress::ServerConfig::default();
+        config.ringing = Duration::from_millis(300);
+        let addr = server(config).await;
+        let url = format!("ws://{addr}/progress?callId=c1");
+        let mut a = progress_io::Script::new(None, Duration::from_millis(10));
+        let mut b = progress_io::Script::new(None, Duration::from_millis(10));
+        let run = async {
+            tokio::join!(
+                progress_io::run_client(
+                    Client::new(ClientConfig::new(Role::Caller, "tA")),
+                    &url,
+                    &mut a,
+                    Box::new(|_, _| {})
+                ),
+                progress_io::run_client(
+                    Client::new(ClientConfig::new(Role::Callee, "tB")),
+                    &url,
+                    &mut b,
+                    Box::new(|_, _| {})
+                ),
+            )
+        };
+        tokio::time::timeout(Duration::from_secs(20), run)
+            .await
+            .unwrap();
+        let timeout = Some(Outcome::Terminated {
+            reason: Some(Reason::Timeout),
+        });
+        assert_eq!(a.outcome, timeout);
+        assert_eq!(b.outcome, timeout);
+    }
+
+    #[test]
+    fn progress_urls_name_their_call() {
+        assert_eq!(
+            progress_io::call_id_from_url("/progress/c9").as_deref(),
+            Some("c9")
+        );
+        assert_eq!(
+            progress_io::call_id_from_url("/loop/ws?x=1&callId=c7").as_deref(),
+            Some("c7")
+        );
+        assert_eq!(progress_io::call_id_from_url("/websocket"), None);
     }
 }

@@ -1,7 +1,7 @@
 //! Thin tokio adapters for the WTSP machines, shared by the `wtsp_server`, `wtsp_client`
 //! and `demo` examples (and the loopback tests). Each adapter is one task that owns its
 //! machine and one sleep; the server's sockets are served by small reader/writer tasks
-//! that only move frames. Everything protocol-related is the machine's business.
+//! that only move frames (`ws.rs`). Everything protocol-related is the machine's business.
 
 #![allow(dead_code)]
 
@@ -14,60 +14,16 @@ use callsig::wtsp::{
     SUBPROTOCOL,
 };
 use callsig::Timestamp;
-use futures_util::{SinkExt, StreamExt};
-use tokio::net::{TcpListener, TcpStream};
+use futures_util::SinkExt;
+use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
-use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message as Ws;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-/// Milliseconds since the adapter started, as the machines' clock.
-#[derive(Clone, Copy)]
-pub struct Clock(Instant);
-
-impl Clock {
-    pub fn start() -> Self {
-        Clock(Instant::now())
-    }
-    pub fn now(&self) -> Timestamp {
-        Timestamp::from_millis(self.0.elapsed().as_millis() as u64)
-    }
-    pub fn instant(&self, t: Timestamp) -> Instant {
-        self.0 + Duration::from_millis(t.as_millis())
-    }
-    /// Sleeps until `t`, or forever when there is none.
-    pub async fn sleep_until(&self, t: Option<Timestamp>) {
-        match t {
-            Some(t) => tokio::time::sleep_until(self.instant(t)).await,
-            None => std::future::pending().await,
-        }
-    }
-}
-
-/// Where the adapters write what crossed the wire.
-pub type Trace = Box<dyn FnMut(Timestamp, String) + Send>;
-
-pub fn print_trace(who: &'static str) -> Trace {
-    Box::new(move |t, line| println!("[{:>7.3}s] {who:<6} {line}", t.as_millis() as f64 / 1000.0))
-}
+use crate::ws::{accept_loop, connect, next_frame, Clock, Input, Socket, Trace};
 
 // ---- server -------------------------------------------------------------------------------
-
-enum Input {
-    Open {
-        conn: u64,
-        url: String,
-        protocols: Vec<String>,
-        tx: mpsc::UnboundedSender<Ws>,
-    },
-    Frame(u64, String),
-    Closed(u64, Option<u16>),
-}
 
 /// Accepts WebSocket connections on `listener` and runs a [`Server`] behind them, with a
 /// simulated core: every token is an account of the same name (except `bad`, refused with
@@ -76,7 +32,7 @@ enum Input {
 /// through hangingup → hangup.
 pub async fn serve(listener: TcpListener, config: ServerConfig, mut trace: Trace) {
     let (in_tx, mut in_rx) = mpsc::unbounded_channel::<Input>();
-    tokio::spawn(accept_loop(listener, in_tx));
+    tokio::spawn(accept_loop(listener, in_tx, Some(SUBPROTOCOL)));
 
     let clock = Clock::start();
     let mut server: Server<u64> = Server::new(config);
@@ -250,81 +206,6 @@ fn wall_clock_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-// The handshake callback's error type is tungstenite's, not ours.
-#[allow(clippy::result_large_err)]
-async fn accept_loop(listener: TcpListener, in_tx: mpsc::UnboundedSender<Input>) {
-    let mut next = 1u64;
-    while let Ok((tcp, _)) = listener.accept().await {
-        let conn = next;
-        next += 1;
-        let in_tx = in_tx.clone();
-        tokio::spawn(async move {
-            let mut url = String::new();
-            let mut protocols = Vec::new();
-            let callback = |req: &Request, mut resp: Response| {
-                url = req.uri().to_string();
-                protocols = req
-                    .headers()
-                    .get_all("sec-websocket-protocol")
-                    .iter()
-                    .filter_map(|v| v.to_str().ok())
-                    .flat_map(|v| v.split(',').map(|p| p.trim().to_owned()))
-                    .collect();
-                if protocols.iter().any(|p| p == SUBPROTOCOL) {
-                    resp.headers_mut().insert(
-                        "sec-websocket-protocol",
-                        HeaderValue::from_static(SUBPROTOCOL),
-                    );
-                }
-                Ok(resp)
-            };
-            let Ok(ws) = tokio_tungstenite::accept_hdr_async(tcp, callback).await else {
-                return;
-            };
-            let (mut sink, mut stream) = ws.split();
-            let (tx, mut rx) = mpsc::unbounded_channel::<Ws>();
-            if in_tx
-                .send(Input::Open {
-                    conn,
-                    url,
-                    protocols,
-                    tx,
-                })
-                .is_err()
-            {
-                return;
-            }
-            tokio::spawn(async move {
-                while let Some(m) = rx.recv().await {
-                    let closing = matches!(m, Ws::Close(_));
-                    if sink.send(m).await.is_err() || closing {
-                        break;
-                    }
-                }
-                let _ = sink.close().await;
-            });
-            let mut code = None;
-            while let Some(m) = stream.next().await {
-                match m {
-                    Ok(Ws::Text(t)) => {
-                        let _ = in_tx.send(Input::Frame(conn, t));
-                    }
-                    Ok(Ws::Close(f)) => {
-                        code = f.map(|f| u16::from(f.code));
-                        break;
-                    }
-                    Ok(_) => {}
-                    Err(_) => {
-                        code = Some(1006);
-                        break;
-                    }
-                }
-            }
-            let _ = in_tx.send(Input::Closed(conn, code));
-        });
-    }
-}
-
 // ---- client -------------------------------------------------------------------------------
 
 /// The application behind a client adapter.
@@ -338,17 +219,6 @@ pub trait ClientApp {
     /// The application's own timer fired; return false to stop the adapter.
     fn on_wake(&mut self, _client: &mut Client, _now: Timestamp) -> bool {
         true
-    }
-}
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-async fn next_frame(
-    ws: &mut Option<Socket>,
-) -> Option<Result<Ws, tokio_tungstenite::tungstenite::Error>> {
-    match ws {
-        Some(s) => s.next().await,
-        None => std::future::pending().await,
     }
 }
 
@@ -440,18 +310,6 @@ pub async fn run_client(mut client: Client, app: &mut dyn ClientApp, mut trace: 
                 }
             }
         }
-    }
-}
-
-async fn connect(url: &str, protocols: &[String]) -> Result<Socket, String> {
-    let mut req = url.into_client_request().map_err(|e| e.to_string())?;
-    let value = HeaderValue::from_str(&protocols.join(", ")).map_err(|e| e.to_string())?;
-    req.headers_mut().insert("sec-websocket-protocol", value);
-    let connecting = tokio_tungstenite::connect_async(req);
-    match tokio::time::timeout(Duration::from_secs(10), connecting).await {
-        Ok(Ok((s, _))) => Ok(s),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err("connect timed out".into()),
     }
 }
 
