@@ -6,6 +6,7 @@
 //! | module   | protocol                                  | machines                      |
 //! |----------|-------------------------------------------|-------------------------------|
 //! | [`wtsp`] | WebTrit Signaling Protocol (app ↔ core)   | [`wtsp::Client`], [`wtsp::Server`] |
+//! | [`progress`] | Loop call-setup progress (parties ↔ coordinator) | [`progress::Client`], [`progress::Server`] |
 //!
 //! A machine takes text frames, connection events, application commands and timestamps
 //! in, and gives frames, close/connect requests, application events and its next deadline
