@@ -101,8 +101,8 @@ async fn an_unreachable_server_is_retried_with_backoff() {
     assert!(reconnect_at.is_some_and(|at| at.as_millis() >= 3000));
 }
 
-#[test]
-fn the_demo_runs_and_prints_the_call() {
+/// An example program, built by `cargo test` beside the test binaries.
+fn example(name: &str) -> std::process::Command {
     let mut exe = std::env::current_exe().unwrap();
     exe.pop();
     if exe.ends_with("deps") {
@@ -110,8 +110,49 @@ fn the_demo_runs_and_prints_the_call() {
     }
     let exe = exe
         .join("examples")
-        .join(format!("demo{}", std::env::consts::EXE_SUFFIX));
-    let out = std::process::Command::new(exe)
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    std::process::Command::new(exe)
+}
+
+#[tokio::test]
+async fn the_wtsp_client_example_places_a_call() {
+    let addr = server().await;
+    let mut cmd = tokio::process::Command::from(example("wtsp_client"));
+    cmd.args([format!("ws://{addr}"), "alice".into(), "100".into()]);
+    let out = cmd
+        .output()
+        .await
+        .expect("the wtsp_client example is built by cargo test");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains(r#""event":"hangup""#), "{stdout}");
+}
+
+#[tokio::test]
+async fn the_progress_client_examples_play_both_sides() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let calls = vec![("c1".to_owned(), "tA".to_owned(), "tB".to_owned())];
+    tokio::spawn(progress_io::serve(
+        listener,
+        Default::default(),
+        calls,
+        Box::new(|_, _| {}),
+    ));
+    let url = format!("ws://{addr}/progress/c1");
+    let mut caller = tokio::process::Command::from(example("progress_client"));
+    caller.args([url.as_str(), "caller", "tA"]);
+    let mut callee = tokio::process::Command::from(example("progress_client"));
+    callee.args([url.as_str(), "callee", "tB", "--accept-after", "50"]);
+    let (a, b) = tokio::join!(caller.output(), callee.output());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stdout));
+    assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stdout));
+}
+
+#[test]
+fn the_demo_runs_and_prints_the_call() {
+    let out = example("demo")
         .output()
         .expect("the demo example is built by cargo test");
     let stdout = String::from_utf8_lossy(&out.stdout);
