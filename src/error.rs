@@ -88,6 +88,12 @@ pub enum UsageError {
         /// The call.
         call_id: String,
     },
+    /// No running command has that id.
+    #[error("no running command {cmd_id}")]
+    UnknownCommand {
+        /// The command.
+        cmd_id: String,
+    },
     /// No account of that name is known.
     #[error("unknown account {account}")]
     UnknownAccount {

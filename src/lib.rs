@@ -101,6 +101,7 @@
 #![warn(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 
+pub mod callapi;
 mod error;
 pub mod progress;
 mod routing;

@@ -1,0 +1,523 @@
+//! The Call API catalog: the seven commands with typed parameters, and the typed events
+//! of their lifecycles.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Which party of a dialog.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Leg {
+    /// `caller`
+    Caller,
+    /// `callee`
+    Callee,
+}
+
+impl Leg {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Leg::Caller => "caller",
+            Leg::Callee => "callee",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Leg> {
+        match s {
+            "caller" => Some(Leg::Caller),
+            "callee" => Some(Leg::Callee),
+            _ => None,
+        }
+    }
+}
+
+/// A Call API command with its parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method")]
+pub enum Command {
+    /// Call `caller`, then connect them to `callee`.
+    CallStart {
+        /// SIP URI of the first party.
+        caller: String,
+        /// SIP URI of the second party.
+        callee: String,
+    },
+    /// Transfer one leg of a dialog to a new destination.
+    CallBlindTransfer {
+        /// SIP Call-ID of the dialog.
+        callid: String,
+        /// The party to transfer.
+        leg: Leg,
+        /// SIP URI of the transfer target.
+        destination: String,
+    },
+    /// Join a leg of one dialog to a leg of another.
+    CallAttendedTransfer {
+        /// SIP Call-ID of dialog #1.
+        #[serde(rename = "callidA")]
+        callid_a: String,
+        /// The party of dialog #1.
+        #[serde(rename = "legA")]
+        leg_a: Leg,
+        /// SIP Call-ID of dialog #2.
+        #[serde(rename = "callidB")]
+        callid_b: String,
+        /// The party of dialog #2.
+        #[serde(rename = "legB")]
+        leg_b: Leg,
+    },
+    /// Put both legs of a dialog on hold.
+    CallHold {
+        /// SIP Call-ID of the dialog.
+        callid: String,
+    },
+    /// Resume both legs of a dialog.
+    CallUnhold {
+        /// SIP Call-ID of the dialog.
+        callid: String,
+    },
+    /// End a dialog.
+    CallEnd {
+        /// SIP Call-ID of the dialog.
+        callid: String,
+    },
+    /// Answered with `Reply` carrying the params as received.
+    Echo {
+        /// Any params.
+        params: Value,
+    },
+}
+
+/// The method names, in the catalog's order.
+pub const METHODS: [&str; 7] = [
+    "CallStart",
+    "CallBlindTransfer",
+    "CallAttendedTransfer",
+    "CallHold",
+    "CallUnhold",
+    "CallEnd",
+    "Echo",
+];
+
+/// Why a command's params were refused (the server answers -32602 with this text).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParamError {
+    /// Params were an array, or not given where the command needs some.
+    #[error("params must be an object")]
+    NotAnObject,
+    /// A required param is missing or empty.
+    #[error("missing parameter {0}")]
+    Missing(&'static str),
+    /// A param is not a string.
+    #[error("parameter {0} must be a string")]
+    NotAString(String),
+    /// A `leg` param is neither `caller` nor `callee`.
+    #[error("parameter {0} must be caller or callee")]
+    BadLeg(&'static str),
+}
+
+impl Command {
+    /// The method name.
+    pub fn method(&self) -> &'static str {
+        match self {
+            Command::CallStart { .. } => "CallStart",
+            Command::CallBlindTransfer { .. } => "CallBlindTransfer",
+            Command::CallAttendedTransfer { .. } => "CallAttendedTransfer",
+            Command::CallHold { .. } => "CallHold",
+            Command::CallUnhold { .. } => "CallUnhold",
+            Command::CallEnd { .. } => "CallEnd",
+            Command::Echo { .. } => "Echo",
+        }
+    }
+
+    /// Reads a command from its method and params (without `cmd_id`, which the caller
+    /// takes out first). `None` for an unknown method.
+    pub fn from_params(
+        method: &str,
+        params: Option<&Value>,
+    ) -> Option<Result<Command, ParamError>> {
+        if !METHODS.contains(&method) {
+            return None;
+        }
+        Some(Self::read(method, params))
+    }
+
+    fn read(method: &str, params: Option<&Value>) -> Result<Command, ParamError> {
+        let empty = Map::new();
+        let map = match params {
+            None => &empty,
+            Some(Value::Object(m)) => m,
+            Some(_) => return Err(ParamError::NotAnObject),
+        };
+        if method == "Echo" {
+            let mut echoed = map.clone();
+            echoed.remove("cmd_id");
+            return Ok(Command::Echo {
+                params: Value::Object(echoed),
+            });
+        }
+        // All param values of the call commands are strings.
+        for (k, v) in map {
+            if !v.is_string() {
+                return Err(ParamError::NotAString(k.clone()));
+            }
+        }
+        let s = |name: &'static str| -> Result<String, ParamError> {
+            match map.get(name).and_then(Value::as_str) {
+                Some(v) if !v.is_empty() => Ok(v.to_owned()),
+                _ => Err(ParamError::Missing(name)),
+            }
+        };
+        let leg = |name: &'static str| -> Result<Leg, ParamError> {
+            Leg::parse(&s(name)?).ok_or(ParamError::BadLeg(name))
+        };
+        Ok(match method {
+            "CallStart" => Command::CallStart {
+                caller: s("caller")?,
+                callee: s("callee")?,
+            },
+            "CallBlindTransfer" => Command::CallBlindTransfer {
+                callid: s("callid")?,
+                leg: leg("leg")?,
+                destination: s("destination")?,
+            },
+            "CallAttendedTransfer" => Command::CallAttendedTransfer {
+                callid_a: s("callidA")?,
+                leg_a: leg("legA")?,
+                callid_b: s("callidB")?,
+                leg_b: leg("legB")?,
+            },
+            "CallHold" => Command::CallHold {
+                callid: s("callid")?,
+            },
+            "CallUnhold" => Command::CallUnhold {
+                callid: s("callid")?,
+            },
+            _ => Command::CallEnd {
+                callid: s("callid")?,
+            },
+        })
+    }
+
+    /// The params object, with `cmd_id` when given.
+    pub fn to_params(&self, cmd_id: Option<&str>) -> Value {
+        let mut map = Map::new();
+        let mut put = |k: &str, v: &str| {
+            map.insert(k.to_owned(), Value::String(v.to_owned()));
+        };
+        match self {
+            Command::CallStart { caller, callee } => {
+                put("caller", caller);
+                put("callee", callee);
+            }
+            Command::CallBlindTransfer {
+                callid,
+                leg,
+                destination,
+            } => {
+                put("callid", callid);
+                put("leg", leg.as_str());
+                put("destination", destination);
+            }
+            Command::CallAttendedTransfer {
+                callid_a,
+                leg_a,
+                callid_b,
+                leg_b,
+            } => {
+                put("callidA", callid_a);
+                put("legA", leg_a.as_str());
+                put("callidB", callid_b);
+                put("legB", leg_b.as_str());
+            }
+            Command::CallHold { callid }
+            | Command::CallUnhold { callid }
+            | Command::CallEnd { callid } => put("callid", callid),
+            Command::Echo { params } => {
+                if let Value::Object(m) = params {
+                    map.extend(m.clone());
+                }
+            }
+        }
+        if let Some(id) = cmd_id {
+            map.insert("cmd_id".into(), Value::String(id.to_owned()));
+        }
+        Value::Object(map)
+    }
+}
+
+/// A progress event of a command, typed where the catalog knows it. Fields are optional:
+/// events are read tolerantly.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event")]
+#[non_exhaustive]
+pub enum CallEvent {
+    /// CallStart: the caller answered.
+    CallerAnswered {
+        /// The caller.
+        caller: Option<String>,
+        /// The callee reached next.
+        callee: Option<String>,
+    },
+    /// The transfer was accepted (CallStart: the caller is reaching the callee).
+    Transferring {
+        /// The caller (CallStart).
+        caller: Option<String>,
+        /// The destination.
+        destination: Option<String>,
+    },
+    /// The new call started.
+    TransferStart {
+        /// Call-ID of the new call.
+        callid: Option<String>,
+        /// The caller (CallStart).
+        caller: Option<String>,
+        /// The callee (CallStart).
+        callee: Option<String>,
+        /// The destination (transfers).
+        destination: Option<String>,
+    },
+    /// Provisional information about the new call.
+    TransferPending {
+        /// Call-ID of the new call.
+        callid: Option<String>,
+        /// The caller (CallStart).
+        caller: Option<String>,
+        /// The callee (CallStart).
+        callee: Option<String>,
+        /// The destination (transfers).
+        destination: Option<String>,
+        /// A SIP status fragment such as `180 Ringing`.
+        extra: Option<String>,
+    },
+    /// CallStart: the callee answered.
+    CalleeAnswered {
+        /// Call-ID of the new call.
+        callid: Option<String>,
+        /// The caller.
+        caller: Option<String>,
+        /// The callee.
+        callee: Option<String>,
+    },
+    /// A transfer completed.
+    TransferSuccessful {
+        /// Call-ID of the new call.
+        callid: Option<String>,
+        /// The destination.
+        destination: Option<String>,
+    },
+    /// CallHold received.
+    CallHolding,
+    /// Hold sent to a leg.
+    CallHoldStart {
+        /// The leg.
+        leg: Option<String>,
+    },
+    /// A leg is held.
+    CallHoldSuccessful {
+        /// The leg.
+        leg: Option<String>,
+    },
+    /// CallUnhold received.
+    CallUnholding,
+    /// Resume sent to a leg.
+    CallUnholdStart {
+        /// The leg.
+        leg: Option<String>,
+    },
+    /// A leg resumed.
+    CallUnholdSuccessful {
+        /// The leg.
+        leg: Option<String>,
+    },
+    /// Echo's answer: the params as received.
+    Reply {
+        /// The params.
+        data: Value,
+    },
+    /// An event this catalog does not name (including the seed's older `Calling`,
+    /// `CallStart`, `CallAnswered`), with its data.
+    Other {
+        /// The event name.
+        name: String,
+        /// Its data.
+        data: Option<Value>,
+    },
+}
+
+impl CallEvent {
+    /// Reads an event from its name and data. `Started`, `Ended` and `Error` are not
+    /// progress events; they come back as `Other`.
+    pub fn parse(name: &str, data: Option<&Value>) -> CallEvent {
+        let f = |k: &str| {
+            data.and_then(|d| d.get(k))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        match name {
+            "CallerAnswered" => CallEvent::CallerAnswered {
+                caller: f("caller"),
+                callee: f("callee"),
+            },
+            "Transferring" => CallEvent::Transferring {
+                caller: f("caller"),
+                destination: f("destination"),
+            },
+            "TransferStart" => CallEvent::TransferStart {
+                callid: f("callid"),
+                caller: f("caller"),
+                callee: f("callee"),
+                destination: f("destination"),
+            },
+            "TransferPending" => CallEvent::TransferPending {
+                callid: f("callid"),
+                caller: f("caller"),
+                callee: f("callee"),
+                destination: f("destination"),
+                extra: f("extra"),
+            },
+            "CalleeAnswered" => CallEvent::CalleeAnswered {
+                callid: f("callid"),
+                caller: f("caller"),
+                callee: f("callee"),
+            },
+            "TransferSuccessful" => CallEvent::TransferSuccessful {
+                callid: f("callid"),
+                destination: f("destination"),
+            },
+            "CallHolding" => CallEvent::CallHolding,
+            "CallHoldStart" => CallEvent::CallHoldStart { leg: f("leg") },
+            "CallHoldSuccessful" => CallEvent::CallHoldSuccessful { leg: f("leg") },
+            "CallUnholding" => CallEvent::CallUnholding,
+            "CallUnholdStart" => CallEvent::CallUnholdStart { leg: f("leg") },
+            "CallUnholdSuccessful" => CallEvent::CallUnholdSuccessful { leg: f("leg") },
+            "Reply" => CallEvent::Reply {
+                data: data.cloned().unwrap_or(Value::Null),
+            },
+            other => CallEvent::Other {
+                name: other.to_owned(),
+                data: data.cloned(),
+            },
+        }
+    }
+
+    /// For `TransferPending`: the SIP status code at the start of `extra`, if any. A code
+    /// of 300 or more means the transfer failed.
+    pub fn pending_status(&self) -> Option<u16> {
+        match self {
+            CallEvent::TransferPending {
+                extra: Some(extra), ..
+            } => extra.split_whitespace().next()?.parse().ok(),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_command_round_trips_through_its_params() {
+        for c in [
+            Command::CallStart {
+                caller: "sip:alice@10.0.0.10".into(),
+                callee: "sip:bob@10.0.0.11".into(),
+            },
+            Command::CallBlindTransfer {
+                callid: "431fc357.a3e3.49c2@127.0.0.1".into(),
+                leg: Leg::Callee,
+                destination: "sip:cindy@10.0.0.11".into(),
+            },
+            Command::CallAttendedTransfer {
+                callid_a: "a".into(),
+                leg_a: Leg::Caller,
+                callid_b: "b".into(),
+                leg_b: Leg::Callee,
+            },
+            Command::CallHold { callid: "c".into() },
+            Command::CallUnhold { callid: "c".into() },
+            Command::CallEnd { callid: "c".into() },
+            Command::Echo {
+                params: json!({"test": "echo", "n": [1]}),
+            },
+        ] {
+            let params = c.to_params(Some("cmd-1"));
+            assert_eq!(params["cmd_id"], "cmd-1");
+            let back = Command::from_params(c.method(), Some(&params))
+                .unwrap()
+                .unwrap();
+            assert_eq!(back, c);
+        }
+    }
+
+    #[test]
+    fn params_are_checked_and_errors_name_the_param() {
+        let e = |m: &str, p: Value| {
+            Command::from_params(m, Some(&p))
+                .unwrap()
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            e("CallStart", json!({"caller": "a"})),
+            "missing parameter callee"
+        );
+        assert_eq!(
+            e("CallStart", json!({"caller": "a", "callee": ""})),
+            "missing parameter callee"
+        );
+        assert_eq!(
+            e("CallStart", json!({"caller": "a", "callee": 5})),
+            "parameter callee must be a string"
+        );
+        assert_eq!(e("CallHold", json!([1])), "params must be an object");
+        assert_eq!(
+            e(
+                "CallBlindTransfer",
+                json!({"callid": "c", "leg": "both", "destination": "d"})
+            ),
+            "parameter leg must be caller or callee"
+        );
+        assert_eq!(
+            Command::from_params("CallEnd", None).unwrap().unwrap_err(),
+            ParamError::Missing("callid")
+        );
+        assert!(
+            Command::from_params("callstart", None).is_none(),
+            "methods are case-sensitive"
+        );
+        assert!(matches!(
+            Command::from_params("Echo", None),
+            Some(Ok(Command::Echo { .. }))
+        ));
+    }
+
+    #[test]
+    fn events_are_typed_and_tolerant() {
+        let e = CallEvent::parse(
+            "TransferPending",
+            Some(&json!({"callid": "x", "extra": "486 Busy Here"})),
+        );
+        assert_eq!(e.pending_status(), Some(486));
+        assert_eq!(
+            CallEvent::parse("CallHoldStart", Some(&json!({"leg": "caller"}))),
+            CallEvent::CallHoldStart {
+                leg: Some("caller".into())
+            }
+        );
+        assert_eq!(
+            CallEvent::parse("CallerAnswered", None),
+            CallEvent::CallerAnswered {
+                caller: None,
+                callee: None
+            }
+        );
+        assert!(
+            matches!(CallEvent::parse("Calling", Some(&json!({"a": 1}))), CallEvent::Other { name, data: Some(_) } if name == "Calling")
+        );
+    }
+}

@@ -1,0 +1,512 @@
+//! The JSON-RPC 2.0 envelope, usable on its own: ids, requests and notifications, responses
+//! and error objects, batches, the reserved error codes, and a strict reader for servers.
+//!
+//! ```
+//! use callsig::callapi::jsonrpc::{read_incoming, Id, Incoming};
+//!
+//! let Incoming::Single(Ok(req)) = read_incoming(r#"{"jsonrpc":"2.0","id":7,"method":"Echo","params":{}}"#) else { panic!() };
+//! assert_eq!(req.id, Some(Id::Number(7u64.into())));
+//! assert_eq!(req.method, "Echo");
+//! ```
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
+use serde_json::{Map, Number, Value};
+
+/// Invalid JSON was received.
+pub const PARSE_ERROR: i64 = -32700;
+/// The JSON sent is not a valid Request object.
+pub const INVALID_REQUEST: i64 = -32600;
+/// The method does not exist.
+pub const METHOD_NOT_FOUND: i64 = -32601;
+/// Invalid method parameters.
+pub const INVALID_PARAMS: i64 = -32602;
+/// Internal JSON-RPC error.
+pub const INTERNAL_ERROR: i64 = -32603;
+/// The first of the codes reserved for implementation-defined server errors
+/// (-32000 to -32099).
+pub const SERVER_ERROR: i64 = -32000;
+
+/// A request id: a string, a number or `null`. (An absent id makes a notification.)
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Id {
+    /// A string id.
+    String(String),
+    /// A number id, kept as written.
+    Number(IdNumber),
+    /// `null`.
+    Null,
+}
+
+/// A number id, compared and written exactly as it was read.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct IdNumber(String);
+
+impl From<u64> for IdNumber {
+    fn from(n: u64) -> Self {
+        IdNumber(n.to_string())
+    }
+}
+
+impl From<i64> for IdNumber {
+    fn from(n: i64) -> Self {
+        IdNumber(n.to_string())
+    }
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Id::String(s) => write!(f, "{s:?}"),
+            Id::Number(n) => f.write_str(&n.0),
+            Id::Null => f.write_str("null"),
+        }
+    }
+}
+
+impl Id {
+    /// Reads an id from its JSON; `None` if it is not a string, number or null.
+    pub fn from_value(v: &Value) -> Option<Id> {
+        match v {
+            Value::String(s) => Some(Id::String(s.clone())),
+            Value::Number(n) => Some(Id::Number(IdNumber(n.to_string()))),
+            Value::Null => Some(Id::Null),
+            _ => None,
+        }
+    }
+}
+
+impl Serialize for Id {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Id::String(v) => s.serialize_str(v),
+            Id::Number(n) => match serde_json::from_str::<Number>(&n.0) {
+                Ok(num) => num.serialize(s),
+                Err(_) => s.serialize_str(&n.0),
+            },
+            Id::Null => s.serialize_unit(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Id {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        Id::from_value(&v)
+            .ok_or_else(|| serde::de::Error::custom("an id is a string, a number or null"))
+    }
+}
+
+/// A JSON-RPC error object.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ErrorObject {
+    /// The error code.
+    pub code: i64,
+    /// A short description.
+    pub message: String,
+    /// More about the error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+}
+
+impl ErrorObject {
+    /// An error with a code and a message.
+    pub fn new(code: i64, message: impl Into<String>) -> Self {
+        ErrorObject {
+            code,
+            message: message.into(),
+            data: None,
+        }
+    }
+}
+
+/// A request (with an `id`) or a notification (without).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Request {
+    /// `None`: a notification, never answered.
+    pub id: Option<Id>,
+    /// The method.
+    pub method: String,
+    /// The params, when present: an object or an array.
+    pub params: Option<Value>,
+}
+
+impl Request {
+    /// Writes the request as compact JSON.
+    pub fn encode(&self) -> String {
+        #[derive(Serialize)]
+        struct W<'a> {
+            jsonrpc: &'static str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            id: Option<&'a Id>,
+            method: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            params: Option<&'a Value>,
+        }
+        serde_json::to_string(&W {
+            jsonrpc: "2.0",
+            id: self.id.as_ref(),
+            method: &self.method,
+            params: self.params.as_ref(),
+        })
+        .unwrap_or_default()
+    }
+}
+
+/// A response: the request's id and exactly one of a result or an error.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Response {
+    /// The request's id (`null` when it could not be read).
+    pub id: Id,
+    /// The result, or the error.
+    pub outcome: Result<Value, ErrorObject>,
+}
+
+impl Response {
+    /// Writes the response as compact JSON.
+    pub fn encode(&self) -> String {
+        serde_json::to_string(&self.wire()).unwrap_or_default()
+    }
+
+    fn wire(&self) -> ResponseWire<'_> {
+        let (result, error) = match &self.outcome {
+            Ok(v) => (Some(v), None),
+            Err(e) => (None, Some(e)),
+        };
+        ResponseWire {
+            jsonrpc: "2.0",
+            id: &self.id,
+            result,
+            error,
+        }
+    }
+
+    /// Writes a batch of responses as one JSON array.
+    pub fn encode_batch(responses: &[Response]) -> String {
+        let wires: Vec<ResponseWire<'_>> = responses.iter().map(Response::wire).collect();
+        serde_json::to_string(&wires).unwrap_or_default()
+    }
+}
+
+#[derive(Serialize)]
+struct ResponseWire<'a> {
+    jsonrpc: &'static str,
+    id: &'a Id,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a ErrorObject>,
+}
+
+/// What a server reads from one frame.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Incoming {
+    /// One message: a valid request or notification, or the error answer to an invalid one.
+    Single(Result<Request, Response>),
+    /// A batch: one entry per element, in order.
+    Batch(Vec<Result<Request, Response>>),
+    /// A frame that is answered with a single error response (not JSON, or `[]`).
+    Invalid(Response),
+}
+
+fn invalid(id: Id, message: &str) -> Response {
+    Response {
+        id,
+        outcome: Err(ErrorObject::new(INVALID_REQUEST, message)),
+    }
+}
+
+/// Reads one element of a frame strictly as the JSON-RPC 2.0 specification says.
+fn read_request(raw: &RawValue) -> Result<Request, Response> {
+    let Ok(map) = serde_json::from_str::<Map<String, Value>>(raw.get()) else {
+        return Err(invalid(Id::Null, "invalid request: not an object"));
+    };
+    let id = match map.get("id") {
+        None => None,
+        Some(v) => match Id::from_value(v) {
+            Some(id) => Some(id),
+            None => {
+                return Err(invalid(
+                    Id::Null,
+                    "invalid request: id must be a string, a number or null",
+                ))
+            }
+        },
+    };
+    let reply_id = id.clone().unwrap_or(Id::Null);
+    if map.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+        return Err(invalid(
+            reply_id,
+            "invalid request: jsonrpc must be \"2.0\"",
+        ));
+    }
+    let Some(method) = map.get("method").and_then(Value::as_str) else {
+        return Err(invalid(
+            reply_id,
+            "invalid request: method must be a string",
+        ));
+    };
+    let params = match map.get("params") {
+        None => None,
+        Some(p @ (Value::Object(_) | Value::Array(_))) => Some(p.clone()),
+        Some(_) => {
+            return Err(invalid(
+                reply_id,
+                "invalid request: params must be an object or an array",
+            ))
+        }
+    };
+    Ok(Request {
+        id,
+        method: method.to_owned(),
+        params,
+    })
+}
+
+/// Reads one frame as a server must: a single request, a batch, or what to answer.
+pub fn read_incoming(text: &str) -> Incoming {
+    let Ok(raw) = serde_json::from_str::<&RawValue>(text) else {
+        return Incoming::Invalid(Response {
+            id: Id::Null,
+            outcome: Err(ErrorObject::new(PARSE_ERROR, "parse error")),
+        });
+    };
+    if raw.get().starts_with('[') {
+        let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(raw.get()) else {
+            return Incoming::Invalid(invalid(Id::Null, "invalid request"));
+        };
+        if items.is_empty() {
+            return Incoming::Invalid(invalid(Id::Null, "invalid request: empty batch"));
+        }
+        return Incoming::Batch(items.into_iter().map(read_request).collect());
+    }
+    Incoming::Single(read_request(raw))
+}
+
+/// What a client reads: a response or a notification from the server. Tolerant: the id
+/// may be `""`, `null`, any type; `result` and `error` are taken as they come.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FromServer {
+    /// A response.
+    Response {
+        /// The id as sent (`Null` when absent).
+        id: Id,
+        /// Its result or error (an error when it had neither).
+        outcome: Result<Value, ErrorObject>,
+    },
+    /// A notification (or a request the server sent, which a client does not answer).
+    Notification {
+        /// The method.
+        method: String,
+        /// The params.
+        params: Option<Value>,
+    },
+}
+
+/// Reads one frame from a server: one message or a batch of them.
+pub fn read_from_server(text: &str) -> Result<Vec<FromServer>, String> {
+    let v: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    let items = match v {
+        Value::Array(items) => items,
+        other => vec![other],
+    };
+    items.into_iter().map(one_from_server).collect()
+}
+
+fn one_from_server(v: Value) -> Result<FromServer, String> {
+    let Value::Object(mut map) = v else {
+        return Err("not a JSON object".into());
+    };
+    if let Some(Value::String(method)) = map.get("method") {
+        let method = method.clone();
+        return Ok(FromServer::Notification {
+            method,
+            params: map.remove("params"),
+        });
+    }
+    let id = map.get("id").and_then(Id::from_value).unwrap_or(Id::Null);
+    let outcome = match (map.remove("result"), map.remove("error")) {
+        (_, Some(e)) => Err(
+            serde_json::from_value::<ErrorObject>(e.clone()).unwrap_or_else(|_| ErrorObject {
+                code: e
+                    .get("code")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(INTERNAL_ERROR),
+                message: e.get("message").map_or_else(
+                    || e.to_string(),
+                    |m| m.as_str().map_or_else(|| m.to_string(), str::to_owned),
+                ),
+                data: None,
+            }),
+        ),
+        (Some(r), None) => Ok(r),
+        (None, None) => return Err("neither a response nor a notification".into()),
+    };
+    Ok(FromServer::Response { id, outcome })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn answers(text: &str) -> Vec<Response> {
+        match read_incoming(text) {
+            Incoming::Invalid(r) => vec![r],
+            Incoming::Single(Err(r)) => vec![r],
+            Incoming::Single(Ok(_)) => vec![],
+            Incoming::Batch(items) => items.into_iter().filter_map(Result::err).collect(),
+        }
+    }
+
+    fn code(r: &Response) -> i64 {
+        r.outcome.as_ref().unwrap_err().code
+    }
+
+    // The examples of the JSON-RPC 2.0 specification, section 7.
+    #[test]
+    fn specification_examples() {
+        let Incoming::Single(Ok(r)) = read_incoming(
+            r#"{"jsonrpc": "2.0", "method": "subtract", "params": [42, 23], "id": 1}"#,
+        ) else {
+            panic!()
+        };
+        assert_eq!(r.params, Some(json!([42, 23])));
+        let Incoming::Single(Ok(r)) =
+            read_incoming(r#"{"jsonrpc": "2.0", "method": "update", "params": [1,2,3,4,5]}"#)
+        else {
+            panic!()
+        };
+        assert_eq!(r.id, None, "a notification");
+        let a = answers(r#"{"jsonrpc": "2.0", "method": "foobar, "params": "bar", "baz]"#);
+        assert_eq!((code(&a[0]), &a[0].id), (PARSE_ERROR, &Id::Null));
+        let a = answers(r#"{"jsonrpc": "2.0", "method": 1, "params": "bar"}"#);
+        assert_eq!((code(&a[0]), &a[0].id), (INVALID_REQUEST, &Id::Null));
+        let a = answers(
+            r#"[{"jsonrpc": "2.0", "method": "sum", "params": [1,2,4], "id": "1"}, {"jsonrpc": "2.0", "method""#,
+        );
+        assert_eq!(code(&a[0]), PARSE_ERROR);
+        let a = answers("[]");
+        assert_eq!((a.len(), code(&a[0])), (1, INVALID_REQUEST));
+        let a = answers("[1]");
+        assert_eq!((a.len(), code(&a[0])), (1, INVALID_REQUEST));
+        let a = answers("[1,2,3]");
+        assert_eq!(a.len(), 3);
+        assert!(a
+            .iter()
+            .all(|r| code(r) == INVALID_REQUEST && r.id == Id::Null));
+        let Incoming::Batch(items) = read_incoming(
+            r#"[
+            {"jsonrpc": "2.0", "method": "sum", "params": [1,2,4], "id": "1"},
+            {"jsonrpc": "2.0", "method": "notify_hello", "params": [7]},
+            {"jsonrpc": "2.0", "method": "subtract", "params": [42,23], "id": "2"},
+            {"foo": "boo"},
+            {"jsonrpc": "2.0", "method": "foo.get", "params": {"name": "myself"}, "id": "5"},
+            {"jsonrpc": "2.0", "method": "get_data", "id": "9"}
+        ]"#,
+        ) else {
+            panic!()
+        };
+        assert_eq!(items.len(), 6);
+        assert!(items[3].is_err());
+        assert_eq!(items.iter().filter(|i| i.is_ok()).count(), 5);
+    }
+
+    #[test]
+    fn strict_envelope_rules() {
+        for (text, why) in [
+            (r#"{"jsonrpc":"1.0","method":"a","id":1}"#, "wrong version"),
+            (r#"{"method":"a","id":1}"#, "no version"),
+            (
+                r#"{"jsonrpc":2.0,"method":"a","id":1}"#,
+                "version as a number",
+            ),
+            (
+                r#"{"jsonrpc":"2.0","method":"a","id":1,"params":"x"}"#,
+                "params a string",
+            ),
+            (
+                r#"{"jsonrpc":"2.0","method":"a","id":{"x":1}}"#,
+                "id an object",
+            ),
+            (r#"{"jsonrpc":"2.0","id":1}"#, "no method"),
+        ] {
+            let a = answers(text);
+            assert_eq!(a.len(), 1, "{why}");
+            assert_eq!(code(&a[0]), INVALID_REQUEST, "{why}");
+        }
+        // The id of an invalid request is echoed when it could be read.
+        assert_eq!(
+            answers(r#"{"jsonrpc":"1.0","method":"a","id":"q"}"#)[0].id,
+            Id::String("q".into())
+        );
+        // "id": null is a request, not a notification.
+        let Incoming::Single(Ok(r)) = read_incoming(r#"{"jsonrpc":"2.0","method":"a","id":null}"#)
+        else {
+            panic!()
+        };
+        assert_eq!(r.id, Some(Id::Null));
+    }
+
+    #[test]
+    fn writing() {
+        let r = Response {
+            id: Id::Number(1u64.into()),
+            outcome: Err(ErrorObject::new(METHOD_NOT_FOUND, "method not found")),
+        };
+        assert_eq!(
+            r.encode(),
+            r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"method not found"}}"#
+        );
+        let r = Response {
+            id: Id::String("a".into()),
+            outcome: Ok(json!({"cmd_id": "x"})),
+        };
+        assert_eq!(
+            Response::encode_batch(&[r]),
+            r#"[{"jsonrpc":"2.0","id":"a","result":{"cmd_id":"x"}}]"#
+        );
+        let q = Request {
+            id: None,
+            method: "m".into(),
+            params: None,
+        };
+        assert_eq!(q.encode(), r#"{"jsonrpc":"2.0","method":"m"}"#);
+        // Big and fractional number ids are written back exactly.
+        let Incoming::Single(Ok(r)) =
+            read_incoming(r#"{"jsonrpc":"2.0","method":"a","id":12345678901234567890}"#)
+        else {
+            panic!()
+        };
+        let resp = Response {
+            id: r.id.unwrap(),
+            outcome: Ok(Value::Null),
+        };
+        assert!(resp.encode().contains(r#""id":12345678901234567890"#));
+    }
+
+    #[test]
+    fn the_client_reader_is_tolerant() {
+        let m = read_from_server(
+            r#"{"jsonrpc":"2.0","id":"","error":{"code":32000,"message":"parse error"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            m,
+            [FromServer::Response {
+                id: Id::String(String::new()),
+                outcome: Err(ErrorObject::new(32000, "parse error"))
+            }]
+        );
+        let m = read_from_server(r#"{"id":null,"error":{"code":"x","message":7}}"#).unwrap();
+        assert!(matches!(&m[0], FromServer::Response { outcome: Err(e), .. } if e.message == "7"));
+        let m =
+            read_from_server(r#"[{"method":"CallStart","params":{"cmd_id":"a","event":"Ended"}}]"#)
+                .unwrap();
+        assert!(matches!(&m[0], FromServer::Notification { method, .. } if method == "CallStart"));
+        assert!(read_from_server("nope").is_err());
+        assert!(read_from_server(r#"{"jsonrpc":"2.0"}"#).is_err());
+    }
+}

@@ -1,0 +1,13 @@
+//! The Call API: JSON-RPC 2.0 over WebSocket to start, transfer, hold and end calls, each
+//! command a lifecycle of notifications.
+//!
+//! - [`Server`]: the daemon's side of one connection.
+//! - [`jsonrpc`]: the JSON-RPC 2.0 envelope, usable on its own.
+//! - [`Command`], [`CallEvent`]: the catalog.
+
+mod command;
+pub mod jsonrpc;
+mod server;
+
+pub use command::{CallEvent, Command, Leg, ParamError, METHODS};
+pub use server::{Output as ServerOutput, Server, ServerConfig, ServerEvent, ServerTimer};

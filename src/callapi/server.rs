@@ -1,0 +1,504 @@
+//! The Call API daemon's side of one connection: strict JSON-RPC 2.0, commands started,
+//! driven by the application and ended exactly once.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::jsonrpc::{
+    read_incoming, ErrorObject, Id, Incoming, Request, Response, INVALID_PARAMS, INVALID_REQUEST,
+    METHOD_NOT_FOUND, SERVER_ERROR,
+};
+use super::Command;
+use crate::timer::TimerQueue;
+use crate::{Timestamp, UsageError};
+
+/// Server configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// A command the application has not ended by then fails with `Error "timeout"` (120 s).
+    pub command_timeout: Duration,
+    /// Commands running at once at most; more are refused with -32000 (1000).
+    pub max_running: usize,
+    /// Largest frame read; a larger one is refused with -32600 (1 MiB).
+    pub max_frame_len: usize,
+    /// Mixed into generated cmd_ids, so ids from different connections differ (0).
+    pub cmd_id_seed: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            command_timeout: Duration::from_secs(120),
+            max_running: 1000,
+            max_frame_len: 1 << 20,
+            cmd_id_seed: 0,
+        }
+    }
+}
+
+/// What the server tells the application.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ServerEvent {
+    /// A command started (`Started` was sent, unless it came as a notification): drive it
+    /// with [`Server::notify`], [`Server::fail`] and [`Server::end`].
+    CommandStarted {
+        /// Its cmd_id.
+        cmd_id: String,
+        /// The request's id (`None` for a notification).
+        id: Option<Id>,
+        /// What to do.
+        command: Command,
+    },
+    /// The application did not end the command in time; `Error "timeout"` and `Ended` were
+    /// sent.
+    CommandTimedOut {
+        /// The command.
+        cmd_id: String,
+    },
+    /// The connection closed while the command ran: clean up its SIP side.
+    CommandCancelled {
+        /// The command.
+        cmd_id: String,
+    },
+    /// A request was refused with a JSON-RPC error (sent, unless it came as a notification).
+    RequestRejected {
+        /// The request's id, when it had one.
+        id: Option<Id>,
+        /// The error code.
+        code: i64,
+        /// The error message.
+        message: String,
+    },
+}
+
+/// What the server asks of the runtime.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Output {
+    /// Send this text frame.
+    Transmit(String),
+    /// Something for the application.
+    Event(ServerEvent),
+    /// Nothing more is queued: call [`Server::handle_timeout`] at this time.
+    Timeout(Option<Timestamp>),
+}
+
+/// The server's named timers.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServerTimer {
+    /// This command must have ended.
+    Command(String),
+}
+
+impl ServerTimer {
+    /// The timer's name, for logs and transcripts.
+    pub fn name(&self) -> &'static str {
+        "command"
+    }
+}
+
+/// Events the application cannot send as progress: the machine sends them.
+const RESERVED: [&str; 3] = ["Started", "Ended", "Error"];
+
+/// The Call API server machine for one connection.
+///
+/// | input | on it |
+/// |---|---|
+/// | not JSON | -32700, id null |
+/// | not a valid request (version, method, params, id types), `[]` | -32600 |
+/// | unknown method (exact, case-sensitive) | -32601 |
+/// | bad params: not an object, a required one missing or empty, not a string, a bad `leg`, a non-string `cmd_id`, a `cmd_id` already running | -32602 naming the param |
+/// | over `max_running` | -32000 |
+/// | a valid command | `{"cmd_id", "event": "Started"}` (cmd_id given or generated), event `CommandStarted`, `command` timer |
+/// | `Echo` | `Started`, then `Reply` with the params, then `Ended`, by the machine |
+/// | a batch | one array of the answers (none for notifications), then the commands' notifications |
+/// | [`Server::notify`] | a progress notification (not `Started`/`Ended`/`Error`) |
+/// | [`Server::fail`] | `Error` with the text, then `Ended` |
+/// | [`Server::end`] | `Ended` |
+/// | `command` timer | `Error "timeout"`, `Ended`, event `CommandTimedOut` |
+/// | [`Server::handle_close`] | every running command reported `CommandCancelled` |
+///
+/// A request without an `id` is a notification: it runs, but nothing answers it, not even
+/// an error. Nothing is ever sent for a command after its `Ended`.
+///
+/// ```
+/// use callsig::callapi::{Server, ServerConfig, ServerOutput};
+/// use callsig::Timestamp;
+///
+/// let mut server = Server::new(ServerConfig::default());
+/// server.handle_frame(Timestamp::ZERO, r#"{"jsonrpc":"2.0","id":1,"method":"CallEnd","params":{"callid":"x","cmd_id":"c1"}}"#);
+/// let ServerOutput::Transmit(text) = server.poll_output() else { panic!() };
+/// assert_eq!(text, r#"{"jsonrpc":"2.0","id":1,"result":{"cmd_id":"c1","event":"Started"}}"#);
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Server {
+    config: ServerConfig,
+    closed: bool,
+    next_cmd: u64,
+    /// Running commands: cmd_id → method.
+    running: BTreeMap<String, String>,
+    timers: TimerQueue<ServerTimer>,
+    out: VecDeque<Output>,
+}
+
+/// What one request of a frame produced: its answer (if any), then its notifications and
+/// the application's events, which must follow the answer.
+struct Handled {
+    response: Option<Response>,
+    notifications: Vec<String>,
+    events: Vec<ServerEvent>,
+}
+
+impl Server {
+    /// A server for a newly opened connection.
+    pub fn new(config: ServerConfig) -> Self {
+        Server {
+            config,
+            closed: false,
+            next_cmd: 1,
+            running: BTreeMap::new(),
+            timers: TimerQueue::new(),
+            out: VecDeque::new(),
+        }
+    }
+
+    /// The commands running, by cmd_id, with their method.
+    pub fn running(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.running.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// The earliest timer and its deadline.
+    pub fn next_timer(&self) -> Option<(Timestamp, &ServerTimer)> {
+        self.timers.next()
+    }
+
+    /// The next output. Call after every input until it returns [`Output::Timeout`].
+    pub fn poll_output(&mut self) -> Output {
+        self.out
+            .pop_front()
+            .unwrap_or_else(|| Output::Timeout(self.timers.next().map(|(at, _)| at)))
+    }
+
+    // ---- inputs ------------------------------------------------------------------------
+
+    /// A text frame arrived.
+    pub fn handle_frame(&mut self, now: Timestamp, text: &str) {
+        if self.closed {
+            return;
+        }
+        let incoming = if text.len() > self.config.max_frame_len {
+            Incoming::Invalid(Response {
+                id: Id::Null,
+                outcome: Err(ErrorObject::new(
+                    INVALID_REQUEST,
+                    "invalid request: frame too large",
+                )),
+            })
+        } else {
+            read_incoming(text)
+        };
+        match incoming {
+            Incoming::Invalid(r) => {
+                self.rejected(None, &r);
+                self.transmit(r.encode());
+            }
+            Incoming::Single(item) => {
+                let h = self.handle(now, item);
+                if let Some(r) = &h.response {
+                    self.transmit(r.encode());
+                }
+                self.follow_up(h);
+            }
+            Incoming::Batch(items) => {
+                let handled: Vec<Handled> =
+                    items.into_iter().map(|i| self.handle(now, i)).collect();
+                let responses: Vec<Response> =
+                    handled.iter().filter_map(|h| h.response.clone()).collect();
+                // An array of only notifications gets nothing at all.
+                if !responses.is_empty() {
+                    self.transmit(Response::encode_batch(&responses));
+                }
+                for h in handled {
+                    self.follow_up(h);
+                }
+            }
+        }
+    }
+
+    /// The connection closed: every running command is cancelled.
+    pub fn handle_close(&mut self, _now: Timestamp) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        self.timers = TimerQueue::new();
+        for cmd_id in std::mem::take(&mut self.running).into_keys() {
+            self.event(ServerEvent::CommandCancelled { cmd_id });
+        }
+    }
+
+    /// Fires every timer due at or before `now`. Safe to call early, late or twice.
+    pub fn handle_timeout(&mut self, now: Timestamp) {
+        while let Some((_, ServerTimer::Command(cmd_id))) = self.timers.pop_due(now) {
+            if let Some(method) = self.running.remove(&cmd_id) {
+                let error = notification(
+                    &method,
+                    &cmd_id,
+                    "Error",
+                    Some(&Value::String("timeout".into())),
+                );
+                self.transmit(error);
+                self.transmit(notification(&method, &cmd_id, "Ended", None));
+                self.event(ServerEvent::CommandTimedOut { cmd_id });
+            }
+        }
+    }
+
+    // ---- inputs: application -----------------------------------------------------------
+
+    /// Sends a progress event of a running command.
+    pub fn notify(
+        &mut self,
+        _now: Timestamp,
+        cmd_id: &str,
+        event: &str,
+        data: Option<Value>,
+    ) -> Result<(), UsageError> {
+        if RESERVED.contains(&event) {
+            return Err(UsageError::InvalidMessage {
+                message: format!("notify {event}"),
+                field: "a progress event name (Started, Ended and Error are the machine's)".into(),
+            });
+        }
+        let method = self.method_of(cmd_id)?;
+        self.transmit(notification(&method, cmd_id, event, data.as_ref()));
+        Ok(())
+    }
+
+    /// Fails a running command: `Error` with `message`, then `Ended`.
+    pub fn fail(&mut self, _now: Timestamp, cmd_id: &str, message: &str) -> Result<(), UsageError> {
+        let method = self.method_of(cmd_id)?;
+        self.finish(cmd_id);
+        self.transmit(notification(
+            &method,
+            cmd_id,
+            "Error",
+            Some(&Value::String(message.to_owned())),
+        ));
+        self.transmit(notification(&method, cmd_id, "Ended", None));
+        Ok(())
+    }
+
+    /// Ends a running command: `Ended`.
+    pub fn end(&mut self, _now: Timestamp, cmd_id: &str) -> Result<(), UsageError> {
+        let method = self.method_of(cmd_id)?;
+        self.finish(cmd_id);
+        self.transmit(notification(&method, cmd_id, "Ended", None));
+        Ok(())
+    }
+
+    // ---- internals ---------------------------------------------------------------------
+
+    fn method_of(&self, cmd_id: &str) -> Result<String, UsageError> {
+        if self.closed {
+            return Err(UsageError::WrongState {
+                action: "drive a command",
+                state: "closed",
+            });
+        }
+        self.running
+            .get(cmd_id)
+            .cloned()
+            .ok_or_else(|| UsageError::UnknownCommand {
+                cmd_id: cmd_id.to_owned(),
+            })
+    }
+
+    fn finish(&mut self, cmd_id: &str) {
+        self.running.remove(cmd_id);
+        self.timers.cancel(&ServerTimer::Command(cmd_id.to_owned()));
+    }
+
+    fn transmit(&mut self, text: String) {
+        self.out.push_back(Output::Transmit(text));
+    }
+
+    fn event(&mut self, e: ServerEvent) {
+        self.out.push_back(Output::Event(e));
+    }
+
+    fn rejected(&mut self, id: Option<Id>, r: &Response) {
+        if let Some(e) = rejection(id, r) {
+            self.event(e);
+        }
+    }
+
+    /// After a request's answer: its notifications, then what the application hears.
+    fn follow_up(&mut self, h: Handled) {
+        for n in h.notifications {
+            self.transmit(n);
+        }
+        for e in h.events {
+            self.event(e);
+        }
+    }
+
+    /// Handles one request of a frame. A notification's answer is dropped.
+    fn handle(&mut self, now: Timestamp, item: Result<Request, Response>) -> Handled {
+        let request = match item {
+            Ok(r) => r,
+            Err(r) => {
+                let events = rejection(Some(r.id.clone()).filter(|id| *id != Id::Null), &r)
+                    .into_iter()
+                    .collect();
+                return Handled {
+                    response: Some(r),
+                    notifications: Vec::new(),
+                    events,
+                };
+            }
+        };
+        let id = request.id.clone();
+        let mut h = Handled {
+            response: None,
+            notifications: Vec::new(),
+            events: Vec::new(),
+        };
+        let outcome = self.start(now, &request, &mut h);
+        if let Err(e) = &outcome {
+            h.events.push(ServerEvent::RequestRejected {
+                id: id.clone(),
+                code: e.code,
+                message: e.message.clone(),
+            });
+        }
+        h.response = id.map(|id| Response { id, outcome });
+        h
+    }
+
+    fn start(
+        &mut self,
+        now: Timestamp,
+        request: &Request,
+        h: &mut Handled,
+    ) -> Result<Value, ErrorObject> {
+        let params = request.params.as_ref();
+        let Some(parsed) = Command::from_params(&request.method, params) else {
+            return Err(ErrorObject::new(
+                METHOD_NOT_FOUND,
+                format!("method not found: {}", request.method),
+            ));
+        };
+        let given = match params.and_then(|p| p.get("cmd_id")) {
+            None => None,
+            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            Some(_) => {
+                return Err(ErrorObject::new(
+                    INVALID_PARAMS,
+                    "parameter cmd_id must be a non-empty string",
+                ))
+            }
+        };
+        let command = parsed.map_err(|e| ErrorObject::new(INVALID_PARAMS, e.to_string()))?;
+        if let Some(c) = &given {
+            if self.running.contains_key(c) {
+                return Err(ErrorObject::new(
+                    INVALID_PARAMS,
+                    format!("parameter cmd_id: command {c} is already running"),
+                ));
+            }
+        }
+        if self.running.len() >= self.config.max_running {
+            return Err(ErrorObject::new(SERVER_ERROR, "too many running commands"));
+        }
+        let cmd_id = given.unwrap_or_else(|| self.generate_cmd_id());
+        let method = command.method();
+        if let Command::Echo { params } = &command {
+            h.notifications
+                .push(notification(method, &cmd_id, "Reply", Some(params)));
+            h.notifications
+                .push(notification(method, &cmd_id, "Ended", None));
+        } else {
+            self.running.insert(cmd_id.clone(), method.to_owned());
+            self.timers.set(
+                ServerTimer::Command(cmd_id.clone()),
+                now + self.config.command_timeout,
+            );
+            h.events.push(ServerEvent::CommandStarted {
+                cmd_id: cmd_id.clone(),
+                id: request.id.clone(),
+                command,
+            });
+        }
+        let mut result = Map::new();
+        result.insert("cmd_id".into(), Value::String(cmd_id));
+        result.insert("event".into(), Value::String("Started".into()));
+        Ok(Value::Object(result))
+    }
+
+    /// A UUID-shaped id from the seed and a counter, skipping any that is running.
+    fn generate_cmd_id(&mut self) -> String {
+        loop {
+            let n = self.next_cmd;
+            self.next_cmd = self.next_cmd.wrapping_add(1);
+            let seed = self.config.cmd_id_seed;
+            let id = format!(
+                "{:08x}-{:04x}-4000-8000-{:012x}",
+                seed >> 32,
+                (seed >> 16) & 0xffff,
+                n & 0xffff_ffff_ffff
+            );
+            if !self.running.contains_key(&id) {
+                return id;
+            }
+        }
+    }
+}
+
+fn rejection(id: Option<Id>, r: &Response) -> Option<ServerEvent> {
+    let e = r.outcome.as_ref().err()?;
+    Some(ServerEvent::RequestRejected {
+        id,
+        code: e.code,
+        message: e.message.clone(),
+    })
+}
+
+/// A progress notification: `{"jsonrpc":"2.0","method":…,"params":{"cmd_id","event","data"?}}`.
+pub(crate) fn notification(
+    method: &str,
+    cmd_id: &str,
+    event: &str,
+    data: Option<&Value>,
+) -> String {
+    #[derive(Serialize)]
+    struct Params<'a> {
+        cmd_id: &'a str,
+        event: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        data: Option<&'a Value>,
+    }
+    #[derive(Serialize)]
+    struct N<'a> {
+        jsonrpc: &'static str,
+        method: &'a str,
+        params: Params<'a>,
+    }
+    serde_json::to_string(&N {
+        jsonrpc: "2.0",
+        method,
+        params: Params {
+            cmd_id,
+            event,
+            data,
+        },
+    })
+    .unwrap_or_default()
+}
