@@ -1,13 +1,18 @@
 //! The Call API: JSON-RPC 2.0 over WebSocket to start, transfer, hold and end calls, each
 //! command a lifecycle of notifications.
 //!
+//! - [`Client`]: commands on one connection, each ending exactly once.
 //! - [`Server`]: the daemon's side of one connection.
 //! - [`jsonrpc`]: the JSON-RPC 2.0 envelope, usable on its own.
 //! - [`Command`], [`CallEvent`]: the catalog.
 
+mod client;
 mod command;
 pub mod jsonrpc;
 mod server;
 
+pub use client::{
+    Client, ClientConfig, ClientEvent, ClientTimer, CommandState, Outcome, Output as ClientOutput,
+};
 pub use command::{CallEvent, Command, Leg, ParamError, METHODS};
 pub use server::{Output as ServerOutput, Server, ServerConfig, ServerEvent, ServerTimer};

@@ -1,0 +1,588 @@
+//! A Call API client on one connection: commands it names itself, each ending exactly once.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::jsonrpc::{read_from_server, FromServer, Id, Request};
+use super::{CallEvent, Command};
+use crate::timer::TimerQueue;
+use crate::{Timestamp, UsageError};
+
+/// Client configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ClientConfig {
+    /// A command with no outcome by then ends `timed_out` (130 s: a little longer than a
+    /// default server's own timeout, so that its `Error` normally comes first).
+    pub command_timeout: Duration,
+    /// The cmd_ids the client gives its commands: this prefix and a counter (`cmd-`).
+    pub cmd_id_prefix: String,
+    /// The first request id and cmd_id number (1).
+    pub first_id: u64,
+    /// Commands live at once at most (1000).
+    pub max_commands: usize,
+    /// Notifications for unknown cmd_ids held while a command awaits its `Started` (64).
+    pub max_early_notifications: usize,
+    /// Largest frame read; a larger one is reported and dropped (1 MiB).
+    pub max_frame_len: usize,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            command_timeout: Duration::from_secs(130),
+            cmd_id_prefix: "cmd-".into(),
+            first_id: 1,
+            max_commands: 1000,
+            max_early_notifications: 64,
+            max_frame_len: 1 << 20,
+        }
+    }
+}
+
+/// How a command ended. Every command ends exactly once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// `Ended`.
+    Completed,
+    /// `Error`, with its text (the `Ended` that follows is consumed quietly).
+    Failed {
+        /// The `Error` data, as text.
+        message: String,
+    },
+    /// The request was answered with a JSON-RPC error.
+    Rejected {
+        /// The error code (the real daemon uses +32000).
+        code: i64,
+        /// The error message.
+        message: String,
+    },
+    /// No outcome within `command_timeout`.
+    TimedOut,
+    /// The connection closed first.
+    ConnectionClosed,
+}
+
+/// What the client tells the application.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ClientEvent {
+    /// The server answered `Started`.
+    Started {
+        /// The command, as the client named it.
+        cmd_id: String,
+        /// The server's own cmd_id, when it chose a different one.
+        server_cmd_id: Option<String>,
+    },
+    /// A progress event of a command.
+    Progress {
+        /// The command.
+        cmd_id: String,
+        /// Its method.
+        method: String,
+        /// What happened.
+        event: CallEvent,
+    },
+    /// A command ended.
+    Ended {
+        /// The command.
+        cmd_id: String,
+        /// Its method.
+        method: String,
+        /// How.
+        outcome: Outcome,
+    },
+    /// An error response for no command (e.g. the daemon's parse error with `"id": ""`).
+    ServerError {
+        /// The id as sent.
+        id: Id,
+        /// The code.
+        code: i64,
+        /// The message.
+        message: String,
+    },
+    /// A response for no command the client is waiting on. Ignored.
+    UnmatchedResponse {
+        /// The id as sent.
+        id: Id,
+    },
+    /// A notification for no live command. Ignored.
+    UnmatchedNotification {
+        /// Its method.
+        method: String,
+        /// Its cmd_id, if any.
+        cmd_id: Option<String>,
+        /// Its event name, if any.
+        event: Option<String>,
+    },
+    /// A frame that could not be read. Ignored.
+    Malformed {
+        /// Why.
+        error: String,
+    },
+}
+
+/// What the client asks of the runtime.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Output {
+    /// Send this text frame.
+    Transmit(String),
+    /// Something for the application.
+    Event(ClientEvent),
+    /// Nothing more is queued: call [`Client::handle_timeout`] at this time.
+    Timeout(Option<Timestamp>),
+}
+
+/// The client's named timers.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientTimer {
+    /// This command must have ended.
+    Command(String),
+}
+
+impl ClientTimer {
+    /// The timer's name, for logs and transcripts.
+    pub fn name(&self) -> &'static str {
+        "command"
+    }
+}
+
+/// Where a command stands, named after what it waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommandState {
+    /// Sent; waits for `Started` (notifications may overtake it).
+    AwaitingStarted,
+    /// Started; waits for `Ended`.
+    AwaitingEnded,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Live {
+    method: String,
+    state: CommandState,
+    request_id: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Early {
+    method: String,
+    cmd_id: String,
+    event: String,
+    data: Option<Value>,
+}
+
+/// The Call API client machine for one connection.
+///
+/// Commands are named by the client (`params.cmd_id`), so notifications are routed even
+/// when they overtake `Started`. A server that names commands itself is handled too: its
+/// notifications are held (bounded) until the `Started` that names them.
+///
+/// | input | on it |
+/// |---|---|
+/// | [`Client::command`] | request sent with `id` and `params.cmd_id`, `command` timer |
+/// | result `Started` | event `Started` (with the server's cmd_id when it differs) |
+/// | error response | the command ends `rejected` |
+/// | notification `Error` | the command ends `failed` with the text; the `Ended` after it is consumed quietly |
+/// | notification `Ended` | the command ends `completed` |
+/// | other notification | event `Progress` (typed; unknown names passed through) |
+/// | `status` instead of `event` | read the same |
+/// | response or notification for nothing live, `"id": ""` or `null` | reported, never fatal |
+/// | `command` timer | the command ends `timed_out` |
+/// | [`Client::handle_close`] | every live command ends `connection_closed` |
+///
+/// ```
+/// use callsig::callapi::{Client, ClientConfig, ClientOutput, Command};
+/// use callsig::Timestamp;
+///
+/// let mut client = Client::new(ClientConfig::default());
+/// let cmd = Command::CallEnd { callid: "x".into() };
+/// let cmd_id = client.start(Timestamp::ZERO, &cmd).unwrap();
+/// assert_eq!(cmd_id, "cmd-1");
+/// let ClientOutput::Transmit(text) = client.poll_output() else { panic!() };
+/// assert_eq!(text, r#"{"jsonrpc":"2.0","id":1,"method":"CallEnd","params":{"callid":"x","cmd_id":"cmd-1"}}"#);
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Client {
+    config: ClientConfig,
+    closed: bool,
+    next: u64,
+    commands: BTreeMap<String, Live>,
+    /// Request id → the command it started, until its response.
+    requests: BTreeMap<u64, String>,
+    /// A server's own cmd_id → the client's.
+    aliases: BTreeMap<String, String>,
+    /// Failed commands whose `Ended` has not come yet (bounded like the commands).
+    failed: BTreeSet<String>,
+    early: VecDeque<Early>,
+    timers: TimerQueue<ClientTimer>,
+    out: VecDeque<Output>,
+}
+
+impl Client {
+    /// A client for a newly opened connection.
+    pub fn new(config: ClientConfig) -> Self {
+        Client {
+            next: config.first_id,
+            config,
+            closed: false,
+            commands: BTreeMap::new(),
+            requests: BTreeMap::new(),
+            aliases: BTreeMap::new(),
+            failed: BTreeSet::new(),
+            early: VecDeque::new(),
+            timers: TimerQueue::new(),
+            out: VecDeque::new(),
+        }
+    }
+
+    /// The live commands, by cmd_id, with their state.
+    pub fn commands(&self) -> impl Iterator<Item = (&str, CommandState)> {
+        self.commands.iter().map(|(k, v)| (k.as_str(), v.state))
+    }
+
+    /// The earliest timer and its deadline.
+    pub fn next_timer(&self) -> Option<(Timestamp, &ClientTimer)> {
+        self.timers.next()
+    }
+
+    /// The next output. Call after every input until it returns [`Output::Timeout`].
+    pub fn poll_output(&mut self) -> Output {
+        self.out
+            .pop_front()
+            .unwrap_or_else(|| Output::Timeout(self.timers.next().map(|(at, _)| at)))
+    }
+
+    // ---- inputs: application -----------------------------------------------------------
+
+    /// Sends a typed command; returns its cmd_id.
+    pub fn start(&mut self, now: Timestamp, command: &Command) -> Result<String, UsageError> {
+        let Value::Object(params) = command.to_params(None) else {
+            return Err(UsageError::InvalidMessage {
+                message: command.method().into(),
+                field: "params".into(),
+            });
+        };
+        self.command(now, command.method(), params)
+    }
+
+    /// Sends any method with params (an object); returns its cmd_id. A string
+    /// `params.cmd_id` names the command; otherwise the client names it.
+    pub fn command(
+        &mut self,
+        now: Timestamp,
+        method: &str,
+        mut params: Map<String, Value>,
+    ) -> Result<String, UsageError> {
+        if self.closed {
+            return Err(UsageError::WrongState {
+                action: "command",
+                state: "closed",
+            });
+        }
+        if self.commands.len() >= self.config.max_commands {
+            return Err(UsageError::LimitReached {
+                what: "commands",
+                limit: self.config.max_commands,
+                state: "open",
+            });
+        }
+        let n = self.next;
+        let cmd_id = match params.get("cmd_id") {
+            None => format!("{}{n}", self.config.cmd_id_prefix),
+            Some(Value::String(s)) if !s.is_empty() => s.clone(),
+            Some(_) => {
+                return Err(UsageError::InvalidMessage {
+                    message: method.into(),
+                    field: "a non-empty string cmd_id".into(),
+                })
+            }
+        };
+        if self.commands.contains_key(&cmd_id) || self.aliases.contains_key(&cmd_id) {
+            return Err(UsageError::InvalidMessage {
+                message: method.into(),
+                field: format!("a cmd_id not in use ({cmd_id} is)"),
+            });
+        }
+        self.next = self.next.wrapping_add(1);
+        params.insert("cmd_id".into(), Value::String(cmd_id.clone()));
+        let request = Request {
+            id: Some(Id::Number(n.into())),
+            method: method.to_owned(),
+            params: Some(Value::Object(params)),
+        };
+        self.out.push_back(Output::Transmit(request.encode()));
+        self.requests.insert(n, cmd_id.clone());
+        self.commands.insert(
+            cmd_id.clone(),
+            Live {
+                method: method.to_owned(),
+                state: CommandState::AwaitingStarted,
+                request_id: n,
+            },
+        );
+        self.timers.set(
+            ClientTimer::Command(cmd_id.clone()),
+            now + self.config.command_timeout,
+        );
+        Ok(cmd_id)
+    }
+
+    // ---- inputs: transport -------------------------------------------------------------
+
+    /// A text frame arrived.
+    pub fn handle_frame(&mut self, _now: Timestamp, text: &str) {
+        if self.closed {
+            return;
+        }
+        if text.len() > self.config.max_frame_len {
+            return self.event(ClientEvent::Malformed {
+                error: format!("frame of {} bytes", text.len()),
+            });
+        }
+        match read_from_server(text) {
+            Err(error) => self.event(ClientEvent::Malformed { error }),
+            Ok(messages) => {
+                for m in messages {
+                    match m {
+                        FromServer::Response { id, outcome } => self.on_response(id, outcome),
+                        FromServer::Notification { method, params } => {
+                            self.on_notification(method, params)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The connection closed: every live command ends `connection_closed`.
+    pub fn handle_close(&mut self, _now: Timestamp) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        for cmd_id in self.commands.keys().cloned().collect::<Vec<_>>() {
+            self.end(&cmd_id, Outcome::ConnectionClosed);
+        }
+        self.drop_early();
+    }
+
+    /// Fires every timer due at or before `now`. Safe to call early, late or twice.
+    pub fn handle_timeout(&mut self, now: Timestamp) {
+        while let Some((_, ClientTimer::Command(cmd_id))) = self.timers.pop_due(now) {
+            self.end(&cmd_id, Outcome::TimedOut);
+        }
+        if !self.awaiting_started() {
+            self.drop_early();
+        }
+    }
+
+    // ---- internals ---------------------------------------------------------------------
+
+    fn event(&mut self, e: ClientEvent) {
+        self.out.push_back(Output::Event(e));
+    }
+
+    fn awaiting_started(&self) -> bool {
+        self.commands
+            .values()
+            .any(|c| c.state == CommandState::AwaitingStarted)
+    }
+
+    /// Ends a live command once: the outcome, and nothing more for it.
+    fn end(&mut self, cmd_id: &str, outcome: Outcome) {
+        let Some(live) = self.commands.remove(cmd_id) else {
+            return;
+        };
+        self.timers.cancel(&ClientTimer::Command(cmd_id.to_owned()));
+        if live.state == CommandState::AwaitingEnded {
+            self.requests.remove(&live.request_id);
+        } else {
+            // The result may still come (notifications overtake it): keep its id so it is
+            // recognised and consumed quietly. Bounded: the oldest go first.
+            while self.requests.len() > 2 * self.config.max_commands {
+                self.requests.pop_first();
+            }
+        }
+        let names: Vec<String> = std::iter::once(cmd_id.to_owned())
+            .chain(
+                self.aliases
+                    .iter()
+                    .filter(|(_, ours)| *ours == cmd_id)
+                    .map(|(theirs, _)| theirs.clone()),
+            )
+            .collect();
+        self.aliases.retain(|_, ours| ours != cmd_id);
+        if matches!(outcome, Outcome::Failed { .. }) {
+            // Its Ended is still to come, under either name.
+            self.failed.extend(names);
+            while self.failed.len() > 2 * self.config.max_commands {
+                self.failed.pop_first();
+            }
+        }
+        self.event(ClientEvent::Ended {
+            cmd_id: cmd_id.to_owned(),
+            method: live.method,
+            outcome,
+        });
+    }
+
+    fn on_response(&mut self, id: Id, outcome: Result<Value, super::jsonrpc::ErrorObject>) {
+        let request = match &id {
+            Id::Number(_) => id.to_string().parse::<u64>().ok(),
+            Id::String(s) => s.parse::<u64>().ok(),
+            Id::Null => None,
+        };
+        let Some(cmd_id) = request.and_then(|n| self.requests.remove(&n)) else {
+            return match outcome {
+                Err(e) => self.event(ClientEvent::ServerError {
+                    id,
+                    code: e.code,
+                    message: e.message,
+                }),
+                Ok(_) => self.event(ClientEvent::UnmatchedResponse { id }),
+            };
+        };
+        match outcome {
+            Err(e) => self.end(
+                &cmd_id,
+                Outcome::Rejected {
+                    code: e.code,
+                    message: e.message,
+                },
+            ),
+            Ok(result) => {
+                let Some(live) = self.commands.get_mut(&cmd_id) else {
+                    return;
+                };
+                live.state = CommandState::AwaitingEnded;
+                let theirs = result
+                    .get("cmd_id")
+                    .and_then(Value::as_str)
+                    .filter(|t| *t != cmd_id)
+                    .map(str::to_owned);
+                if let Some(t) = &theirs {
+                    self.aliases.insert(t.clone(), cmd_id.clone());
+                }
+                self.event(ClientEvent::Started {
+                    cmd_id,
+                    server_cmd_id: theirs.clone(),
+                });
+                if let Some(t) = theirs {
+                    self.replay_early(&t);
+                }
+                if !self.awaiting_started() {
+                    self.drop_early();
+                }
+            }
+        }
+    }
+
+    fn on_notification(&mut self, method: String, params: Option<Value>) {
+        let field = |k: &str| params.as_ref().and_then(|p| p.get(k));
+        let cmd_id = field("cmd_id").and_then(Value::as_str).map(str::to_owned);
+        // `status` is the seed's stale name for `event`.
+        let event = field("event")
+            .or_else(|| field("status"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let data = field("data").cloned();
+        let (Some(cmd_id), Some(event)) = (cmd_id.clone(), event.clone()) else {
+            return self.event(ClientEvent::UnmatchedNotification {
+                method,
+                cmd_id,
+                event,
+            });
+        };
+        let ours = self.aliases.get(&cmd_id).cloned().unwrap_or(cmd_id);
+        if self.commands.contains_key(&ours) {
+            return self.apply(&ours, event, data);
+        }
+        if event == "Ended" && self.failed.remove(&ours) {
+            return; // The Ended that follows an Error: the command already ended.
+        }
+        if self.awaiting_started() {
+            if self.early.len() >= self.config.max_early_notifications {
+                if let Some(old) = self.early.pop_front() {
+                    self.unmatched(old);
+                }
+            }
+            self.early.push_back(Early {
+                method,
+                cmd_id: ours,
+                event,
+                data,
+            });
+            return;
+        }
+        self.event(ClientEvent::UnmatchedNotification {
+            method,
+            cmd_id: Some(ours),
+            event: Some(event),
+        });
+    }
+
+    fn apply(&mut self, cmd_id: &str, event: String, data: Option<Value>) {
+        match event.as_str() {
+            "Ended" => self.end(cmd_id, Outcome::Completed),
+            "Error" => {
+                let message = match data {
+                    Some(Value::String(s)) => s,
+                    Some(other) => other.to_string(),
+                    None => String::new(),
+                };
+                self.end(cmd_id, Outcome::Failed { message });
+            }
+            // Notifications may overtake the result; a Started notification changes nothing.
+            "Started" => {}
+            _ => {
+                let method = self
+                    .commands
+                    .get(cmd_id)
+                    .map(|c| c.method.clone())
+                    .unwrap_or_default();
+                let event = CallEvent::parse(&event, data.as_ref());
+                self.event(ClientEvent::Progress {
+                    cmd_id: cmd_id.to_owned(),
+                    method,
+                    event,
+                });
+            }
+        }
+    }
+
+    fn replay_early(&mut self, theirs: &str) {
+        let (mine, rest): (Vec<Early>, Vec<Early>) = std::mem::take(&mut self.early)
+            .into_iter()
+            .partition(|e| e.cmd_id == theirs);
+        self.early = rest.into();
+        let ours = self.aliases.get(theirs).cloned();
+        for e in mine {
+            match &ours {
+                Some(o) if self.commands.contains_key(o) => self.apply(&o.clone(), e.event, e.data),
+                _ => self.unmatched(e),
+            }
+        }
+    }
+
+    fn unmatched(&mut self, e: Early) {
+        self.event(ClientEvent::UnmatchedNotification {
+            method: e.method,
+            cmd_id: Some(e.cmd_id),
+            event: Some(e.event),
+        });
+    }
+
+    fn drop_early(&mut self) {
+        for e in std::mem::take(&mut self.early) {
+            self.unmatched(e);
+        }
+    }
+}
