@@ -257,55 +257,73 @@ pub enum CallEvent {
     /// CallStart: the caller answered.
     CallerAnswered {
         /// The caller.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         caller: Option<String>,
         /// The callee reached next.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         callee: Option<String>,
     },
     /// The transfer was accepted (CallStart: the caller is reaching the callee).
     Transferring {
         /// The caller (CallStart).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         caller: Option<String>,
         /// The destination.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         destination: Option<String>,
     },
     /// The new call started.
     TransferStart {
         /// Call-ID of the new call.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         callid: Option<String>,
         /// The caller (CallStart).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         caller: Option<String>,
         /// The callee (CallStart).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         callee: Option<String>,
         /// The destination (transfers).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         destination: Option<String>,
     },
     /// Provisional information about the new call.
     TransferPending {
         /// Call-ID of the new call.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         callid: Option<String>,
         /// The caller (CallStart).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         caller: Option<String>,
         /// The callee (CallStart).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         callee: Option<String>,
         /// The destination (transfers).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         destination: Option<String>,
         /// A SIP status fragment such as `180 Ringing`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         extra: Option<String>,
     },
     /// CallStart: the callee answered.
     CalleeAnswered {
         /// Call-ID of the new call.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         callid: Option<String>,
         /// The caller.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         caller: Option<String>,
         /// The callee.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         callee: Option<String>,
     },
     /// A transfer completed.
     TransferSuccessful {
         /// Call-ID of the new call.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         callid: Option<String>,
         /// The destination.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         destination: Option<String>,
     },
     /// CallHold received.
@@ -313,11 +331,13 @@ pub enum CallEvent {
     /// Hold sent to a leg.
     CallHoldStart {
         /// The leg.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         leg: Option<String>,
     },
     /// A leg is held.
     CallHoldSuccessful {
         /// The leg.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         leg: Option<String>,
     },
     /// CallUnhold received.
@@ -325,11 +345,13 @@ pub enum CallEvent {
     /// Resume sent to a leg.
     CallUnholdStart {
         /// The leg.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         leg: Option<String>,
     },
     /// A leg resumed.
     CallUnholdSuccessful {
         /// The leg.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         leg: Option<String>,
     },
     /// Echo's answer: the params as received.

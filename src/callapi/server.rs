@@ -206,8 +206,8 @@ impl Server {
         };
         match incoming {
             Incoming::Invalid(r) => {
-                self.rejected(None, &r);
                 self.transmit(r.encode());
+                self.rejected(None, &r);
             }
             Incoming::Single(item) => {
                 let h = self.handle(now, item);
@@ -273,8 +273,10 @@ impl Server {
     ) -> Result<(), UsageError> {
         if RESERVED.contains(&event) {
             return Err(UsageError::InvalidMessage {
-                message: format!("notify {event}"),
-                field: "a progress event name (Started, Ended and Error are the machine's)".into(),
+                message: "notify".into(),
+                field: format!(
+                    "an event other than {event} (Started, Ended and Error are the machine's)"
+                ),
             });
         }
         let method = self.method_of(cmd_id)?;
@@ -451,8 +453,8 @@ impl Server {
             let seed = self.config.cmd_id_seed;
             let id = format!(
                 "{:08x}-{:04x}-4000-8000-{:012x}",
-                seed >> 32,
-                (seed >> 16) & 0xffff,
+                seed & 0xffff_ffff,
+                (seed >> 32) & 0xffff,
                 n & 0xffff_ffff_ffff
             );
             if !self.running.contains_key(&id) {

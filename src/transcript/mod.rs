@@ -15,7 +15,7 @@
 //! backwards) is a [`TranscriptError`] naming its line.
 //!
 //! The machines' configuration keys and application vocabulary are listed on each driver
-//! module: [`wtsp`], [`progress`].
+//! module: [`wtsp`], [`progress`], [`callapi`](self::callapi).
 //!
 //! ```
 //! let script = r#"{"machine": "wtsp-client", "config": {"url": "wss://h", "token": "t"}}
@@ -56,6 +56,7 @@ macro_rules! read_config {
     };
 }
 
+pub mod callapi;
 pub mod progress;
 pub mod wtsp;
 
@@ -199,6 +200,12 @@ impl Replay {
             }
             "progress-server" => {
                 Box::new(progress::ServerDriver::new(config).map_err(|e| malformed(line, e))?)
+            }
+            "callapi-client" => {
+                Box::new(callapi::ClientDriver::new(config).map_err(|e| malformed(line, e))?)
+            }
+            "callapi-server" => {
+                Box::new(callapi::ServerDriver::new(config).map_err(|e| malformed(line, e))?)
             }
             other => return Err(malformed(line, format!("unknown machine {other:?}"))),
         };
