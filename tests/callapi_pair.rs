@@ -1,0 +1,348 @@
+//! End-to-end Call API: a client and a server joined in memory with a virtual clock, and
+//! a "daemon" application behind the server that behaves like the real one.
+
+use callsig::callapi::{
+    CallEvent, Client, ClientConfig, ClientEvent, ClientOutput, Command, Leg, Outcome, Server,
+    ServerConfig, ServerEvent, ServerOutput,
+};
+use callsig::Timestamp;
+
+/// How the simulated daemon answers.
+#[derive(Clone, Copy, PartialEq)]
+enum Daemon {
+    /// Strict: our server as it is.
+    Ours,
+    /// Sends each command's notifications before its `Started` result reaches the client.
+    Overtaking,
+}
+
+struct Pair {
+    now: Timestamp,
+    client: Client,
+    server: Server,
+    daemon: Daemon,
+    /// Frames from server to client held back (to let notifications overtake).
+    held: Vec<String>,
+    events: Vec<ClientEvent>,
+    server_events: Vec<ServerEvent>,
+}
+
+impl Pair {
+    fn new(daemon: Daemon) -> Self {
+        Pair {
+            now: Timestamp::ZERO,
+            client: Client::new(ClientConfig::default()),
+            server: Server::new(ServerConfig::default()),
+            daemon,
+            held: Vec::new(),
+            events: Vec::new(),
+            server_events: Vec::new(),
+        }
+    }
+
+    fn settle(&mut self) {
+        for _ in 0..10_000 {
+            let mut busy = false;
+            loop {
+                match self.client.poll_output() {
+                    ClientOutput::Timeout(_) => break,
+                    ClientOutput::Transmit(t) => {
+                        busy = true;
+                        self.server.handle_frame(self.now, &t);
+                    }
+                    ClientOutput::Event(e) => {
+                        busy = true;
+                        self.events.push(e);
+                    }
+                }
+            }
+            let mut to_client = Vec::new();
+            loop {
+                match self.server.poll_output() {
+                    ServerOutput::Timeout(_) => break,
+                    ServerOutput::Transmit(t) => {
+                        busy = true;
+                        to_client.push(t);
+                    }
+                    ServerOutput::Event(e) => {
+                        busy = true;
+                        self.daemon_app(&e);
+                        self.server_events.push(e);
+                    }
+                }
+            }
+            if self.daemon == Daemon::Overtaking {
+                // Results wait until the notifications after them have gone.
+                let (results, rest): (Vec<String>, Vec<String>) = to_client
+                    .into_iter()
+                    .partition(|t| t.contains("\"result\""));
+                self.held.extend(results);
+                to_client = rest;
+                if !busy {
+                    to_client.append(&mut self.held);
+                    busy = !to_client.is_empty();
+                }
+            }
+            for t in to_client {
+                self.client.handle_frame(self.now, &t);
+            }
+            if !busy {
+                return;
+            }
+        }
+        panic!("never quiet");
+    }
+
+    /// The daemon's SIP side: every command's documented sequence, at once.
+    fn daemon_app(&mut self, e: &ServerEvent) {
+        let ServerEvent::CommandStarted {
+            cmd_id, command, ..
+        } = e
+        else {
+            return;
+        };
+        let now = self.now;
+        let n = |s: &mut Server, ev: &str, data: serde_json::Value| {
+            s.notify(now, cmd_id, ev, Some(data)).unwrap();
+        };
+        let s = &mut self.server;
+        match command {
+            Command::CallStart { caller, callee } => {
+                if caller.contains("unreachable") {
+                    return s.fail(now, cmd_id, "480 Temporarily Unavailable").unwrap();
+                }
+                let d = serde_json::json!({"caller": caller, "callee": callee});
+                n(s, "CallerAnswered", d.clone());
+                n(
+                    s,
+                    "Transferring",
+                    serde_json::json!({"caller": caller, "destination": callee}),
+                );
+                n(
+                    s,
+                    "TransferStart",
+                    serde_json::json!({"callid": "new-1", "caller": caller, "callee": callee}),
+                );
+                n(
+                    s,
+                    "TransferPending",
+                    serde_json::json!({"callid": "new-1", "caller": caller, "callee": callee, "extra": "180 Ringing"}),
+                );
+                n(
+                    s,
+                    "CalleeAnswered",
+                    serde_json::json!({"callid": "new-1", "caller": caller, "callee": callee}),
+                );
+                s.end(now, cmd_id).unwrap();
+            }
+            Command::CallBlindTransfer { destination, .. } => {
+                n(
+                    s,
+                    "Transferring",
+                    serde_json::json!({"destination": destination}),
+                );
+                n(
+                    s,
+                    "TransferStart",
+                    serde_json::json!({"callid": "t-1", "destination": destination}),
+                );
+                n(
+                    s,
+                    "TransferSuccessful",
+                    serde_json::json!({"callid": "t-1", "destination": destination}),
+                );
+                s.end(now, cmd_id).unwrap();
+            }
+            Command::CallHold { .. } => {
+                s.notify(now, cmd_id, "CallHolding", None).unwrap();
+                for ev in ["CallHoldStart", "CallHoldSuccessful"] {
+                    for leg in ["caller", "callee"] {
+                        n(s, ev, serde_json::json!({"leg": leg}));
+                    }
+                }
+                s.end(now, cmd_id).unwrap();
+            }
+            // Left running: the test drives or times them out.
+            _ => {}
+        }
+    }
+
+    fn outcome(&self, cmd_id: &str) -> Vec<Outcome> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                ClientEvent::Ended {
+                    cmd_id: c, outcome, ..
+                } if c == cmd_id => Some(outcome.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn progress(&self, cmd_id: &str) -> Vec<CallEvent> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                ClientEvent::Progress {
+                    cmd_id: c, event, ..
+                } if c == cmd_id => Some(event.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn concurrent_commands_each_end_once_with_their_own_events() {
+    for daemon in [Daemon::Ours, Daemon::Overtaking] {
+        let mut p = Pair::new(daemon);
+        let start = p
+            .client
+            .start(
+                p.now,
+                &Command::CallStart {
+                    caller: "sip:alice@x".into(),
+                    callee: "sip:bob@x".into(),
+                },
+            )
+            .unwrap();
+        let transfer = p
+            .client
+            .start(
+                p.now,
+                &Command::CallBlindTransfer {
+                    callid: "c1".into(),
+                    leg: Leg::Callee,
+                    destination: "sip:cindy@x".into(),
+                },
+            )
+            .unwrap();
+        let hold = p
+            .client
+            .start(
+                p.now,
+                &Command::CallHold {
+                    callid: "c1".into(),
+                },
+            )
+            .unwrap();
+        p.settle();
+        assert_eq!(p.outcome(&start), [Outcome::Completed]);
+        assert_eq!(p.outcome(&transfer), [Outcome::Completed]);
+        assert_eq!(p.outcome(&hold), [Outcome::Completed]);
+        assert_eq!(p.progress(&start).len(), 5);
+        assert!(matches!(
+            p.progress(&start)[3],
+            CallEvent::TransferPending { .. }
+        ));
+        assert_eq!(p.progress(&start)[3].pending_status(), Some(180));
+        assert_eq!(p.progress(&transfer).len(), 3);
+        assert_eq!(p.progress(&hold).len(), 5);
+        assert!(
+            !p.events.iter().any(|e| matches!(
+                e,
+                ClientEvent::UnmatchedNotification { .. } | ClientEvent::UnmatchedResponse { .. }
+            )),
+            "{:?}",
+            p.events
+        );
+        if daemon == Daemon::Overtaking {
+            // The results really came last: every command had ended before its Started.
+            let ended = p
+                .events
+                .iter()
+                .position(|e| matches!(e, ClientEvent::Ended { .. }))
+                .unwrap();
+            assert!(!p.events[..ended]
+                .iter()
+                .any(|e| matches!(e, ClientEvent::Started { .. })));
+        }
+    }
+}
+
+#[test]
+fn failures_reach_the_client_once() {
+    let mut p = Pair::new(Daemon::Ours);
+    let failing = p
+        .client
+        .start(
+            p.now,
+            &Command::CallStart {
+                caller: "sip:unreachable@x".into(),
+                callee: "sip:bob@x".into(),
+            },
+        )
+        .unwrap();
+    let bad = p
+        .client
+        .command(p.now, "CallStart", serde_json::Map::new())
+        .unwrap();
+    let unknown = p
+        .client
+        .command(p.now, "CallPark", serde_json::Map::new())
+        .unwrap();
+    p.settle();
+    assert_eq!(
+        p.outcome(&failing),
+        [Outcome::Failed {
+            message: "480 Temporarily Unavailable".into()
+        }]
+    );
+    assert!(
+        matches!(&p.outcome(&bad)[..], [Outcome::Rejected { code: -32602, message }] if message == "missing parameter caller")
+    );
+    assert!(matches!(
+        &p.outcome(&unknown)[..],
+        [Outcome::Rejected { code: -32601, .. }]
+    ));
+}
+
+#[test]
+fn the_server_times_out_before_the_client_and_the_client_hears_it() {
+    let mut p = Pair::new(Daemon::Ours);
+    let end = p
+        .client
+        .start(
+            p.now,
+            &Command::CallEnd {
+                callid: "c1".into(),
+            },
+        )
+        .unwrap();
+    p.settle();
+    // The daemon never ends CallEnd: the server's 120 s timeout sends Error, Ended.
+    p.now = Timestamp::from_millis(120_000);
+    p.server.handle_timeout(p.now);
+    p.settle();
+    assert_eq!(
+        p.outcome(&end),
+        [Outcome::Failed {
+            message: "timeout".into()
+        }]
+    );
+    // The client's own timer (130 s) no longer applies.
+    assert_eq!(p.client.next_timer(), None);
+}
+
+#[test]
+fn closing_the_connection_cancels_on_both_sides() {
+    let mut p = Pair::new(Daemon::Ours);
+    let a = p
+        .client
+        .start(
+            p.now,
+            &Command::CallUnhold {
+                callid: "c1".into(),
+            },
+        )
+        .unwrap();
+    p.settle();
+    p.client.handle_close(p.now);
+    p.server.handle_close(p.now);
+    p.settle();
+    assert_eq!(p.outcome(&a), [Outcome::ConnectionClosed]);
+    assert!(p
+        .server_events
+        .iter()
+        .any(|e| matches!(e, ServerEvent::CommandCancelled { cmd_id } if *cmd_id == a)));
+}
