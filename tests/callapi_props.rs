@@ -218,6 +218,7 @@ proptest! {
         let mut s = Server::new(config);
         let mut w = SWatch::default();
         let mut now = 0u64;
+        let mut closed = false;
         let methods = ["CallEnd", "CallHold", "Echo", "CallStart", "CallUnhold", "CallEnd"];
         for op in &ops {
             let at = t(now);
@@ -225,7 +226,7 @@ proptest! {
                 SOp::Request(c, with_id) => {
                     // A cmd_id that is not running may start again.
                     let cmd = format!("c{c}");
-                    if !s.running().any(|(r, _)| r == cmd) {
+                    if !closed && !s.running().any(|(r, _)| r == cmd) {
                         w.ended.remove(&cmd);
                     }
                     let method = methods[*c as usize];
@@ -238,7 +239,10 @@ proptest! {
                 SOp::Fail(c) => { let _ = s.fail(at, &format!("c{c}"), "503"); }
                 SOp::End(c) => { let _ = s.end(at, &format!("c{c}")); }
                 SOp::Garbage(g) => s.handle_frame(at, g),
-                SOp::Close => s.handle_close(at),
+                SOp::Close => {
+                    closed = true;
+                    s.handle_close(at);
+                }
                 SOp::Wait(dt) => {
                     now += dt;
                     s.handle_timeout(t(now));
