@@ -5,9 +5,13 @@
 //!
 //! Then a Loop call setup between two clients and the progress server over loopback
 //! WebSockets: one call that connects, and one that the callee's alerting timer ends.
+//! Then the Call API: a CallStart and a blind transfer against a daemon whose SIP side is
+//! simulated.
 //!
 //!     cargo run --example demo
 
+#[path = "support/callapi_io.rs"]
+mod callapi_io;
 #[path = "support/progress_io.rs"]
 mod progress_io;
 #[path = "support/ws.rs"]
@@ -22,7 +26,8 @@ use callsig::wtsp::{Client, ClientConfig, ServerConfig};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {
     wtsp_demo().await?;
-    progress_demo().await
+    progress_demo().await?;
+    callapi_demo().await
 }
 
 async fn wtsp_demo() -> std::io::Result<()> {
@@ -129,6 +134,46 @@ async fn progress_demo() -> std::io::Result<()> {
         || caller2.outcome != timeout
     {
         eprintln!("the Loop calls did not end as expected");
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+async fn callapi_demo() -> std::io::Result<()> {
+    use callsig::callapi::{Client, ClientConfig, Command, Leg, Outcome, ServerConfig};
+
+    println!();
+    println!("== Call API: CallStart, then a blind transfer (JSON-RPC 2.0)");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(callapi_io::serve(
+        listener,
+        ServerConfig::default(),
+        callapi_io::Failures::default(),
+        Duration::from_millis(100),
+        Box::new(|_, _| {}),
+    ));
+    let commands = vec![
+        Command::CallStart {
+            caller: "sip:alice@10.0.0.10".into(),
+            callee: "sip:bob@10.0.0.11".into(),
+        },
+        Command::CallBlindTransfer {
+            callid: "sim-call-1".into(),
+            leg: Leg::Callee,
+            destination: "sip:cindy@10.0.0.11".into(),
+        },
+    ];
+    let outcomes = callapi_io::run_client(
+        Client::new(ClientConfig::default()),
+        &format!("ws://{addr}"),
+        commands,
+        ws::print_trace("client"),
+    )
+    .await;
+    println!("outcomes: {outcomes:?}");
+    if outcomes.len() != 2 || outcomes.iter().any(|(_, o)| *o != Outcome::Completed) {
+        eprintln!("the Call API commands did not complete");
         std::process::exit(1);
     }
     Ok(())

@@ -1,5 +1,7 @@
 //! The tokio adapters of `examples/` over real loopback WebSockets.
 
+#[path = "../examples/support/callapi_io.rs"]
+mod callapi_io;
 #[path = "../examples/support/progress_io.rs"]
 mod progress_io;
 #[path = "../examples/support/ws.rs"]
@@ -276,5 +278,87 @@ mod loop_progress {
             Some("c7")
         );
         assert_eq!(progress_io::call_id_from_url("/websocket"), None);
+    }
+}
+
+mod call_api {
+    use super::*;
+    use callsig::callapi::{Client, ClientConfig, Command, Leg, Outcome, ServerConfig};
+
+    async fn daemon(fail: &[&str]) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let failures = callapi_io::Failures {
+            methods: fail.iter().map(|m| m.to_string()).collect(),
+        };
+        tokio::spawn(callapi_io::serve(
+            listener,
+            ServerConfig::default(),
+            failures,
+            Duration::from_millis(5),
+            Box::new(|_, _| {}),
+        ));
+        addr
+    }
+
+    #[tokio::test]
+    async fn commands_complete_over_loopback_and_injected_failures_fail() {
+        let addr = daemon(&["CallHold"]).await;
+        let commands = vec![
+            Command::CallStart {
+                caller: "sip:a@x".into(),
+                callee: "sip:b@x".into(),
+            },
+            Command::CallBlindTransfer {
+                callid: "c".into(),
+                leg: Leg::Caller,
+                destination: "sip:c@x".into(),
+            },
+            Command::CallHold { callid: "c".into() },
+            Command::Echo {
+                params: serde_json::json!({"ping": 1}),
+            },
+        ];
+        let url = format!("ws://{addr}");
+        let run = callapi_io::run_client(
+            Client::new(ClientConfig::default()),
+            &url,
+            commands,
+            Box::new(|_, _| {}),
+        );
+        let outcomes = tokio::time::timeout(Duration::from_secs(20), run)
+            .await
+            .unwrap();
+        let outcomes: Vec<Outcome> = outcomes.into_iter().map(|(_, o)| o).collect();
+        assert_eq!(
+            outcomes,
+            [
+                Outcome::Completed,
+                Outcome::Completed,
+                Outcome::Failed {
+                    message: "503 Service Unavailable".into()
+                },
+                Outcome::Completed,
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn the_callapi_client_example_runs_a_command() {
+        let addr = daemon(&[]).await;
+        let mut cmd = tokio::process::Command::from(example("callapi_client"));
+        cmd.args([
+            format!("ws://{addr}"),
+            "CallStart".into(),
+            "caller=sip:a@x".into(),
+            "callee=sip:b@x".into(),
+        ]);
+        let out = cmd
+            .output()
+            .await
+            .expect("the callapi_client example is built by cargo test");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{stdout}");
+        assert!(stdout.contains("CalleeAnswered"), "{stdout}");
     }
 }
