@@ -7,6 +7,7 @@
 //! |----------|-------------------------------------------|-------------------------------|
 //! | [`wtsp`] | WebTrit Signaling Protocol (app ↔ core)   | [`wtsp::Client`], [`wtsp::Server`] |
 //! | [`progress`] | Loop call-setup progress (parties ↔ coordinator) | [`progress::Client`], [`progress::Server`] |
+//! | [`callapi`] | JSON-RPC 2.0 Call API (commands ↔ daemon) | [`callapi::Client`], [`callapi::Server`] |
 //!
 //! A machine takes text frames, connection events, application commands and timestamps
 //! in, and gives frames, close/connect requests, application events and its next deadline

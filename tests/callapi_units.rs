@@ -1,0 +1,188 @@
+//! Call API transitions: feed one input, assert the exact outputs.
+
+use callsig::callapi::jsonrpc::Id;
+use callsig::callapi::{
+    CallEvent, Client, ClientConfig, ClientEvent, ClientOutput, Command, Outcome, Server,
+    ServerConfig, ServerEvent, ServerOutput,
+};
+use callsig::{Timestamp, UsageError};
+
+fn t(ms: u64) -> Timestamp {
+    Timestamp::from_millis(ms)
+}
+
+fn drain_server(s: &mut Server) -> Vec<ServerOutput> {
+    let mut v = Vec::new();
+    loop {
+        let o = s.poll_output();
+        let done = matches!(o, ServerOutput::Timeout(_));
+        v.push(o);
+        if done {
+            return v;
+        }
+    }
+}
+
+fn drain_client(c: &mut Client) -> Vec<ClientOutput> {
+    let mut v = Vec::new();
+    loop {
+        let o = c.poll_output();
+        let done = matches!(o, ClientOutput::Timeout(_));
+        v.push(o);
+        if done {
+            return v;
+        }
+    }
+}
+
+fn tx(s: &str) -> ServerOutput {
+    ServerOutput::Transmit(s.into())
+}
+
+#[test]
+fn a_command_is_started_driven_and_ended() {
+    let mut s = Server::new(ServerConfig::default());
+    s.handle_frame(
+        t(0),
+        r#"{"jsonrpc":"2.0","id":"r1","method":"CallHold","params":{"callid":"d1","cmd_id":"h"}}"#,
+    );
+    assert_eq!(
+        drain_server(&mut s),
+        [
+            tx(r#"{"jsonrpc":"2.0","id":"r1","result":{"cmd_id":"h","event":"Started"}}"#),
+            ServerOutput::Event(ServerEvent::CommandStarted {
+                cmd_id: "h".into(),
+                id: Some(Id::String("r1".into())),
+                command: Command::CallHold {
+                    callid: "d1".into()
+                },
+            }),
+            ServerOutput::Timeout(Some(t(120_000))),
+        ]
+    );
+    s.notify(
+        t(1),
+        "h",
+        "CallHoldStart",
+        Some(serde_json::json!({"leg": "caller"})),
+    )
+    .unwrap();
+    s.end(t(2), "h").unwrap();
+    assert_eq!(
+        drain_server(&mut s),
+        [
+            tx(
+                r#"{"jsonrpc":"2.0","method":"CallHold","params":{"cmd_id":"h","event":"CallHoldStart","data":{"leg":"caller"}}}"#
+            ),
+            tx(r#"{"jsonrpc":"2.0","method":"CallHold","params":{"cmd_id":"h","event":"Ended"}}"#),
+            ServerOutput::Timeout(None),
+        ]
+    );
+    assert_eq!(
+        s.end(t(3), "h"),
+        Err(UsageError::UnknownCommand { cmd_id: "h".into() })
+    );
+}
+
+#[test]
+fn generated_cmd_ids_are_deterministic_and_skip_running_ones() {
+    let mut config = ServerConfig::default();
+    config.cmd_id_seed = 0x1234_5678_9abc;
+    let mut a = Server::new(config.clone());
+    let mut b = Server::new(config);
+    // A client names its command exactly what the server would generate first.
+    let taken = "56789abc-1234-4000-8000-000000000001";
+    for s in [&mut a, &mut b] {
+        s.handle_frame(t(0), &format!(r#"{{"jsonrpc":"2.0","id":1,"method":"CallEnd","params":{{"callid":"x","cmd_id":"{taken}"}}}}"#));
+        s.handle_frame(
+            t(0),
+            r#"{"jsonrpc":"2.0","id":2,"method":"CallEnd","params":{"callid":"x"}}"#,
+        );
+    }
+    let (oa, ob) = (drain_server(&mut a), drain_server(&mut b));
+    assert_eq!(oa, ob);
+    assert!(oa.contains(&tx(r#"{"jsonrpc":"2.0","id":2,"result":{"cmd_id":"56789abc-1234-4000-8000-000000000002","event":"Started"}}"#)), "{oa:?}");
+}
+
+#[test]
+fn server_checkpoint_and_restore_give_the_same_future() {
+    let mut s = Server::new(ServerConfig::default());
+    s.handle_frame(t(0), r#"{"jsonrpc":"2.0","id":1,"method":"CallStart","params":{"caller":"a","callee":"b","cmd_id":"s"}}"#);
+    let mut r: Server = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+    assert_eq!(r, s);
+    for m in [&mut s, &mut r] {
+        m.notify(t(1), "s", "CallerAnswered", None).unwrap();
+        m.handle_timeout(t(200_000));
+    }
+    assert_eq!(drain_server(&mut s), drain_server(&mut r));
+}
+
+#[test]
+fn the_client_routes_notifications_that_overtake_started() {
+    let mut c = Client::new(ClientConfig::default());
+    let id = c
+        .start(
+            t(0),
+            &Command::CallStart {
+                caller: "a".into(),
+                callee: "b".into(),
+            },
+        )
+        .unwrap();
+    drain_client(&mut c);
+    c.handle_frame(t(1), r#"{"jsonrpc":"2.0","method":"CallStart","params":{"cmd_id":"cmd-1","event":"CallerAnswered","data":{"caller":"a","callee":"b"}}}"#);
+    assert_eq!(
+        drain_client(&mut c),
+        [
+            ClientOutput::Event(ClientEvent::Progress {
+                cmd_id: id.clone(),
+                method: "CallStart".into(),
+                event: CallEvent::CallerAnswered {
+                    caller: Some("a".into()),
+                    callee: Some("b".into())
+                },
+            }),
+            ClientOutput::Timeout(Some(t(130_000))),
+        ]
+    );
+    c.handle_frame(
+        t(2),
+        r#"{"jsonrpc":"2.0","method":"CallStart","params":{"cmd_id":"cmd-1","event":"Ended"}}"#,
+    );
+    c.handle_frame(
+        t(3),
+        r#"{"jsonrpc":"2.0","id":1,"result":{"cmd_id":"cmd-1","event":"Started"}}"#,
+    );
+    assert_eq!(
+        drain_client(&mut c),
+        [
+            ClientOutput::Event(ClientEvent::Ended {
+                cmd_id: id,
+                method: "CallStart".into(),
+                outcome: Outcome::Completed
+            }),
+            ClientOutput::Timeout(None),
+        ],
+        "the late Started is consumed quietly"
+    );
+}
+
+#[test]
+fn client_checkpoint_and_restore_give_the_same_future() {
+    let mut c = Client::new(ClientConfig::default());
+    c.start(t(0), &Command::CallHold { callid: "d".into() })
+        .unwrap();
+    c.start(t(1), &Command::CallEnd { callid: "d".into() })
+        .unwrap();
+    let mut r: Client = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+    assert_eq!(r, c);
+    for m in [&mut c, &mut r] {
+        m.handle_frame(
+            t(2),
+            r#"{"jsonrpc":"2.0","id":1,"result":{"cmd_id":"srv-9"}}"#,
+        );
+        m.handle_frame(t(3), r#"{"jsonrpc":"2.0","method":"CallHold","params":{"cmd_id":"srv-9","status":"Error","data":"488"}}"#);
+        m.handle_timeout(t(500_000));
+    }
+    assert_eq!(drain_client(&mut c), drain_client(&mut r));
+}
