@@ -15,7 +15,7 @@
 //! backwards) is a [`TranscriptError`] naming its line.
 //!
 //! The machines' configuration keys and application vocabulary are listed on each driver
-//! module: [`wtsp`], [`progress`], [`callapi`](self::callapi).
+//! module: [`wtsp`], [`progress`], [`callapi`].
 //!
 //! ```
 //! let script = r#"{"machine": "wtsp-client", "config": {"url": "wss://h", "token": "t"}}
