@@ -346,3 +346,122 @@ fn closing_the_connection_cancels_on_both_sides() {
         .iter()
         .any(|e| matches!(e, ServerEvent::CommandCancelled { cmd_id } if *cmd_id == a)));
 }
+
+/// A stand-in for the real OpenSIPS Call API daemon as the profile describes it: `status`
+/// for `event`, +32000 for every error, `"id": ""` on parse errors, missing params reported
+/// after `Started`, its own cmd_ids, and notifications that overtake `Started`.
+fn real_daemon(request: &str) -> Vec<String> {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(request) else {
+        return vec![
+            r#"{"jsonrpc":"2.0","id":"","error":{"code":32000,"message":"parse error"}}"#.into(),
+        ];
+    };
+    let id = v["id"].clone();
+    let method = v["method"].as_str().unwrap_or_default().to_owned();
+    if !callsig::callapi::METHODS.contains(&method.as_str()) {
+        return vec![serde_json::json!({"jsonrpc": "2.0", "id": id, "error": {"code": 32000, "message": "unknown method"}}).to_string()];
+    }
+    let cmd = format!("daemon-{id}");
+    let note = |status: &str, data: Option<serde_json::Value>| {
+        let mut params = serde_json::json!({"cmd_id": cmd, "status": status});
+        if let Some(d) = data {
+            params["data"] = d;
+        }
+        serde_json::json!({"jsonrpc": "2.0", "method": method, "params": params}).to_string()
+    };
+    let started = serde_json::json!({"jsonrpc": "2.0", "id": id, "result": {"cmd_id": cmd, "status": "Started"}}).to_string();
+    if v["params"].get("callee").is_none() && method == "CallStart" {
+        return vec![
+            started,
+            note("Error", Some("callee not specified".into())),
+            note("Ended", None),
+        ];
+    }
+    // The first notification overtakes Started.
+    vec![
+        note(
+            "CallerAnswered",
+            Some(serde_json::json!({"caller": "a", "callee": "b"})),
+        ),
+        started,
+        note("CalleeAnswered", None),
+        note("Ended", None),
+    ]
+}
+
+#[test]
+fn the_client_survives_the_real_daemon() {
+    let mut c = Client::new(ClientConfig::default());
+    let now = Timestamp::ZERO;
+    let ok = c
+        .start(
+            now,
+            &Command::CallStart {
+                caller: "a".into(),
+                callee: "b".into(),
+            },
+        )
+        .unwrap();
+    let mut missing = serde_json::Map::new();
+    missing.insert("caller".into(), "a".into());
+    let bad = c.command(now, "CallStart", missing).unwrap();
+    let unknown = c.command(now, "CallPark", serde_json::Map::new()).unwrap();
+    let mut events = Vec::new();
+    let mut outbox = Vec::new();
+    loop {
+        match c.poll_output() {
+            ClientOutput::Transmit(t) => outbox.push(t),
+            ClientOutput::Event(e) => events.push(e),
+            ClientOutput::Timeout(_) => break,
+        }
+    }
+    for request in outbox.iter().chain(std::iter::once(&"{garbage".to_owned())) {
+        for frame in real_daemon(request) {
+            c.handle_frame(now, &frame);
+        }
+    }
+    loop {
+        match c.poll_output() {
+            ClientOutput::Event(e) => events.push(e),
+            ClientOutput::Timeout(_) => break,
+            ClientOutput::Transmit(_) => unreachable!(),
+        }
+    }
+    let outcome = |id: &str| -> Vec<Outcome> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                ClientEvent::Ended {
+                    cmd_id, outcome, ..
+                } if cmd_id == id => Some(outcome.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(outcome(&ok), [Outcome::Completed]);
+    assert_eq!(
+        outcome(&bad),
+        [Outcome::Failed {
+            message: "callee not specified".into()
+        }]
+    );
+    assert_eq!(
+        outcome(&unknown),
+        [Outcome::Rejected {
+            code: 32000,
+            message: "unknown method".into()
+        }]
+    );
+    // The overtaking CallerAnswered was held until Started named its command, then delivered.
+    assert!(events.iter().any(|e| matches!(e, ClientEvent::Progress { cmd_id, event: CallEvent::CallerAnswered { .. }, .. } if *cmd_id == ok)));
+    // The parse error with "id": "" is reported, never fatal.
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, ClientEvent::ServerError { code: 32000, .. })));
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, ClientEvent::UnmatchedNotification { .. })),
+        "{events:?}"
+    );
+}
