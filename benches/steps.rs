@@ -1,0 +1,539 @@
+//! One *step* per machine — receive one frame, apply it, drain the outputs (the reply is
+//! serialised by the machine) — against a floor: serde_json validating the same bytes
+//! without building anything (`IgnoredAny`) plus serialising the same reply into a reused
+//! buffer. Each case prints one line:
+//!
+//! `step <machine>/<case> ns=<median> floor_ns=<median> ratio=<ns/floor_ns> allocs=<per step>`
+//!
+//! then criterion measures the step again for its own report. `cargo bench --bench steps`;
+//! `cargo bench --bench steps -- --quick-lines` prints the lines only.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use callsig::callapi;
+use callsig::progress;
+use callsig::wtsp;
+use callsig::Timestamp;
+use criterion::Criterion;
+use serde::de::IgnoredAny;
+use serde_json::{json, Value};
+
+// ---- counting allocator -----------------------------------------------------------------
+
+struct Counting;
+
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+static LIVE_BYTES: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        LIVE_BYTES.fetch_add(layout.size() as u64, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE_BYTES.fetch_sub(layout.size() as u64, Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        LIVE_BYTES.fetch_add(new_size as u64, Ordering::Relaxed);
+        LIVE_BYTES.fetch_sub(layout.size() as u64, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+// ---- measurement ------------------------------------------------------------------------
+
+/// A benchmark case: a batch of `n` steps, prepared untimed, then run timed.
+trait Case {
+    /// Prepares a fresh batch (untimed).
+    fn prepare(&mut self);
+    /// Runs step `i` of the batch.
+    fn step(&mut self, i: usize);
+    /// Steps per batch.
+    fn batch(&self) -> usize;
+}
+
+/// Median nanoseconds per step, and heap allocations per step.
+fn measure(case: &mut dyn Case) -> (f64, f64) {
+    let n = case.batch();
+    // Warm up.
+    for _ in 0..3 {
+        case.prepare();
+        for i in 0..n {
+            case.step(i);
+        }
+    }
+    let mut samples = Vec::new();
+    let mut allocs = 0u64;
+    let mut steps = 0u64;
+    let started = Instant::now();
+    while samples.len() < 15
+        || (started.elapsed() < Duration::from_millis(600) && samples.len() < 200)
+    {
+        case.prepare();
+        let a0 = ALLOCS.load(Ordering::Relaxed);
+        let t0 = Instant::now();
+        for i in 0..n {
+            case.step(i);
+        }
+        let dt = t0.elapsed();
+        allocs += ALLOCS.load(Ordering::Relaxed) - a0;
+        steps += n as u64;
+        samples.push(dt.as_nanos() as f64 / n as f64);
+    }
+    samples.sort_by(|a, b| a.total_cmp(b));
+    (samples[samples.len() / 2], allocs as f64 / steps as f64)
+}
+
+/// The floor: validate the frame with `IgnoredAny`, then serialise the reply into a
+/// reused buffer.
+struct Floor {
+    frame: String,
+    reply: Option<Value>,
+    buf: Vec<u8>,
+}
+
+impl Case for Floor {
+    fn prepare(&mut self) {}
+    fn step(&mut self, _: usize) {
+        let _: IgnoredAny = serde_json::from_str(black_box(&self.frame)).unwrap();
+        if let Some(r) = &self.reply {
+            self.buf.clear();
+            serde_json::to_writer(&mut self.buf, r).unwrap();
+        }
+        black_box(&self.buf);
+    }
+    fn batch(&self) -> usize {
+        256
+    }
+}
+
+fn report(name: &str, case: &mut dyn Case, frame: &str, reply: Option<Value>) {
+    let (ns, allocs) = measure(case);
+    let mut floor = Floor {
+        frame: frame.to_owned(),
+        reply,
+        buf: Vec::with_capacity(4096),
+    };
+    let (floor_ns, _) = measure(&mut floor);
+    println!(
+        "step {name} ns={ns:.0} floor_ns={floor_ns:.0} ratio={:.2} allocs={allocs:.2}",
+        ns / floor_ns
+    );
+}
+
+// ---- WTSP ------------------------------------------------------------------------------
+
+fn t(ms: u64) -> Timestamp {
+    Timestamp::from_millis(ms)
+}
+
+fn drain_wtsp_server(s: &mut wtsp::Server<u64>) {
+    while !matches!(black_box(s.poll_output()), wtsp::ServerOutput::Timeout(_)) {}
+}
+
+fn drain_wtsp_client(c: &mut wtsp::Client) {
+    while !matches!(black_box(c.poll_output()), wtsp::ClientOutput::Timeout(_)) {}
+}
+
+const KEEPALIVE: &str = r#"{"handshake":"keepalive","transaction":"transaction-123"}"#;
+
+struct WtspKeepalive {
+    server: wtsp::Server<u64>,
+}
+
+impl WtspKeepalive {
+    fn new() -> Self {
+        let mut server = wtsp::Server::new(wtsp::ServerConfig::default());
+        server
+            .handle_open(t(0), 1, "/signaling/v1?token=t", &["webtrit-protocol"])
+            .unwrap();
+        let attach = wtsp::Attach {
+            account: "alice".into(),
+            timestamp: 1,
+            registration: None,
+        };
+        server.attach(t(0), &1, attach).unwrap();
+        drain_wtsp_server(&mut server);
+        WtspKeepalive { server }
+    }
+}
+
+impl Case for WtspKeepalive {
+    fn prepare(&mut self) {}
+    fn step(&mut self, i: usize) {
+        let _ = self
+            .server
+            .handle_frame(t(i as u64), &1, black_box(KEEPALIVE));
+        drain_wtsp_server(&mut self.server);
+    }
+    fn batch(&self) -> usize {
+        256
+    }
+}
+
+fn ready_client(lines: &str) -> wtsp::Client {
+    let mut config = wtsp::ClientConfig::new("wss://h", "t");
+    config.max_pending_transactions = 100_000;
+    let mut c = wtsp::Client::new(config);
+    c.connect(t(0)).unwrap();
+    c.handle_open(t(0)).unwrap();
+    c.handle_frame(t(0), &format!(r#"{{"handshake":"state","keepalive_interval":30000,"timestamp":1,"registration":{{"status":"registered"}},"lines":{lines}}}"#));
+    drain_wtsp_client(&mut c);
+    c
+}
+
+struct WtspAck {
+    client: wtsp::Client,
+    frames: Vec<String>,
+}
+
+impl Case for WtspAck {
+    fn prepare(&mut self) {
+        self.client = ready_client("[null]");
+        self.frames.clear();
+        for _ in 0..self.batch() {
+            let kind = wtsp::RequestKind::PresenceUpdate {
+                settings: json!({}),
+            };
+            let tx = self.client.request(t(0), None, None, kind).unwrap();
+            self.frames
+                .push(format!(r#"{{"response":"ack","transaction":"{tx}"}}"#));
+        }
+        drain_wtsp_client(&mut self.client);
+    }
+    fn step(&mut self, i: usize) {
+        self.client.handle_frame(t(1), black_box(&self.frames[i]));
+        drain_wtsp_client(&mut self.client);
+    }
+    fn batch(&self) -> usize {
+        256
+    }
+}
+
+fn sdp() -> String {
+    let mut s = String::from(
+        "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n",
+    );
+    s.push_str("m=audio 9 UDP/TLS/RTP/SAVPF 111 63 9 0 8 13 110 126\r\nc=IN IP4 0.0.0.0\r\n");
+    while s.len() < 1500 {
+        s.push_str("a=candidate:1 1 udp 2122260223 192.0.2.1 54321 typ host generation 0\r\n");
+    }
+    s
+}
+
+struct WtspAccepted {
+    client: wtsp::Client,
+    frame: String,
+}
+
+impl Case for WtspAccepted {
+    fn prepare(&mut self) {}
+    fn step(&mut self, _: usize) {
+        self.client.handle_frame(t(1), black_box(&self.frame));
+        drain_wtsp_client(&mut self.client);
+    }
+    fn batch(&self) -> usize {
+        256
+    }
+}
+
+struct WtspState {
+    client: wtsp::Client,
+    frame: String,
+}
+
+impl Case for WtspState {
+    fn prepare(&mut self) {}
+    fn step(&mut self, _: usize) {
+        self.client.handle_frame(t(1), black_box(&self.frame));
+        drain_wtsp_client(&mut self.client);
+    }
+    fn batch(&self) -> usize {
+        64
+    }
+}
+
+fn state_frame() -> String {
+    let log = |ts: u64, m: Value| json!([ts, m]);
+    let jsep = json!({"type": "offer", "sdp": "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"});
+    json!({
+        "handshake": "state", "keepalive_interval": 30000, "timestamp": 1700000000000u64,
+        "registration": {"status": "registered"},
+        "lines": [
+            {"call_id": "call-1", "call_logs": [
+                log(1700000000300, json!({"event": "accepted"})),
+                log(1700000000200, json!({"request": "accept", "transaction": "transaction-3", "jsep": jsep})),
+                log(1700000000100, json!({"event": "incoming_call", "caller": "100", "callee": "200", "jsep": jsep}))]},
+            {"call_id": "call-2", "call_logs": [
+                log(1700000000500, json!({"event": "ringing"})),
+                log(1700000000400, json!({"event": "calling"})),
+                log(1700000000350, json!({"request": "outgoing_call", "transaction": "transaction-4", "number": "300", "jsep": jsep}))]},
+            null
+        ]
+    })
+    .to_string()
+}
+
+// ---- Loop ------------------------------------------------------------------------------
+
+fn drain_progress_server(s: &mut progress::Server<u32>) {
+    while !matches!(
+        black_box(s.poll_output()),
+        progress::ServerOutput::Timeout(_)
+    ) {}
+}
+
+struct LoopMediaUp {
+    server: progress::Server<u32>,
+}
+
+const MEDIA_UP: &str = r#"{"messageType":"action","event":"media-up"}"#;
+
+impl Case for LoopMediaUp {
+    fn prepare(&mut self) {
+        let mut s = progress::Server::new(progress::ServerConfig::default());
+        for i in 0..self.batch() as u32 {
+            let id = format!("call-{i}");
+            let (a, b) = (format!("a{i}"), format!("b{i}"));
+            s.create_call(t(0), &id, &a, &b).unwrap();
+            for (conn, auth) in [(2 * i, &a), (2 * i + 1, &b)] {
+                s.handle_open(t(0), conn, Some(&id)).unwrap();
+                let _ = s.handle_frame(
+                    t(0),
+                    &conn,
+                    &format!(r#"{{"messageType":"hello","auth":"{auth}"}}"#),
+                );
+            }
+            let _ = s.handle_frame(
+                t(0),
+                &(2 * i + 1),
+                r#"{"messageType":"action","event":"accept"}"#,
+            );
+        }
+        drain_progress_server(&mut s);
+        self.server = s;
+    }
+    fn step(&mut self, i: usize) {
+        let _ = self
+            .server
+            .handle_frame(t(1), &(2 * i as u32), black_box(MEDIA_UP));
+        drain_progress_server(&mut self.server);
+    }
+    fn batch(&self) -> usize {
+        256
+    }
+}
+
+const PROGRESS: &str = r#"{"messageType":"progress","state":"alerting"}"#;
+
+struct LoopProgress {
+    client: progress::Client,
+}
+
+impl Case for LoopProgress {
+    fn prepare(&mut self) {}
+    fn step(&mut self, _: usize) {
+        self.client.handle_frame(t(1), black_box(PROGRESS));
+        while !matches!(
+            black_box(self.client.poll_output()),
+            progress::ClientOutput::Timeout(_)
+        ) {}
+    }
+    fn batch(&self) -> usize {
+        256
+    }
+}
+
+// ---- Call API --------------------------------------------------------------------------
+
+struct CallStartRequest {
+    server: callapi::Server,
+    frames: Vec<String>,
+}
+
+impl Case for CallStartRequest {
+    fn prepare(&mut self) {
+        self.server = callapi::Server::new(callapi::ServerConfig::default());
+        if self.frames.is_empty() {
+            for i in 0..self.batch() {
+                self.frames.push(format!(r#"{{"jsonrpc":"2.0","id":{i},"method":"CallStart","params":{{"caller":"sip:alice@10.0.0.10","callee":"sip:bob@10.0.0.11","cmd_id":"c{i}"}}}}"#));
+            }
+        }
+    }
+    fn step(&mut self, i: usize) {
+        self.server.handle_frame(t(1), black_box(&self.frames[i]));
+        while !matches!(
+            black_box(self.server.poll_output()),
+            callapi::ServerOutput::Timeout(_)
+        ) {}
+    }
+    fn batch(&self) -> usize {
+        256
+    }
+}
+
+const NOTIFICATION: &str = r#"{"jsonrpc":"2.0","method":"CallStart","params":{"cmd_id":"cmd-1","event":"CallerAnswered","data":{"caller":"sip:alice@x","callee":"sip:bob@x"}}}"#;
+
+struct CallApiNotification {
+    client: callapi::Client,
+}
+
+impl Case for CallApiNotification {
+    fn prepare(&mut self) {}
+    fn step(&mut self, _: usize) {
+        self.client.handle_frame(t(1), black_box(NOTIFICATION));
+        while !matches!(
+            black_box(self.client.poll_output()),
+            callapi::ClientOutput::Timeout(_)
+        ) {}
+    }
+    fn batch(&self) -> usize {
+        256
+    }
+}
+
+// ---- main ------------------------------------------------------------------------------
+
+/// A named case with the frame and reply its floor uses.
+struct Named(&'static str, Box<dyn Case>, String, Option<Value>);
+
+fn cases() -> Vec<Named> {
+    let mut v: Vec<Named> = Vec::new();
+    v.push(Named(
+        "wtsp-server/keepalive-echo",
+        Box::new(WtspKeepalive::new()),
+        KEEPALIVE.into(),
+        Some(json!({"handshake": "keepalive", "transaction": "transaction-123"})),
+    ));
+    v.push(Named(
+        "wtsp-client/ack",
+        Box::new(WtspAck {
+            client: ready_client("[null]"),
+            frames: Vec::new(),
+        }),
+        r#"{"response":"ack","transaction":"transaction-100"}"#.into(),
+        None,
+    ));
+    let mut client = ready_client("[null]");
+    let offer = wtsp::RequestKind::OutgoingCall {
+        number: "1".into(),
+        jsep: wtsp::Jsep::offer("v=0"),
+        from: None,
+        refer_id: None,
+        replaces: None,
+    };
+    client
+        .request(
+            t(0),
+            Some(wtsp::Line::Index(0)),
+            Some("call-1".into()),
+            offer,
+        )
+        .unwrap();
+    drain_wtsp_client(&mut client);
+    let accepted = json!({"event": "accepted", "line": 0, "call_id": "call-1", "jsep": {"type": "answer", "sdp": sdp()}}).to_string();
+    v.push(Named(
+        "wtsp-client/accepted-sdp",
+        Box::new(WtspAccepted {
+            client,
+            frame: accepted.clone(),
+        }),
+        accepted,
+        None,
+    ));
+    let state = state_frame();
+    v.push(Named(
+        "wtsp-client/state-3-lines",
+        Box::new(WtspState {
+            client: ready_client("[null,null,null]"),
+            frame: state.clone(),
+        }),
+        state,
+        None,
+    ));
+    v.push(Named(
+        "progress-server/media-up",
+        Box::new(LoopMediaUp {
+            server: progress::Server::new(progress::ServerConfig::default()),
+        }),
+        MEDIA_UP.into(),
+        Some(json!({"messageType": "progress", "state": "half-connected"})),
+    ));
+    let mut pc = progress::Client::new(progress::ClientConfig::new(progress::Role::Caller, "t"));
+    pc.handle_open(t(0)).unwrap();
+    pc.handle_frame(t(0), r#"{"messageType":"hello","state":"init"}"#);
+    while !matches!(pc.poll_output(), progress::ClientOutput::Timeout(_)) {}
+    v.push(Named(
+        "progress-client/progress",
+        Box::new(LoopProgress { client: pc }),
+        PROGRESS.into(),
+        None,
+    ));
+    v.push(Named(
+        "callapi-server/callstart",
+        Box::new(CallStartRequest { server: callapi::Server::new(callapi::ServerConfig::default()), frames: Vec::new() }),
+        r#"{"jsonrpc":"2.0","id":100,"method":"CallStart","params":{"caller":"sip:alice@10.0.0.10","callee":"sip:bob@10.0.0.11","cmd_id":"c100"}}"#.into(),
+        Some(json!({"jsonrpc": "2.0", "id": 100, "result": {"cmd_id": "c100", "event": "Started"}})),
+    ));
+    let mut cc = callapi::Client::new(callapi::ClientConfig::default());
+    cc.start(
+        t(0),
+        &callapi::Command::CallStart {
+            caller: "a".into(),
+            callee: "b".into(),
+        },
+    )
+    .unwrap();
+    while !matches!(cc.poll_output(), callapi::ClientOutput::Timeout(_)) {}
+    v.push(Named(
+        "callapi-client/notification",
+        Box::new(CallApiNotification { client: cc }),
+        NOTIFICATION.into(),
+        None,
+    ));
+    v
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick-lines");
+    for Named(name, mut case, frame, reply) in cases() {
+        report(name, case.as_mut(), &frame, reply);
+    }
+    if quick {
+        return;
+    }
+    let mut c = Criterion::default()
+        .configure_from_args()
+        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(500));
+    for Named(name, mut case, _, _) in cases() {
+        c.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                let n = case.batch() as u64;
+                let mut done = 0;
+                while done < iters {
+                    case.prepare();
+                    let k = n.min(iters - done);
+                    let t0 = Instant::now();
+                    for i in 0..k as usize {
+                        case.step(i);
+                    }
+                    total += t0.elapsed();
+                    done += k;
+                }
+                total
+            })
+        });
+    }
+    c.final_summary();
+}
