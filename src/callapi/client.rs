@@ -111,7 +111,7 @@ pub enum ClientEvent {
         /// The id as sent.
         id: Id,
     },
-    /// A notification for no live command. Ignored.
+    /// A notification for no live command, with its params as they came. Ignored.
     UnmatchedNotification {
         /// Its method.
         method: String,
@@ -119,6 +119,8 @@ pub enum ClientEvent {
         cmd_id: Option<String>,
         /// Its event name, if any.
         event: Option<String>,
+        /// Its params.
+        params: Option<Value>,
     },
     /// A frame that could not be read. Ignored.
     Malformed {
@@ -177,6 +179,7 @@ struct Early {
     cmd_id: String,
     event: String,
     data: Option<Value>,
+    params: Option<Value>,
 }
 
 /// The Call API client machine for one connection.
@@ -499,6 +502,7 @@ impl Client {
                 method,
                 cmd_id,
                 event,
+                params,
             });
         };
         let ours = self.aliases.get(&cmd_id).cloned().unwrap_or(cmd_id);
@@ -519,6 +523,7 @@ impl Client {
                 cmd_id: ours,
                 event,
                 data,
+                params,
             });
             return;
         }
@@ -526,6 +531,7 @@ impl Client {
             method,
             cmd_id: Some(ours),
             event: Some(event),
+            params,
         });
     }
 
@@ -577,6 +583,7 @@ impl Client {
             method: e.method,
             cmd_id: Some(e.cmd_id),
             event: Some(e.event),
+            params: e.params,
         });
     }
 

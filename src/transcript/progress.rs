@@ -6,8 +6,9 @@
 //! `ended_call_retention` (30000), `max_calls` (100000), `max_connections` (200000),
 //! `max_devices_per_party` (8), `max_frame_len` (65536).
 //!
-//! Verbs (with the step's `"conn"`): `open` (`{"call_id": "c1"}` when the URL names the
-//! call, or `{}`), `recv`, `recv_raw`, `closed`.
+//! Verbs (with the step's `"conn"`): `open` (`{"call_id": "c1"}`, or `{"url": "…"}` whose
+//! query `callId=c1` or path `…/progress/c1` names the call, or `{}`), `recv`, `recv_raw`,
+//! `closed`.
 //!
 //! Application calls:
 //! - `{"create_call": {"call_id": "c1", "caller_auth": "tA", "callee_auth": "tB"}}`
@@ -39,6 +40,18 @@ use crate::{Routing, Timestamp};
 
 fn unknown_call(name: &str) -> StepError {
     StepError::Malformed(format!("unknown application call {name:?}"))
+}
+
+/// The call a progress URL names: `callId=ID` in the query, or a path ending in
+/// `/progress/ID`.
+fn call_id_from_url(url: &str) -> Option<String> {
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("callId="))
+        .or_else(|| path.rsplit_once("/progress/").map(|(_, id)| id))
+        .filter(|id| !id.is_empty())
+        .map(str::to_owned)
 }
 
 fn not_mine(conn: &str) -> StepError {
@@ -122,12 +135,16 @@ impl Driver for ServerDriver {
                 #[derive(Deserialize)]
                 struct Open {
                     call_id: Option<String>,
+                    url: Option<String>,
                 }
                 let o: Open = args("open", raw)?;
                 let conn = need("open")?;
+                let call_id = o
+                    .call_id
+                    .or_else(|| o.url.as_deref().and_then(call_id_from_url));
                 Ok(self
                     .server
-                    .handle_open(now, conn.to_owned(), o.call_id.as_deref())?)
+                    .handle_open(now, conn.to_owned(), call_id.as_deref())?)
             }
             Verb::Recv(text) => {
                 let conn = need("recv")?;

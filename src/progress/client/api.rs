@@ -88,6 +88,12 @@ pub enum ClientEvent {
         /// What.
         error: String,
     },
+    /// A message of a type this client does not know, kept as it came; `error` "unknown
+    /// message" was sent back and the setup carries on.
+    UnknownMessage {
+        /// The message.
+        message: RawJson,
+    },
     /// The server's answer to an `echo`.
     Echo {
         /// The value.

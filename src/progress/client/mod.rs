@@ -197,8 +197,11 @@ impl Client {
             return self.peer_error(format!("frame of {} bytes", text.len()));
         }
         match ServerMessage::decode(text) {
-            Err(DecodeError::UnknownType(kind)) => {
-                self.peer_error(format!("unknown message type {kind:?}"));
+            Err(DecodeError::UnknownType(_)) => {
+                if let Some(message) = RawJson::new(text) {
+                    self.out
+                        .push_back(Output::Event(ClientEvent::UnknownMessage { message }));
+                }
                 self.send(
                     now,
                     &ClientMessage::Error {

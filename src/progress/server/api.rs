@@ -103,6 +103,15 @@ pub enum ServerEvent<C> {
         /// The reason sent, or what the client reported.
         error: String,
     },
+    /// A message of a type this server does not know, kept as it came. It was answered
+    /// `error` "unknown message" and the connection closed (a `PeerError` and `Closed`
+    /// follow).
+    UnknownMessage {
+        /// The connection.
+        conn: C,
+        /// The message.
+        message: crate::progress::RawJson,
+    },
     /// The connection left the machine (closed by the peer, or by the machine).
     Closed {
         /// The connection.

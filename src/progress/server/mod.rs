@@ -306,6 +306,12 @@ impl<C: Ord + Clone + Debug> Server<C> {
         };
         match (decoded, state) {
             (Err(DecodeError::UnknownType(_)), _) => {
+                if let Some(message) = crate::progress::RawJson::new(text) {
+                    self.event(ServerEvent::UnknownMessage {
+                        conn: conn.clone(),
+                        message,
+                    });
+                }
                 self.refuse(now, conn, "unknown message");
             }
             (Err(_), _) => self.refuse(now, conn, "malformed message"),
