@@ -270,14 +270,14 @@ mod loop_progress {
     #[test]
     fn progress_urls_name_their_call() {
         assert_eq!(
-            progress_io::call_id_from_url("/progress/c9").as_deref(),
+            callsig::progress::call_id_from_url("/progress/c9").as_deref(),
             Some("c9")
         );
         assert_eq!(
-            progress_io::call_id_from_url("/loop/ws?x=1&callId=c7").as_deref(),
+            callsig::progress::call_id_from_url("/loop/ws?x=1&callId=c7").as_deref(),
             Some("c7")
         );
-        assert_eq!(progress_io::call_id_from_url("/websocket"), None);
+        assert_eq!(callsig::progress::call_id_from_url("/websocket"), None);
     }
 }
 

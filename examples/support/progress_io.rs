@@ -21,17 +21,6 @@ use tokio_tungstenite::tungstenite::Message as Ws;
 
 use crate::ws::{accept_loop, connect, next_frame, Clock, Input, Socket, Trace};
 
-/// The call a progress URL names: `?callId=ID`, or a path ending in `/progress/ID`.
-pub fn call_id_from_url(url: &str) -> Option<String> {
-    let (path, query) = url.split_once('?').unwrap_or((url, ""));
-    query
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("callId="))
-        .or_else(|| path.rsplit_once("/progress/").map(|(_, id)| id))
-        .filter(|id| !id.is_empty())
-        .map(str::to_owned)
-}
-
 /// Serves Loop progress on `listener` for the calls given as (id, caller token, callee
 /// token), created at start.
 pub async fn serve(
@@ -95,7 +84,7 @@ pub async fn serve(
                     Input::Open { conn, url, tx, .. } => {
                         trace(now, format!("conn {conn} open {url}"));
                         writers.insert(conn, tx);
-                        let _ = server.handle_open(now, conn, call_id_from_url(&url).as_deref());
+                        let _ = server.handle_open(now, conn, callsig::progress::call_id_from_url(&url).as_deref());
                     }
                     Input::Frame(conn, text) => {
                         trace(now, format!("conn {conn} ← {text}"));

@@ -42,18 +42,6 @@ fn unknown_call(name: &str) -> StepError {
     StepError::Malformed(format!("unknown application call {name:?}"))
 }
 
-/// The call a progress URL names: `callId=ID` in the query, or a path ending in
-/// `/progress/ID`.
-fn call_id_from_url(url: &str) -> Option<String> {
-    let (path, query) = url.split_once('?').unwrap_or((url, ""));
-    query
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("callId="))
-        .or_else(|| path.rsplit_once("/progress/").map(|(_, id)| id))
-        .filter(|id| !id.is_empty())
-        .map(str::to_owned)
-}
-
 fn not_mine(conn: &str) -> StepError {
     StepError::Refused(format!("connection {conn:?} is not open"))
 }
@@ -141,7 +129,7 @@ impl Driver for ServerDriver {
                 let conn = need("open")?;
                 let call_id = o
                     .call_id
-                    .or_else(|| o.url.as_deref().and_then(call_id_from_url));
+                    .or_else(|| o.url.as_deref().and_then(crate::progress::call_id_from_url));
                 Ok(self
                     .server
                     .handle_open(now, conn.to_owned(), call_id.as_deref())?)
