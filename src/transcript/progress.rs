@@ -3,6 +3,7 @@
 //! ## `progress-server`
 //!
 //! Config keys (ms): `supervisory` (10000), `ringing` (30000), `connection` (10000),
+//! `hello_timeout` (10000),
 //! `ended_call_retention` (30000), `max_calls` (100000), `max_connections` (200000),
 //! `max_devices_per_party` (8), `max_frame_len` (65536).
 //!
@@ -56,6 +57,7 @@ impl ServerDriver {
         let mut config = ServerConfig::default();
         read_config!(c, config,
             millis "supervisory" => supervisory,
+            millis "hello_timeout" => hello_timeout,
             millis "ringing" => ringing,
             millis "connection" => connection,
             millis "ended_call_retention" => ended_call_retention,

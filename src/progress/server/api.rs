@@ -13,6 +13,9 @@ use crate::Timestamp;
 pub struct ServerConfig {
     /// From creating a call until both parties must have said hello (10 s).
     pub supervisory: Duration,
+    /// From opening until a connection must have said hello; after it the connection is
+    /// answered `error` "hello expected" and closed (10 s).
+    pub hello_timeout: Duration,
     /// From the callee's first hello until it must accept (30 s).
     pub ringing: Duration,
     /// From accept until the call must be connected (10 s).
@@ -33,6 +36,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             supervisory: Duration::from_secs(10),
+            hello_timeout: Duration::from_secs(10),
             ringing: Duration::from_secs(30),
             connection: Duration::from_secs(10),
             ended_call_retention: Duration::from_secs(30),
@@ -157,7 +161,9 @@ pub enum Output<C> {
 /// The server's named timers, one of each per call.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum ServerTimer {
+pub enum ServerTimer<C> {
+    /// This connection must have said hello.
+    Hello(C),
     /// Both parties must have said hello.
     Supervisory(String),
     /// The callee must have accepted.
@@ -168,10 +174,11 @@ pub enum ServerTimer {
     Purge(String),
 }
 
-impl ServerTimer {
+impl<C> ServerTimer<C> {
     /// The timer's name, for logs and transcripts.
     pub fn name(&self) -> &'static str {
         match self {
+            ServerTimer::Hello(_) => "hello",
             ServerTimer::Supervisory(_) => "supervisory",
             ServerTimer::Ringing(_) => "ringing",
             ServerTimer::Connection(_) => "connection",

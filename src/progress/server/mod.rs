@@ -60,6 +60,7 @@ enum ConnState {
 /// | not a JSON object | `error` "malformed message", close |
 /// | unknown `messageType` | `error` "unknown message", close |
 /// | a party's last connection leaves, call not final | → `terminated`/`closed` |
+/// | `hello` fires (no hello `hello_timeout` after opening) | `error` "hello expected", close |
 /// | `supervisory` fires, a party has not said hello | → `terminated`/`timeout` |
 /// | `ringing` fires before accept | → `terminated`/`timeout` |
 /// | `connection` fires before connected | → `terminated`/`timeout` |
@@ -92,7 +93,7 @@ pub struct Server<C: Ord + Clone> {
     conns: BTreeMap<C, ConnState>,
     /// How many calls each token belongs to, to tell "unauthorized" from "invalid".
     tokens: BTreeMap<String, u32>,
-    timers: TimerQueue<ServerTimer>,
+    timers: TimerQueue<ServerTimer<C>>,
     out: VecDeque<Output<C>>,
 }
 
@@ -153,7 +154,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
     }
 
     /// The earliest timer and its deadline.
-    pub fn next_timer(&self) -> Option<(Timestamp, &ServerTimer)> {
+    pub fn next_timer(&self) -> Option<(Timestamp, &ServerTimer<C>)> {
         self.timers.next()
     }
 
@@ -249,7 +250,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
     /// A connection opened; `call_id` is the call its URL names, if any.
     pub fn handle_open(
         &mut self,
-        _now: Timestamp,
+        now: Timestamp,
         conn: C,
         call_id: Option<&str>,
     ) -> Result<(), UsageError> {
@@ -272,6 +273,10 @@ impl<C: Ord + Clone + Debug> Server<C> {
             });
             return Ok(());
         }
+        self.timers.set(
+            ServerTimer::Hello(conn.clone()),
+            now + self.config.hello_timeout,
+        );
         self.conns.insert(
             conn,
             ConnState::AwaitingHello {
@@ -352,6 +357,11 @@ impl<C: Ord + Clone + Debug> Server<C> {
     pub fn handle_timeout(&mut self, now: Timestamp) {
         while let Some((_, timer)) = self.timers.pop_due(now) {
             match timer {
+                ServerTimer::Hello(conn) => {
+                    if matches!(self.conns.get(&conn), Some(ConnState::AwaitingHello { .. })) {
+                        self.refuse(now, &conn, "hello expected");
+                    }
+                }
                 ServerTimer::Supervisory(id) => {
                     if self
                         .calls
@@ -451,6 +461,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
                 reason: None,
             },
         );
+        self.timers.cancel(&ServerTimer::Hello(conn.clone()));
         self.conns.insert(
             conn.clone(),
             ConnState::Joined {
@@ -622,6 +633,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
         let Some(state) = self.conns.remove(conn) else {
             return;
         };
+        self.timers.cancel(&ServerTimer::Hello(conn.clone()));
         let call_id = match state {
             ConnState::Joined { call_id, role } => {
                 if let Some(c) = self.calls.get_mut(&call_id) {
