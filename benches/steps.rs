@@ -401,6 +401,91 @@ impl Case for CallApiNotification {
     }
 }
 
+// ---- scale -----------------------------------------------------------------------------
+
+/// Median ns of `f` over a few thousand calls.
+fn median_ns(mut f: impl FnMut()) -> f64 {
+    let mut samples = Vec::with_capacity(64);
+    for _ in 0..64 {
+        let t0 = Instant::now();
+        for _ in 0..64 {
+            f();
+        }
+        samples.push(t0.elapsed().as_nanos() as f64 / 64.0);
+    }
+    samples.sort_by(|a, b| a.total_cmp(b));
+    samples[samples.len() / 2]
+}
+
+/// 100 000 idle WTSP server connections, each attached to its own account.
+fn scale_wtsp(n: u64) {
+    let before = LIVE_BYTES.load(Ordering::Relaxed);
+    let mut config = wtsp::ServerConfig::default();
+    config.max_connections = n as usize + 1;
+    config.max_accounts = n as usize + 1;
+    let mut server: wtsp::Server<u64> = wtsp::Server::new(config);
+    for i in 0..n {
+        let now = t(i / 100);
+        server
+            .handle_open(now, i, "/signaling/v1?token=t", &["webtrit-protocol"])
+            .unwrap();
+        let attach = wtsp::Attach {
+            account: format!("account-{i}"),
+            timestamp: 1,
+            registration: None,
+        };
+        server.attach(now, &i, attach).unwrap();
+        drain_wtsp_server(&mut server);
+    }
+    let bytes = (LIVE_BYTES.load(Ordering::Relaxed) - before) / n;
+    let idle = median_ns(|| {
+        black_box(server.poll_output());
+    });
+    // One connection's idle timer firing, among n armed ones: re-arm it and fire it.
+    let mut k = 0u64;
+    let timer = median_ns(|| {
+        k += 1;
+        let _ = server.handle_frame(t(0), &(k % n), KEEPALIVE);
+        drain_wtsp_server(&mut server);
+    });
+    println!("scale wtsp-server sessions={n} bytes_per_session={bytes} idle_poll_ns={idle:.0} timer_ns={timer:.0}");
+}
+
+/// 100 000 Loop calls waiting for their parties.
+fn scale_progress(n: u64) {
+    let before = LIVE_BYTES.load(Ordering::Relaxed);
+    let mut config = progress::ServerConfig::default();
+    config.max_calls = n as usize + 1;
+    config.supervisory = Duration::from_secs(3600);
+    let mut server: progress::Server<u32> = progress::Server::new(config);
+    for i in 0..n {
+        server
+            .create_call(
+                t(0),
+                &format!("call-{i}"),
+                &format!("a{i}"),
+                &format!("b{i}"),
+            )
+            .unwrap();
+    }
+    drain_progress_server(&mut server);
+    let bytes = (LIVE_BYTES.load(Ordering::Relaxed) - before) / n;
+    let idle = median_ns(|| {
+        black_box(server.poll_output());
+    });
+    // A timer among n armed ones: a call created and its supervisory timer fired.
+    let mut k = 0u64;
+    let timer = median_ns(|| {
+        k += 1;
+        let id = format!("extra-{k}");
+        let _ = server.create_call(t(0), &id, "x", "y");
+        let _ = server.terminate_call(t(0), &id, progress::Reason::Cancel);
+        let _ = server.remove_call(t(0), &id);
+        drain_progress_server(&mut server);
+    });
+    println!("scale progress-server sessions={n} bytes_per_session={bytes} idle_poll_ns={idle:.0} timer_ns={timer:.0}");
+}
+
 // ---- main ------------------------------------------------------------------------------
 
 /// A named case with the frame and reply its floor uses.
@@ -508,6 +593,8 @@ fn main() {
     for Named(name, mut case, frame, reply) in cases() {
         report(name, case.as_mut(), &frame, reply);
     }
+    scale_wtsp(100_000);
+    scale_progress(100_000);
     if quick {
         return;
     }
