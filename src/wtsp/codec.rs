@@ -245,7 +245,7 @@ fn offer_to<'a>(f: &mut Fields<'a>, o: &'a CallOffer) {
     f.jsep = o.jsep.as_ref().map(Cow::Borrowed);
 }
 
-pub(crate) fn event_from(name: String, mut f: Fields<'_>, text: &str) -> Event {
+pub(crate) fn event_from(name: String, mut f: Fields<'_>, raw: impl FnOnce() -> Value) -> Event {
     let kind = match name.as_str() {
         "registering" => EventKind::Registering,
         "registered" => EventKind::Registered {
@@ -335,7 +335,7 @@ pub(crate) fn event_from(name: String, mut f: Fields<'_>, text: &str) -> Event {
             dialog_infos: f.dialog_infos.take().map(Cow::into_owned),
         },
         _ => EventKind::Unknown {
-            raw: serde_json::from_str(text).unwrap_or(Value::Null),
+            raw: raw(),
             name,
         },
     };

@@ -170,16 +170,28 @@ impl CallLog {
     /// Reads the logged message as a typed message, with the `line` and `call_id` it was
     /// logged under put back (logs leave them out, and call requests need them).
     pub fn decode(&self, line: Line, call_id: &str) -> Result<Message, DecodeError> {
-        let mut message = self.message.clone();
-        if let Value::Object(map) = &mut message {
-            map.entry("line").or_insert(match line {
-                Line::Index(i) => Value::from(i),
-                Line::Guest => Value::Null,
-            });
-            map.entry("call_id")
-                .or_insert_with(|| Value::String(call_id.to_owned()));
-        }
-        Message::decode(&message.to_string())
+        // Read the stored tree in place (borrowing its strings) rather than print and
+        // re-parse it.
+        let mut f = match Fields::deserialize(&self.message) {
+            Ok(f) => f,
+            Err(e) => {
+                return Err(match &self.message {
+                    Value::Object(_) => DecodeError::InvalidField {
+                        message: None,
+                        detail: e.to_string(),
+                        transaction: None,
+                    },
+                    _ => DecodeError::NotAnObject,
+                })
+            }
+        };
+        f.lift_data();
+        f.line.get_or_insert(match line {
+            Line::Index(i) => Some(i),
+            Line::Guest => None,
+        });
+        f.call_id.get_or_insert(std::borrow::Cow::Borrowed(call_id));
+        Message::from_fields(f, || self.message.clone())
     }
 }
 
@@ -319,7 +331,7 @@ impl Message {
         match serde_json::from_str::<Fields<'_>>(text) {
             Ok(mut f) => {
                 f.lift_data();
-                Self::from_fields(f, text)
+                Self::from_fields(f, || serde_json::from_str(text).unwrap_or(Value::Null))
             }
             Err(e) => Err(Self::classify_error(text, e)),
         }
@@ -347,7 +359,7 @@ impl Message {
         }
     }
 
-    fn from_fields(f: Fields<'_>, text: &str) -> Result<Message, DecodeError> {
+    fn from_fields(f: Fields<'_>, raw: impl FnOnce() -> Value) -> Result<Message, DecodeError> {
         if let Some(name) = f.handshake.as_deref() {
             return Ok(Message::Handshake(handshake_from(name.to_owned(), f)?));
         }
@@ -358,7 +370,7 @@ impl Message {
             return Ok(Message::Response(response_from(name.to_owned(), f)?));
         }
         if let Some(name) = f.event.as_deref() {
-            return Ok(Message::Event(event_from(name.to_owned(), f, text)));
+            return Ok(Message::Event(event_from(name.to_owned(), f, raw)));
         }
         Err(DecodeError::UnknownKind)
     }
