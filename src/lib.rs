@@ -102,6 +102,7 @@
 #![warn(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 
+mod borrow;
 pub mod callapi;
 mod error;
 pub mod progress;

@@ -225,30 +225,39 @@ pub enum DecodeError {
 
 #[derive(Deserialize, Default)]
 struct Fields<'a> {
-    #[serde(rename = "messageType", borrow)]
+    #[serde(
+        rename = "messageType",
+        borrow,
+        default,
+        deserialize_with = "crate::borrow::borrow_str"
+    )]
     message_type: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "crate::borrow::borrow_str")]
     auth: Option<Cow<'a, str>>,
-    #[serde(rename = "callId", borrow, default)]
+    #[serde(
+        rename = "callId",
+        borrow,
+        default,
+        deserialize_with = "crate::borrow::borrow_str"
+    )]
     call_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "crate::borrow::borrow_str")]
     state: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "crate::borrow::borrow_str")]
     reason: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "crate::borrow::borrow_str")]
     event: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     echo: Option<&'a RawValue>,
 }
 
-fn fields(text: &str) -> Result<(String, Fields<'_>), DecodeError> {
-    let f: Fields<'_> =
+fn fields(text: &str) -> Result<(Cow<'_, str>, Fields<'_>), DecodeError> {
+    let mut f: Fields<'_> =
         serde_json::from_str(text).map_err(|e| DecodeError::Malformed(e.to_string()))?;
     let kind = f
         .message_type
-        .clone()
-        .ok_or_else(|| DecodeError::Malformed("no messageType".into()))?
-        .into_owned();
+        .take()
+        .ok_or_else(|| DecodeError::Malformed("no messageType".into()))?;
     Ok((kind, f))
 }
 
@@ -300,7 +309,7 @@ impl ClientMessage {
     /// Reads a frame a client sent.
     pub fn decode(text: &str) -> Result<ClientMessage, DecodeError> {
         let (kind, f) = fields(text)?;
-        Ok(match kind.as_str() {
+        Ok(match kind.as_ref() {
             "hello" => ClientMessage::Hello {
                 auth: need(f.auth, "auth")?.into_owned(),
                 call_id: f.call_id.map(Cow::into_owned),
@@ -313,7 +322,7 @@ impl ClientMessage {
                 reason: f.reason.map(Cow::into_owned).unwrap_or_default(),
             },
             "echo" => ClientMessage::Echo { echo: echo_of(&f)? },
-            _ => return Err(DecodeError::UnknownType(kind)),
+            _ => return Err(DecodeError::UnknownType(kind.into_owned())),
         })
     }
 
@@ -352,7 +361,7 @@ impl ServerMessage {
         let (kind, f) = fields(text)?;
         let state = || need(f.state.as_deref().map(State::parse), "state");
         let reason = f.reason.as_deref().map(Reason::parse);
-        Ok(match kind.as_str() {
+        Ok(match kind.as_ref() {
             "hello" => ServerMessage::Hello {
                 state: state()?,
                 reason,
@@ -365,7 +374,7 @@ impl ServerMessage {
                 reason: f.reason.as_deref().unwrap_or_default().to_owned(),
             },
             "echo" => ServerMessage::Echo { echo: echo_of(&f)? },
-            _ => return Err(DecodeError::UnknownType(kind)),
+            _ => return Err(DecodeError::UnknownType(kind.into_owned())),
         })
     }
 

@@ -334,10 +334,7 @@ pub(crate) fn event_from(name: String, mut f: Fields<'_>, raw: impl FnOnce() -> 
             number: own(f.number.take()),
             dialog_infos: f.dialog_infos.take().map(Cow::into_owned),
         },
-        _ => EventKind::Unknown {
-            raw: raw(),
-            name,
-        },
+        _ => EventKind::Unknown { raw: raw(), name },
     };
     Event {
         transaction: own(f.transaction),

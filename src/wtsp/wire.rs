@@ -51,15 +51,40 @@ fn skip<T>(v: &Option<T>) -> bool {
 #[derive(Debug, Default, Deserialize, Serialize)]
 pub(crate) struct Fields<'a> {
     // The kind tags, written first.
-    #[serde(borrow, default, skip_serializing_if = "skip")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "crate::borrow::borrow_str",
+        skip_serializing_if = "skip"
+    )]
     pub handshake: Option<Cow<'a, str>>,
-    #[serde(borrow, default, skip_serializing_if = "skip")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "crate::borrow::borrow_str",
+        skip_serializing_if = "skip"
+    )]
     pub request: Option<Cow<'a, str>>,
-    #[serde(borrow, default, skip_serializing_if = "skip")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "crate::borrow::borrow_str",
+        skip_serializing_if = "skip"
+    )]
     pub response: Option<Cow<'a, str>>,
-    #[serde(borrow, default, skip_serializing_if = "skip")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "crate::borrow::borrow_str",
+        skip_serializing_if = "skip"
+    )]
     pub event: Option<Cow<'a, str>>,
-    #[serde(borrow, default, skip_serializing_if = "skip")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "crate::borrow::borrow_str",
+        skip_serializing_if = "skip"
+    )]
     pub transaction: Option<Cow<'a, str>>,
     #[serde(
         default,
@@ -67,15 +92,30 @@ pub(crate) struct Fields<'a> {
         skip_serializing_if = "skip"
     )]
     pub line: Option<Option<u32>>,
-    #[serde(borrow, default, skip_serializing_if = "skip")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "crate::borrow::borrow_str",
+        skip_serializing_if = "skip"
+    )]
     pub call_id: Option<Cow<'a, str>>,
 
     // Requests.
-    #[serde(borrow, default, skip_serializing_if = "skip")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "crate::borrow::borrow_str",
+        skip_serializing_if = "skip"
+    )]
     pub number: Option<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "skip")]
     pub jsep: Option<Cow<'a, Jsep>>,
-    #[serde(borrow, default, skip_serializing_if = "skip")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "crate::borrow::borrow_str",
+        skip_serializing_if = "skip"
+    )]
     pub from: Option<Cow<'a, str>>,
     #[serde(
         borrow,
@@ -84,11 +124,26 @@ pub(crate) struct Fields<'a> {
         skip_serializing_if = "skip"
     )]
     pub refer_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default, skip_serializing_if = "skip")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "crate::borrow::borrow_str",
+        skip_serializing_if = "skip"
+    )]
     pub replaces: Option<Cow<'a, str>>,
-    #[serde(borrow, default, skip_serializing_if = "skip")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "crate::borrow::borrow_str",
+        skip_serializing_if = "skip"
+    )]
     pub direction: Option<Cow<'a, str>>,
-    #[serde(borrow, default, skip_serializing_if = "skip")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "crate::borrow::borrow_str",
+        skip_serializing_if = "skip"
+    )]
     pub replace_call_id: Option<Cow<'a, str>>,
     #[serde(
         default,
@@ -102,43 +157,114 @@ pub(crate) struct Fields<'a> {
     // Responses and errors.
     #[serde(default, skip_serializing_if = "skip")]
     pub code: Option<i64>,
-    #[serde(borrow, default, skip_serializing_if = "skip")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "crate::borrow::borrow_str",
+        skip_serializing_if = "skip"
+    )]
     pub reason: Option<Cow<'a, str>>,
 
     // Events.
-    #[serde(borrow, default, skip_serializing_if = "skip")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "crate::borrow::borrow_str",
+        skip_serializing_if = "skip"
+    )]
     pub phrase: Option<Cow<'a, str>>,
-    #[serde(borrow, default, rename = "type", skip_serializing_if = "skip")]
+    #[serde(
+        borrow,
+        default,
+        rename = "type",
+        deserialize_with = "crate::borrow::borrow_str",
+        skip_serializing_if = "skip"
+    )]
     pub media_type: Option<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "skip")]
     pub receiving: Option<bool>,
-    #[serde(borrow, default, skip_serializing_if = "skip")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "crate::borrow::borrow_str",
+        skip_serializing_if = "skip"
+    )]
     pub mid: Option<Cow<'a, str>>,
-    #[serde(borrow, default, skip_serializing_if = "skip")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "crate::borrow::borrow_str",
+        skip_serializing_if = "skip"
+    )]
     pub media: Option<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "skip")]
     pub uplink: Option<bool>,
     #[serde(default, skip_serializing_if = "skip")]
     pub lost: Option<i64>,
-    #[serde(borrow, default, skip_serializing_if = "skip")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "crate::borrow::borrow_str",
+        skip_serializing_if = "skip"
+    )]
     pub refer_to: Option<Cow<'a, str>>,
-    #[serde(borrow, default, skip_serializing_if = "skip")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "crate::borrow::borrow_str",
+        skip_serializing_if = "skip"
+    )]
     pub referred_by: Option<Cow<'a, str>>,
-    #[serde(borrow, default, skip_serializing_if = "skip")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "crate::borrow::borrow_str",
+        skip_serializing_if = "skip"
+    )]
     pub callee: Option<Cow<'a, str>>,
-    #[serde(borrow, default, skip_serializing_if = "skip")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "crate::borrow::borrow_str",
+        skip_serializing_if = "skip"
+    )]
     pub caller: Option<Cow<'a, str>>,
-    #[serde(borrow, default, skip_serializing_if = "skip")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "crate::borrow::borrow_str",
+        skip_serializing_if = "skip"
+    )]
     pub caller_display_name: Option<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "skip")]
     pub is_focus: Option<bool>,
-    #[serde(borrow, default, skip_serializing_if = "skip")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "crate::borrow::borrow_str",
+        skip_serializing_if = "skip"
+    )]
     pub notify: Option<Cow<'a, str>>,
-    #[serde(borrow, default, skip_serializing_if = "skip")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "crate::borrow::borrow_str",
+        skip_serializing_if = "skip"
+    )]
     pub subscription_state: Option<Cow<'a, str>>,
-    #[serde(borrow, default, skip_serializing_if = "skip")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "crate::borrow::borrow_str",
+        skip_serializing_if = "skip"
+    )]
     pub content_type: Option<Cow<'a, str>>,
-    #[serde(borrow, default, skip_serializing_if = "skip")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "crate::borrow::borrow_str",
+        skip_serializing_if = "skip"
+    )]
     pub content: Option<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "skip")]
     pub presence_info: Option<Cow<'a, Value>>,
