@@ -370,9 +370,11 @@ fn run_server(
                 );
             }
             ServerOp::Frame(c, f) => {
-                // A transaction id reused after its answer starts a new transaction.
+                // A request reusing a transaction id after its answer starts a new
+                // transaction (a keepalive's transaction is not a request's).
                 let tx = serde_json::from_str::<serde_json::Value>(f)
                     .ok()
+                    .filter(|v| v.get("request").is_some())
                     .and_then(|v| {
                         v.get("transaction")
                             .and_then(|t| t.as_str())

@@ -19,15 +19,15 @@ pub(crate) fn b(v: &Option<String>) -> Option<Cow<'_, str>> {
     v.as_deref().map(Cow::Borrowed)
 }
 
-pub(crate) fn handshake_from(name: String, f: Fields<'_>) -> Result<Handshake, DecodeError> {
+pub(crate) fn handshake_from(name: &str, f: Fields<'_>) -> Result<Handshake, DecodeError> {
     let transaction = own(f.transaction);
-    Ok(match name.as_str() {
+    Ok(match name {
         "state" => Handshake::State(StateHandshake {
             keepalive_interval: f.keepalive_interval,
             timestamp: f.timestamp.unwrap_or(0),
             registration: f.registration.map(Cow::into_owned).ok_or_else(|| {
                 DecodeError::MissingField {
-                    message: name.clone(),
+                    message: name.to_owned(),
                     field: "registration",
                     transaction: None,
                 }
@@ -40,12 +40,15 @@ pub(crate) fn handshake_from(name: String, f: Fields<'_>) -> Result<Handshake, D
         }),
         "keepalive" => Handshake::Keepalive {
             transaction: transaction.ok_or(DecodeError::MissingField {
-                message: name,
+                message: name.to_owned(),
                 field: "transaction",
                 transaction: None,
             })?,
         },
-        _ => Handshake::Unknown { name, transaction },
+        _ => Handshake::Unknown {
+            name: name.to_owned(),
+            transaction,
+        },
     })
 }
 
@@ -65,10 +68,10 @@ pub(crate) fn handshake_to(h: &Handshake) -> Fields<'_> {
     }
 }
 
-pub(crate) fn request_from(name: String, f: Fields<'_>) -> Result<Request, DecodeError> {
+pub(crate) fn request_from(name: &str, f: Fields<'_>) -> Result<Request, DecodeError> {
     let transaction = own(f.transaction);
     let missing = |field: &'static str| DecodeError::MissingField {
-        message: name.clone(),
+        message: name.to_owned(),
         field,
         transaction: transaction.clone(),
     };
@@ -76,7 +79,7 @@ pub(crate) fn request_from(name: String, f: Fields<'_>) -> Result<Request, Decod
         return Err(missing("transaction"));
     };
     let jsep = f.jsep.map(Cow::into_owned);
-    let kind = match name.as_str() {
+    let kind = match name {
         "outgoing_call" => RequestKind::OutgoingCall {
             number: own(f.number).ok_or_else(|| missing("number"))?,
             jsep: jsep.ok_or_else(|| missing("jsep"))?,
@@ -98,7 +101,7 @@ pub(crate) fn request_from(name: String, f: Fields<'_>) -> Result<Request, Decod
                 Some("inactive") => HoldDirection::Inactive,
                 Some(other) => {
                     return Err(DecodeError::InvalidField {
-                        message: Some(name.clone()),
+                        message: Some(name.to_owned()),
                         detail: format!("hold direction {other:?}"),
                         transaction,
                     })
@@ -122,7 +125,9 @@ pub(crate) fn request_from(name: String, f: Fields<'_>) -> Result<Request, Decod
                 .map(Cow::into_owned)
                 .ok_or_else(|| missing("settings"))?,
         },
-        _ => RequestKind::Unknown { name: name.clone() },
+        _ => RequestKind::Unknown {
+            name: name.to_owned(),
+        },
     };
     let group = kind.group();
     let line = f.line.map(Line::from_wire);
@@ -181,20 +186,22 @@ pub(crate) fn request_to(r: &Request) -> Fields<'_> {
     f
 }
 
-pub(crate) fn response_from(name: String, f: Fields<'_>) -> Result<Response, DecodeError> {
+pub(crate) fn response_from(name: &str, f: Fields<'_>) -> Result<Response, DecodeError> {
     let transaction = own(f.transaction).ok_or_else(|| DecodeError::MissingField {
-        message: name.clone(),
+        message: name.to_owned(),
         field: "transaction",
         transaction: None,
     })?;
-    let kind = match name.as_str() {
+    let kind = match name {
         "ack" => ResponseKind::Ack,
         // Tolerant: an error without code or reason is still an error.
         "error" => ResponseKind::Error {
             code: f.code.unwrap_or(0),
             reason: own(f.reason).unwrap_or_default(),
         },
-        _ => ResponseKind::Unknown { name },
+        _ => ResponseKind::Unknown {
+            name: name.to_owned(),
+        },
     };
     Ok(Response {
         transaction,
@@ -245,8 +252,8 @@ fn offer_to<'a>(f: &mut Fields<'a>, o: &'a CallOffer) {
     f.jsep = o.jsep.as_ref().map(Cow::Borrowed);
 }
 
-pub(crate) fn event_from(name: String, mut f: Fields<'_>, raw: impl FnOnce() -> Value) -> Event {
-    let kind = match name.as_str() {
+pub(crate) fn event_from(name: &str, mut f: Fields<'_>, raw: impl FnOnce() -> Value) -> Event {
+    let kind = match name {
         "registering" => EventKind::Registering,
         "registered" => EventKind::Registered {
             phrase: own(f.phrase.take()),
@@ -334,7 +341,10 @@ pub(crate) fn event_from(name: String, mut f: Fields<'_>, raw: impl FnOnce() -> 
             number: own(f.number.take()),
             dialog_infos: f.dialog_infos.take().map(Cow::into_owned),
         },
-        _ => EventKind::Unknown { raw: raw(), name },
+        _ => EventKind::Unknown {
+            raw: raw(),
+            name: name.to_owned(),
+        },
     };
     Event {
         transaction: own(f.transaction),

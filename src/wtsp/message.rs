@@ -337,6 +337,21 @@ impl Message {
         }
     }
 
+    /// Reads a frame as a server does: a keepalive is only recognised (the server echoes
+    /// the frame as it came, so nothing of it needs copying); anything else is decoded.
+    pub(crate) fn decode_at_server(text: &str) -> Result<Option<Message>, DecodeError> {
+        match serde_json::from_str::<Fields<'_>>(text) {
+            Ok(mut f) => {
+                f.lift_data();
+                if f.handshake.as_deref() == Some("keepalive") && f.transaction.is_some() {
+                    return Ok(None);
+                }
+                Self::from_fields(f, || serde_json::from_str(text).unwrap_or(Value::Null)).map(Some)
+            }
+            Err(e) => Err(Self::classify_error(text, e)),
+        }
+    }
+
     /// A frame that did not fit [`Fields`]: tell "not JSON" and "not an object" apart from
     /// "a field of the wrong type", and keep the transaction for the latter so a server can
     /// answer it. This path re-reads the frame as a tree, which only bad input pays for.
@@ -359,18 +374,20 @@ impl Message {
         }
     }
 
-    fn from_fields(f: Fields<'_>, raw: impl FnOnce() -> Value) -> Result<Message, DecodeError> {
-        if let Some(name) = f.handshake.as_deref() {
-            return Ok(Message::Handshake(handshake_from(name.to_owned(), f)?));
+    fn from_fields(mut f: Fields<'_>, raw: impl FnOnce() -> Value) -> Result<Message, DecodeError> {
+        // The kind tag is taken out (still borrowed from the frame) so the typed message
+        // can be built from the rest without copying the name.
+        if let Some(name) = f.handshake.take() {
+            return Ok(Message::Handshake(handshake_from(&name, f)?));
         }
-        if let Some(name) = f.request.as_deref() {
-            return Ok(Message::Request(request_from(name.to_owned(), f)?));
+        if let Some(name) = f.request.take() {
+            return Ok(Message::Request(request_from(&name, f)?));
         }
-        if let Some(name) = f.response.as_deref() {
-            return Ok(Message::Response(response_from(name.to_owned(), f)?));
+        if let Some(name) = f.response.take() {
+            return Ok(Message::Response(response_from(&name, f)?));
         }
-        if let Some(name) = f.event.as_deref() {
-            return Ok(Message::Event(event_from(name.to_owned(), f, raw)));
+        if let Some(name) = f.event.take() {
+            return Ok(Message::Event(event_from(&name, f, raw)));
         }
         Err(DecodeError::UnknownKind)
     }

@@ -256,17 +256,18 @@ impl<C: Ord + Clone + Debug> Server<C> {
             self.close_for(conn, CloseCode::MessageTooBig, reason);
             return Routing::Handled;
         }
-        match Message::decode(text) {
-            Ok(Message::Handshake(Handshake::Keepalive { .. })) => {
+        match Message::decode_at_server(text) {
+            // A keepalive is echoed verbatim.
+            Ok(None) => {
                 self.transmit(conn, text.to_owned());
             }
-            Ok(Message::Request(r)) if attached => self.on_request(now, conn, r),
-            Ok(Message::Request(_)) => self.close_for(
+            Ok(Some(Message::Request(r))) if attached => self.on_request(now, conn, r),
+            Ok(Some(Message::Request(_))) => self.close_for(
                 conn,
                 CloseCode::SignalingMessageError,
                 "request before state".into(),
             ),
-            Ok(other) => {
+            Ok(Some(other)) => {
                 let what = match other {
                     Message::Handshake(_) => "handshake",
                     Message::Response(_) => "response",
