@@ -6,7 +6,11 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::jsonrpc::{read_from_server, FromServer, Id, Request};
+use std::borrow::Cow;
+
+use serde_json::value::RawValue;
+
+use super::jsonrpc::{read_from_server_ref, FromServerRef, Id, Request};
 use super::{CallEvent, Command};
 use crate::timer::TimerQueue;
 use crate::{Timestamp, UsageError};
@@ -178,8 +182,9 @@ struct Early {
     method: String,
     cmd_id: String,
     event: String,
-    data: Option<Value>,
-    params: Option<Value>,
+    /// The notification's `data` and `params`, as JSON text.
+    data: Option<String>,
+    params: Option<String>,
 }
 
 /// The Call API client machine for one connection.
@@ -350,13 +355,13 @@ impl Client {
                 error: format!("frame of {} bytes", text.len()),
             });
         }
-        match read_from_server(text) {
+        match read_from_server_ref(text) {
             Err(error) => self.event(ClientEvent::Malformed { error }),
             Ok(messages) => {
                 for m in messages {
                     match m {
-                        FromServer::Response { id, outcome } => self.on_response(id, outcome),
-                        FromServer::Notification { method, params } => {
+                        FromServerRef::Response { id, outcome } => self.on_response(id, outcome),
+                        FromServerRef::Notification { method, params } => {
                             self.on_notification(method, params)
                         }
                     }
@@ -437,7 +442,7 @@ impl Client {
         });
     }
 
-    fn on_response(&mut self, id: Id, outcome: Result<Value, super::jsonrpc::ErrorObject>) {
+    fn on_response(&mut self, id: Id, outcome: Result<&RawValue, super::jsonrpc::ErrorObject>) {
         let request = match &id {
             Id::Number(_) => id.to_string().parse::<u64>().ok(),
             Id::String(s) => s.parse::<u64>().ok(),
@@ -466,11 +471,16 @@ impl Client {
                     return;
                 };
                 live.state = CommandState::AwaitingEnded;
-                let theirs = result
-                    .get("cmd_id")
-                    .and_then(Value::as_str)
-                    .filter(|t| *t != cmd_id)
-                    .map(str::to_owned);
+                #[derive(serde::Deserialize)]
+                struct Started<'a> {
+                    #[serde(borrow, default, deserialize_with = "crate::borrow::borrow_str")]
+                    cmd_id: Option<Cow<'a, str>>,
+                }
+                let theirs = serde_json::from_str::<Started<'_>>(result.get())
+                    .ok()
+                    .and_then(|s| s.cmd_id)
+                    .filter(|t| *t != cmd_id.as_str())
+                    .map(Cow::into_owned);
                 if let Some(t) = &theirs {
                     self.aliases.insert(t.clone(), cmd_id.clone());
                 }
@@ -488,26 +498,40 @@ impl Client {
         }
     }
 
-    fn on_notification(&mut self, method: String, params: Option<Value>) {
-        let field = |k: &str| params.as_ref().and_then(|p| p.get(k));
-        let cmd_id = field("cmd_id").and_then(Value::as_str).map(str::to_owned);
-        // `status` is the seed's stale name for `event`.
-        let event = field("event")
-            .or_else(|| field("status"))
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        let data = field("data").cloned();
-        let (Some(cmd_id), Some(event)) = (cmd_id.clone(), event.clone()) else {
+    fn on_notification(&mut self, method: Cow<'_, str>, params: Option<&RawValue>) {
+        #[derive(serde::Deserialize, Default)]
+        struct Params<'a> {
+            #[serde(borrow, default, deserialize_with = "crate::borrow::borrow_str")]
+            cmd_id: Option<Cow<'a, str>>,
+            #[serde(borrow, default, deserialize_with = "crate::borrow::borrow_str")]
+            event: Option<Cow<'a, str>>,
+            // The seed's stale name for `event`.
+            #[serde(borrow, default, deserialize_with = "crate::borrow::borrow_str")]
+            status: Option<Cow<'a, str>>,
+            #[serde(borrow, default)]
+            data: Option<&'a RawValue>,
+        }
+        let p: Params<'_> = params
+            .and_then(|raw| serde_json::from_str(raw.get()).ok())
+            .unwrap_or_default();
+        let event = p.event.or(p.status);
+        let as_value =
+            |raw: Option<&RawValue>| raw.and_then(|r| serde_json::from_str(r.get()).ok());
+        let (Some(cmd_id), Some(event)) = (p.cmd_id, event) else {
             return self.event(ClientEvent::UnmatchedNotification {
-                method,
-                cmd_id,
-                event,
-                params,
+                method: method.into_owned(),
+                cmd_id: None,
+                event: None,
+                params: as_value(params),
             });
         };
-        let ours = self.aliases.get(&cmd_id).cloned().unwrap_or(cmd_id);
+        let ours = self
+            .aliases
+            .get(cmd_id.as_ref())
+            .cloned()
+            .unwrap_or_else(|| cmd_id.into_owned());
         if self.commands.contains_key(&ours) {
-            return self.apply(&ours, event, data);
+            return self.apply(&ours, &event, p.data);
         }
         if event == "Ended" && self.failed.remove(&ours) {
             return; // The Ended that follows an Error: the command already ended.
@@ -519,31 +543,30 @@ impl Client {
                 }
             }
             self.early.push_back(Early {
-                method,
+                method: method.into_owned(),
                 cmd_id: ours,
-                event,
-                data,
-                params,
+                event: event.into_owned(),
+                data: p.data.map(|d| d.get().to_owned()),
+                params: params.map(|d| d.get().to_owned()),
             });
             return;
         }
         self.event(ClientEvent::UnmatchedNotification {
-            method,
+            method: method.into_owned(),
             cmd_id: Some(ours),
-            event: Some(event),
-            params,
+            event: Some(event.into_owned()),
+            params: as_value(params),
         });
     }
 
-    fn apply(&mut self, cmd_id: &str, event: String, data: Option<Value>) {
-        match event.as_str() {
+    fn apply(&mut self, cmd_id: &str, event: &str, data: Option<&RawValue>) {
+        match event {
             "Ended" => self.end(cmd_id, Outcome::Completed),
             "Error" => {
-                let message = match data {
-                    Some(Value::String(s)) => s,
-                    Some(other) => other.to_string(),
-                    None => String::new(),
-                };
+                // The daemon's Error data is a string; anything else is kept as JSON text.
+                let message = data.map_or_else(String::new, |d| {
+                    serde_json::from_str::<String>(d.get()).unwrap_or_else(|_| d.get().to_owned())
+                });
                 self.end(cmd_id, Outcome::Failed { message });
             }
             // Notifications may overtake the result; a Started notification changes nothing.
@@ -554,7 +577,7 @@ impl Client {
                     .get(cmd_id)
                     .map(|c| c.method.clone())
                     .unwrap_or_default();
-                let event = CallEvent::parse(&event, data.as_ref());
+                let event = CallEvent::from_raw(event, data);
                 self.event(ClientEvent::Progress {
                     cmd_id: cmd_id.to_owned(),
                     method,
@@ -572,7 +595,13 @@ impl Client {
         let ours = self.aliases.get(theirs).cloned();
         for e in mine {
             match &ours {
-                Some(o) if self.commands.contains_key(o) => self.apply(&o.clone(), e.event, e.data),
+                Some(o) if self.commands.contains_key(o) => {
+                    let data = e
+                        .data
+                        .as_deref()
+                        .and_then(|d| serde_json::from_str::<&RawValue>(d).ok());
+                    self.apply(&o.clone(), &e.event, data)
+                }
                 _ => self.unmatched(e),
             }
         }
@@ -583,7 +612,7 @@ impl Client {
             method: e.method,
             cmd_id: Some(e.cmd_id),
             event: Some(e.event),
-            params: e.params,
+            params: e.params.and_then(|p| serde_json::from_str(&p).ok()),
         });
     }
 

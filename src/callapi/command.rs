@@ -373,54 +373,80 @@ impl CallEvent {
     /// Reads an event from its name and data. `Started`, `Ended` and `Error` are not
     /// progress events; they come back as `Other`.
     pub fn parse(name: &str, data: Option<&Value>) -> CallEvent {
-        let f = |k: &str| {
-            data.and_then(|d| d.get(k))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        };
+        let text = data.map(Value::to_string);
+        let raw = text
+            .as_deref()
+            .and_then(|t| serde_json::from_str::<&serde_json::value::RawValue>(t).ok());
+        Self::from_raw(name, raw)
+    }
+
+    /// Reads an event from its name and its `data` as JSON text, borrowing where it can.
+    pub(crate) fn from_raw(name: &str, data: Option<&serde_json::value::RawValue>) -> CallEvent {
+        use std::borrow::Cow;
+        #[derive(Deserialize, Default)]
+        struct Fields<'a> {
+            #[serde(borrow, default, deserialize_with = "crate::borrow::lenient_str")]
+            caller: Option<Cow<'a, str>>,
+            #[serde(borrow, default, deserialize_with = "crate::borrow::lenient_str")]
+            callee: Option<Cow<'a, str>>,
+            #[serde(borrow, default, deserialize_with = "crate::borrow::lenient_str")]
+            callid: Option<Cow<'a, str>>,
+            #[serde(borrow, default, deserialize_with = "crate::borrow::lenient_str")]
+            destination: Option<Cow<'a, str>>,
+            #[serde(borrow, default, deserialize_with = "crate::borrow::lenient_str")]
+            extra: Option<Cow<'a, str>>,
+            #[serde(borrow, default, deserialize_with = "crate::borrow::lenient_str")]
+            leg: Option<Cow<'a, str>>,
+        }
+        let value = || data.and_then(|d| serde_json::from_str::<Value>(d.get()).ok());
+        // Fields of another type than the catalog's are read tolerantly: as absent.
+        let f: Fields<'_> = data
+            .and_then(|d| serde_json::from_str(d.get()).ok())
+            .unwrap_or_default();
+        let own = |v: Option<Cow<'_, str>>| v.map(Cow::into_owned);
         match name {
             "CallerAnswered" => CallEvent::CallerAnswered {
-                caller: f("caller"),
-                callee: f("callee"),
+                caller: own(f.caller),
+                callee: own(f.callee),
             },
             "Transferring" => CallEvent::Transferring {
-                caller: f("caller"),
-                destination: f("destination"),
+                caller: own(f.caller),
+                destination: own(f.destination),
             },
             "TransferStart" => CallEvent::TransferStart {
-                callid: f("callid"),
-                caller: f("caller"),
-                callee: f("callee"),
-                destination: f("destination"),
+                callid: own(f.callid),
+                caller: own(f.caller),
+                callee: own(f.callee),
+                destination: own(f.destination),
             },
             "TransferPending" => CallEvent::TransferPending {
-                callid: f("callid"),
-                caller: f("caller"),
-                callee: f("callee"),
-                destination: f("destination"),
-                extra: f("extra"),
+                callid: own(f.callid),
+                caller: own(f.caller),
+                callee: own(f.callee),
+                destination: own(f.destination),
+                extra: own(f.extra),
             },
             "CalleeAnswered" => CallEvent::CalleeAnswered {
-                callid: f("callid"),
-                caller: f("caller"),
-                callee: f("callee"),
+                callid: own(f.callid),
+                caller: own(f.caller),
+                callee: own(f.callee),
             },
             "TransferSuccessful" => CallEvent::TransferSuccessful {
-                callid: f("callid"),
-                destination: f("destination"),
+                callid: own(f.callid),
+                destination: own(f.destination),
             },
             "CallHolding" => CallEvent::CallHolding,
-            "CallHoldStart" => CallEvent::CallHoldStart { leg: f("leg") },
-            "CallHoldSuccessful" => CallEvent::CallHoldSuccessful { leg: f("leg") },
+            "CallHoldStart" => CallEvent::CallHoldStart { leg: own(f.leg) },
+            "CallHoldSuccessful" => CallEvent::CallHoldSuccessful { leg: own(f.leg) },
             "CallUnholding" => CallEvent::CallUnholding,
-            "CallUnholdStart" => CallEvent::CallUnholdStart { leg: f("leg") },
-            "CallUnholdSuccessful" => CallEvent::CallUnholdSuccessful { leg: f("leg") },
+            "CallUnholdStart" => CallEvent::CallUnholdStart { leg: own(f.leg) },
+            "CallUnholdSuccessful" => CallEvent::CallUnholdSuccessful { leg: own(f.leg) },
             "Reply" => CallEvent::Reply {
-                data: data.cloned().unwrap_or(Value::Null),
+                data: value().unwrap_or(Value::Null),
             },
             other => CallEvent::Other {
                 name: other.to_owned(),
-                data: data.cloned(),
+                data: value(),
             },
         }
     }

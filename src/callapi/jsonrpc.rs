@@ -307,44 +307,99 @@ pub enum FromServer {
 
 /// Reads one frame from a server: one message or a batch of them.
 pub fn read_from_server(text: &str) -> Result<Vec<FromServer>, String> {
-    let v: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
-    let items = match v {
-        Value::Array(items) => items,
-        other => vec![other],
-    };
-    items.into_iter().map(one_from_server).collect()
+    let owned = |raw: &RawValue| serde_json::from_str::<Value>(raw.get()).unwrap_or(Value::Null);
+    Ok(read_from_server_ref(text)?
+        .into_iter()
+        .map(|m| match m {
+            FromServerRef::Response { id, outcome } => FromServer::Response {
+                id,
+                outcome: outcome.map(owned),
+            },
+            FromServerRef::Notification { method, params } => FromServer::Notification {
+                method: method.into_owned(),
+                params: params.map(owned),
+            },
+        })
+        .collect())
 }
 
-fn one_from_server(v: Value) -> Result<FromServer, String> {
-    let Value::Object(mut map) = v else {
-        return Err("not a JSON object".into());
-    };
-    if let Some(Value::String(method)) = map.get("method") {
-        let method = method.clone();
-        return Ok(FromServer::Notification {
+/// [`FromServer`], borrowing from the frame: what the client machine reads.
+pub(crate) enum FromServerRef<'a> {
+    Response {
+        id: Id,
+        outcome: Result<&'a RawValue, ErrorObject>,
+    },
+    Notification {
+        method: std::borrow::Cow<'a, str>,
+        params: Option<&'a RawValue>,
+    },
+}
+
+/// A member that may be `null` on purpose: absent is `None`, `null` is `Some("null")`.
+fn raw_member<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Option<&'a RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize)]
+struct MessageRef<'a> {
+    #[serde(borrow, default, deserialize_with = "crate::borrow::borrow_str")]
+    method: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "raw_member")]
+    id: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "raw_member")]
+    result: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    error: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    params: Option<&'a RawValue>,
+}
+
+/// Reads one frame from a server without building trees: the client's hot path.
+pub(crate) fn read_from_server_ref(text: &str) -> Result<Vec<FromServerRef<'_>>, String> {
+    let raw: &RawValue = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    if raw.get().starts_with('[') {
+        let items: Vec<&RawValue> =
+            serde_json::from_str(raw.get()).map_err(|e| format!("not JSON: {e}"))?;
+        return items.into_iter().map(one_from_server).collect();
+    }
+    Ok(vec![one_from_server(raw)?])
+}
+
+fn one_from_server(raw: &RawValue) -> Result<FromServerRef<'_>, String> {
+    let m: MessageRef<'_> =
+        serde_json::from_str(raw.get()).map_err(|_| "not a JSON object".to_owned())?;
+    if let Some(method) = m.method {
+        return Ok(FromServerRef::Notification {
             method,
-            params: map.remove("params"),
+            params: m.params,
         });
     }
-    let id = map.get("id").and_then(Id::from_value).unwrap_or(Id::Null);
-    let outcome = match (map.remove("result"), map.remove("error")) {
+    let id =
+        m.id.and_then(|i| serde_json::from_str::<Value>(i.get()).ok())
+            .and_then(|v| Id::from_value(&v))
+            .unwrap_or(Id::Null);
+    let outcome = match (m.result, m.error) {
         (_, Some(e)) => Err(
-            serde_json::from_value::<ErrorObject>(e.clone()).unwrap_or_else(|_| ErrorObject {
-                code: e
-                    .get("code")
-                    .and_then(Value::as_i64)
-                    .unwrap_or(INTERNAL_ERROR),
-                message: e.get("message").map_or_else(
-                    || e.to_string(),
-                    |m| m.as_str().map_or_else(|| m.to_string(), str::to_owned),
-                ),
-                data: None,
+            serde_json::from_str::<ErrorObject>(e.get()).unwrap_or_else(|_| {
+                // Tolerant: an error object with odd members still says something.
+                let v: Value = serde_json::from_str(e.get()).unwrap_or(Value::Null);
+                ErrorObject {
+                    code: v
+                        .get("code")
+                        .and_then(Value::as_i64)
+                        .unwrap_or(INTERNAL_ERROR),
+                    message: v.get("message").map_or_else(
+                        || v.to_string(),
+                        |m| m.as_str().map_or_else(|| m.to_string(), str::to_owned),
+                    ),
+                    data: None,
+                }
             }),
         ),
         (Some(r), None) => Ok(r),
         (None, None) => return Err("neither a response nor a notification".into()),
     };
-    Ok(FromServer::Response { id, outcome })
+    Ok(FromServerRef::Response { id, outcome })
 }
 
 #[cfg(test)]
