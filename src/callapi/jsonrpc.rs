@@ -13,7 +13,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
-use serde_json::{Map, Number, Value};
+use serde_json::{Number, Value};
 
 /// Invalid JSON was received.
 pub const PARSE_ERROR: i64 = -32700;
@@ -218,16 +218,29 @@ fn invalid(id: Id, message: &str) -> Response {
     }
 }
 
+/// The members of a request, each kept as its JSON text until it is checked.
+#[derive(Deserialize)]
+struct RequestRef<'a> {
+    #[serde(borrow, default, deserialize_with = "raw_member")]
+    jsonrpc: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "raw_member")]
+    id: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "raw_member")]
+    method: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "raw_member")]
+    params: Option<&'a RawValue>,
+}
+
 /// Reads one element of a frame strictly as the JSON-RPC 2.0 specification says.
 fn read_request(raw: &RawValue) -> Result<Request, Response> {
-    let Ok(map) = serde_json::from_str::<Map<String, Value>>(raw.get()) else {
+    let Ok(m) = serde_json::from_str::<RequestRef<'_>>(raw.get()) else {
         return Err(invalid(Id::Null, "invalid request: not an object"));
     };
-    let id = match map.get("id") {
+    let id = match m.id {
         None => None,
-        Some(v) => match Id::from_value(v) {
-            Some(id) => Some(id),
-            None => {
+        Some(v) => match serde_json::from_str::<Id>(v.get()) {
+            Ok(id) => Some(id),
+            Err(_) => {
                 return Err(invalid(
                     Id::Null,
                     "invalid request: id must be a string, a number or null",
@@ -236,21 +249,24 @@ fn read_request(raw: &RawValue) -> Result<Request, Response> {
         },
     };
     let reply_id = id.clone().unwrap_or(Id::Null);
-    if map.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+    let text = |v: Option<&RawValue>| {
+        v.and_then(|v| serde_json::from_str::<std::borrow::Cow<'_, str>>(v.get()).ok())
+    };
+    if text(m.jsonrpc).as_deref() != Some("2.0") {
         return Err(invalid(
             reply_id,
             "invalid request: jsonrpc must be \"2.0\"",
         ));
     }
-    let Some(method) = map.get("method").and_then(Value::as_str) else {
+    let Some(method) = text(m.method) else {
         return Err(invalid(
             reply_id,
             "invalid request: method must be a string",
         ));
     };
-    let params = match map.get("params") {
+    let params = match m.params {
         None => None,
-        Some(p @ (Value::Object(_) | Value::Array(_))) => Some(p.clone()),
+        Some(p) if p.get().starts_with(['{', '[']) => serde_json::from_str::<Value>(p.get()).ok(),
         Some(_) => {
             return Err(invalid(
                 reply_id,
@@ -260,7 +276,7 @@ fn read_request(raw: &RawValue) -> Result<Request, Response> {
     };
     Ok(Request {
         id,
-        method: method.to_owned(),
+        method: method.into_owned(),
         params,
     })
 }
