@@ -19,24 +19,24 @@ pub(crate) fn b(v: &Option<String>) -> Option<Cow<'_, str>> {
     v.as_deref().map(Cow::Borrowed)
 }
 
-pub(crate) fn handshake_from(name: &str, f: Fields<'_>) -> Result<Handshake, DecodeError> {
-    let transaction = own(f.transaction);
+pub(crate) fn handshake_from(name: &str, f: &mut Fields<'_>) -> Result<Handshake, DecodeError> {
+    let transaction = own(f.transaction.take());
     Ok(match name {
         "state" => Handshake::State(StateHandshake {
             keepalive_interval: f.keepalive_interval,
             timestamp: f.timestamp.unwrap_or(0),
-            registration: f.registration.map(Cow::into_owned).ok_or_else(|| {
+            registration: f.registration.take().map(Cow::into_owned).ok_or_else(|| {
                 DecodeError::MissingField {
                     message: name.to_owned(),
                     field: "registration",
                     transaction: None,
                 }
             })?,
-            lines: f.lines.map(Cow::into_owned).unwrap_or_default(),
-            guest_line: f.guest_line.flatten().map(Cow::into_owned),
-            user_active_calls: f.user_active_calls.map(|o| o.map(Cow::into_owned)),
-            dialog_infos: f.dialog_infos.map(Cow::into_owned),
-            presence_infos: f.presence_infos.map(Cow::into_owned),
+            lines: f.lines.take().map(Cow::into_owned).unwrap_or_default(),
+            guest_line: f.guest_line.take().flatten().map(Cow::into_owned),
+            user_active_calls: f.user_active_calls.take().map(|o| o.map(Cow::into_owned)),
+            dialog_infos: f.dialog_infos.take().map(Cow::into_owned),
+            presence_infos: f.presence_infos.take().map(Cow::into_owned),
         }),
         "keepalive" => Handshake::Keepalive {
             transaction: transaction.ok_or(DecodeError::MissingField {
@@ -68,8 +68,8 @@ pub(crate) fn handshake_to(h: &Handshake) -> Fields<'_> {
     }
 }
 
-pub(crate) fn request_from(name: &str, f: Fields<'_>) -> Result<Request, DecodeError> {
-    let transaction = own(f.transaction);
+pub(crate) fn request_from(name: &str, f: &mut Fields<'_>) -> Result<Request, DecodeError> {
+    let transaction = own(f.transaction.take());
     let missing = |field: &'static str| DecodeError::MissingField {
         message: name.to_owned(),
         field,
@@ -78,20 +78,20 @@ pub(crate) fn request_from(name: &str, f: Fields<'_>) -> Result<Request, DecodeE
     let Some(tx) = transaction.clone() else {
         return Err(missing("transaction"));
     };
-    let jsep = f.jsep.map(Cow::into_owned);
+    let jsep = f.jsep.take().map(Cow::into_owned);
     let kind = match name {
         "outgoing_call" => RequestKind::OutgoingCall {
-            number: own(f.number).ok_or_else(|| missing("number"))?,
+            number: own(f.number.take()).ok_or_else(|| missing("number"))?,
             jsep: jsep.ok_or_else(|| missing("jsep"))?,
-            from: own(f.from),
-            refer_id: own(f.refer_id),
-            replaces: own(f.replaces),
+            from: own(f.from.take()),
+            refer_id: own(f.refer_id.take()),
+            replaces: own(f.replaces.take()),
         },
         "accept" => RequestKind::Accept {
             jsep: jsep.ok_or_else(|| missing("jsep"))?,
         },
         "decline" => RequestKind::Decline {
-            refer_id: own(f.refer_id),
+            refer_id: own(f.refer_id.take()),
         },
         "hangup" => RequestKind::Hangup,
         "hold" => RequestKind::Hold {
@@ -110,18 +110,21 @@ pub(crate) fn request_from(name: &str, f: Fields<'_>) -> Result<Request, DecodeE
         },
         "unhold" => RequestKind::Unhold,
         "transfer" => RequestKind::Transfer {
-            number: own(f.number).ok_or_else(|| missing("number"))?,
-            replace_call_id: own(f.replace_call_id),
+            number: own(f.number.take()).ok_or_else(|| missing("number"))?,
+            replace_call_id: own(f.replace_call_id.take()),
         },
         "update" => RequestKind::Update {
             jsep: jsep.ok_or_else(|| missing("jsep"))?,
         },
         "ice_trickle" => RequestKind::IceTrickle {
-            candidate: IceCandidate::from_wire(f.candidate.ok_or_else(|| missing("candidate"))?),
+            candidate: IceCandidate::from_wire(
+                f.candidate.take().ok_or_else(|| missing("candidate"))?,
+            ),
         },
         "presence_update" => RequestKind::PresenceUpdate {
             settings: f
                 .settings
+                .take()
                 .map(Cow::into_owned)
                 .ok_or_else(|| missing("settings"))?,
         },
@@ -140,7 +143,7 @@ pub(crate) fn request_from(name: &str, f: Fields<'_>) -> Result<Request, DecodeE
     Ok(Request {
         transaction: tx,
         line,
-        call_id: own(f.call_id),
+        call_id: own(f.call_id.take()),
         kind,
     })
 }
@@ -186,8 +189,8 @@ pub(crate) fn request_to(r: &Request) -> Fields<'_> {
     f
 }
 
-pub(crate) fn response_from(name: &str, f: Fields<'_>) -> Result<Response, DecodeError> {
-    let transaction = own(f.transaction).ok_or_else(|| DecodeError::MissingField {
+pub(crate) fn response_from(name: &str, f: &mut Fields<'_>) -> Result<Response, DecodeError> {
+    let transaction = own(f.transaction.take()).ok_or_else(|| DecodeError::MissingField {
         message: name.to_owned(),
         field: "transaction",
         transaction: None,
@@ -197,7 +200,7 @@ pub(crate) fn response_from(name: &str, f: Fields<'_>) -> Result<Response, Decod
         // Tolerant: an error without code or reason is still an error.
         "error" => ResponseKind::Error {
             code: f.code.unwrap_or(0),
-            reason: own(f.reason).unwrap_or_default(),
+            reason: own(f.reason.take()).unwrap_or_default(),
         },
         _ => ResponseKind::Unknown {
             name: name.to_owned(),
@@ -206,7 +209,7 @@ pub(crate) fn response_from(name: &str, f: Fields<'_>) -> Result<Response, Decod
     Ok(Response {
         transaction,
         line: f.line.map(Line::from_wire),
-        call_id: own(f.call_id),
+        call_id: own(f.call_id.take()),
         kind,
     })
 }
@@ -252,7 +255,7 @@ fn offer_to<'a>(f: &mut Fields<'a>, o: &'a CallOffer) {
     f.jsep = o.jsep.as_ref().map(Cow::Borrowed);
 }
 
-pub(crate) fn event_from(name: &str, mut f: Fields<'_>, raw: impl FnOnce() -> Value) -> Event {
+pub(crate) fn event_from(name: &str, f: &mut Fields<'_>, raw: impl FnOnce() -> Value) -> Event {
     let kind = match name {
         "registering" => EventKind::Registering,
         "registered" => EventKind::Registered {
@@ -292,7 +295,7 @@ pub(crate) fn event_from(name: &str, mut f: Fields<'_>, raw: impl FnOnce() -> Va
             referred_by: own(f.referred_by.take()),
             replace_call_id: own(f.replace_call_id.take()),
         },
-        "incoming_call" => EventKind::IncomingCall(offer_from(&mut f)),
+        "incoming_call" => EventKind::IncomingCall(offer_from(f)),
         "calling" => EventKind::Calling,
         "proceeding" => EventKind::Proceeding { code: f.code },
         "ringing" => EventKind::Ringing,
@@ -330,7 +333,7 @@ pub(crate) fn event_from(name: &str, mut f: Fields<'_>, raw: impl FnOnce() -> Va
             content_type: own(f.content_type.take()),
             content: own(f.content.take()),
         },
-        "updating_call" => EventKind::UpdatingCall(offer_from(&mut f)),
+        "updating_call" => EventKind::UpdatingCall(offer_from(f)),
         "updating" => EventKind::Updating,
         "updated" => EventKind::Updated,
         "number_presence_update" => EventKind::NumberPresenceUpdate {
@@ -347,9 +350,9 @@ pub(crate) fn event_from(name: &str, mut f: Fields<'_>, raw: impl FnOnce() -> Va
         },
     };
     Event {
-        transaction: own(f.transaction),
+        transaction: own(f.transaction.take()),
         line: f.line.map(Line::from_wire),
-        call_id: own(f.call_id),
+        call_id: own(f.call_id.take()),
         kind,
     }
 }

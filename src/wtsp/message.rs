@@ -191,7 +191,7 @@ impl CallLog {
             Line::Guest => None,
         });
         f.call_id.get_or_insert(std::borrow::Cow::Borrowed(call_id));
-        Message::from_fields(f, || self.message.clone())
+        Message::from_fields(&mut f, || self.message.clone())
     }
 }
 
@@ -331,7 +331,7 @@ impl Message {
         match serde_json::from_str::<Fields<'_>>(text) {
             Ok(mut f) => {
                 f.lift_data();
-                Self::from_fields(f, || serde_json::from_str(text).unwrap_or(Value::Null))
+                Self::from_fields(&mut f, || serde_json::from_str(text).unwrap_or(Value::Null))
             }
             Err(e) => Err(Self::classify_error(text, e)),
         }
@@ -346,7 +346,8 @@ impl Message {
                 if f.handshake.as_deref() == Some("keepalive") && f.transaction.is_some() {
                     return Ok(None);
                 }
-                Self::from_fields(f, || serde_json::from_str(text).unwrap_or(Value::Null)).map(Some)
+                Self::from_fields(&mut f, || serde_json::from_str(text).unwrap_or(Value::Null))
+                    .map(Some)
             }
             Err(e) => Err(Self::classify_error(text, e)),
         }
@@ -374,7 +375,10 @@ impl Message {
         }
     }
 
-    fn from_fields(mut f: Fields<'_>, raw: impl FnOnce() -> Value) -> Result<Message, DecodeError> {
+    fn from_fields(
+        f: &mut Fields<'_>,
+        raw: impl FnOnce() -> Value,
+    ) -> Result<Message, DecodeError> {
         // The kind tag is taken out (still borrowed from the frame) so the typed message
         // can be built from the rest without copying the name.
         if let Some(name) = f.handshake.take() {
