@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::{ConnState, ServerConfig};
 use crate::wtsp::{
-    CallLog, EventKind, Line, LineInfo, Message, Registration, RegistrationStatus, StateHandshake,
+    CallLog, EventKind, Line, LineInfo, Registration, RegistrationStatus, StateHandshake,
 };
 use crate::{Timestamp, UsageError};
 
@@ -88,8 +88,9 @@ pub(super) fn registration_of(kind: &EventKind) -> Registration {
 }
 
 /// A message as logged: its wire JSON without `line` and `call_id`.
-pub(super) fn log_entry(m: &Message) -> Value {
-    let mut v: Value = serde_json::from_str(&m.encode()).unwrap_or(Value::Null);
+pub(super) fn log_entry(m: &impl Serialize) -> Value {
+    // Straight to a tree: no text to print and parse again, no copy of the message.
+    let mut v = serde_json::to_value(m).unwrap_or(Value::Null);
     if let Value::Object(map) = &mut v {
         map.remove("line");
         map.remove("call_id");

@@ -502,12 +502,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
         if let (Some(line), Some(call_id)) = (event.line, event.call_id.clone()) {
             if let Some(s) = slot(acc, line) {
                 if let Some(call) = s.as_mut().filter(|c| c.call_id == call_id) {
-                    push_log(
-                        call,
-                        now,
-                        log_entry(&Message::Event(event.clone())),
-                        log_len,
-                    );
+                    push_log(call, now, log_entry(&event), log_len);
                     if matches!(event.kind, EventKind::Hangup { .. }) {
                         *s = None;
                     }

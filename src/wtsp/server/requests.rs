@@ -125,7 +125,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
                         });
                     }
                     if let Some(call) = s.as_mut().filter(|c| c.call_id == call_id) {
-                        push_log(call, now, log_entry(&Message::Request(r.clone())), log_len);
+                        push_log(call, now, log_entry(&r), log_len);
                     }
                 }
             }
