@@ -6,7 +6,9 @@
 //! `step <machine>/<case> ns=<median> floor_ns=<median> ratio=<ns/floor_ns> allocs=<per step>`
 //!
 //! then criterion measures the step again for its own report. `cargo bench --bench steps`;
-//! `cargo bench --bench steps -- --quick-lines` prints the lines only.
+//! `cargo bench --bench steps -- --quick-lines` prints the lines only; `--only <text>`
+//! keeps the cases whose name contains it; `--profile <case>` runs one case untimed for a
+//! profiler (`valgrind --tool=callgrind`).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -61,36 +63,46 @@ trait Case {
     fn batch(&self) -> usize;
 }
 
-/// Median nanoseconds per step, and heap allocations per step.
-fn measure(case: &mut dyn Case) -> (f64, f64) {
+/// Runs one batch of `case`: nanoseconds per step and allocations in the batch.
+fn batch(case: &mut dyn Case) -> (f64, u64) {
     let n = case.batch();
+    case.prepare();
+    let a0 = ALLOCS.load(Ordering::Relaxed);
+    let t0 = Instant::now();
+    for i in 0..n {
+        case.step(i);
+    }
+    let dt = t0.elapsed();
+    let allocs = ALLOCS.load(Ordering::Relaxed) - a0;
+    (dt.as_nanos() as f64 / n as f64, allocs)
+}
+
+fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(|a, b| a.total_cmp(b));
+    samples[samples.len() / 2]
+}
+
+/// Median nanoseconds per step of `case` and of `floor`, and heap allocations per step of
+/// `case`. Batches of the two alternate, so a machine that slows down for a while slows
+/// both alike and the ratio stays put.
+fn measure(case: &mut dyn Case, floor: &mut dyn Case) -> (f64, f64, f64) {
     // Warm up.
     for _ in 0..3 {
-        case.prepare();
-        for i in 0..n {
-            case.step(i);
-        }
+        batch(case);
+        batch(floor);
     }
-    let mut samples = Vec::new();
-    let mut allocs = 0u64;
-    let mut steps = 0u64;
+    let (mut steps, mut floors) = (Vec::new(), Vec::new());
+    let (mut allocs, mut n) = (0u64, 0u64);
     let started = Instant::now();
-    while samples.len() < 15
-        || (started.elapsed() < Duration::from_millis(600) && samples.len() < 200)
+    while steps.len() < 15 || (started.elapsed() < Duration::from_millis(1200) && steps.len() < 400)
     {
-        case.prepare();
-        let a0 = ALLOCS.load(Ordering::Relaxed);
-        let t0 = Instant::now();
-        for i in 0..n {
-            case.step(i);
-        }
-        let dt = t0.elapsed();
-        allocs += ALLOCS.load(Ordering::Relaxed) - a0;
-        steps += n as u64;
-        samples.push(dt.as_nanos() as f64 / n as f64);
+        let (ns, a) = batch(case);
+        steps.push(ns);
+        allocs += a;
+        n += case.batch() as u64;
+        floors.push(batch(floor).0);
     }
-    samples.sort_by(|a, b| a.total_cmp(b));
-    (samples[samples.len() / 2], allocs as f64 / steps as f64)
+    (median(steps), median(floors), allocs as f64 / n as f64)
 }
 
 /// The floor: validate the frame with `IgnoredAny`, then serialise the reply into a
@@ -117,13 +129,12 @@ impl Case for Floor {
 }
 
 fn report(name: &str, case: &mut dyn Case, frame: &str, reply: Option<Value>) {
-    let (ns, allocs) = measure(case);
     let mut floor = Floor {
         frame: frame.to_owned(),
         reply,
         buf: Vec::with_capacity(4096),
     };
-    let (floor_ns, _) = measure(&mut floor);
+    let (ns, floor_ns, allocs) = measure(case, &mut floor);
     println!(
         "step {name} ns={ns:.0} floor_ns={floor_ns:.0} ratio={:.2} allocs={allocs:.2}",
         ns / floor_ns
@@ -588,10 +599,53 @@ fn cases() -> Vec<Named> {
     v
 }
 
+/// `--profile <case>`: run only that case's steps, untimed, for a profiler such as
+/// `valgrind --tool=callgrind` (the floor runs too when the name ends in `:floor`).
+fn profile(which: &str) {
+    let (name, floor) = match which.strip_suffix(":floor") {
+        Some(n) => (n, true),
+        None => (which, false),
+    };
+    for Named(n, mut case, frame, reply) in cases() {
+        if n != name {
+            continue;
+        }
+        let mut f = Floor {
+            frame,
+            reply,
+            buf: Vec::with_capacity(4096),
+        };
+        let case: &mut dyn Case = if floor { &mut f } else { case.as_mut() };
+        for _ in 0..20 {
+            case.prepare();
+            for i in 0..case.batch() {
+                case.step(i);
+            }
+        }
+        return;
+    }
+    panic!("no case named {name}");
+}
+
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick-lines");
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--profile") {
+        profile(&args[i + 1]);
+        return;
+    }
+    let quick = args.iter().any(|a| a == "--quick-lines");
+    // `--only <text>`: only the cases whose name contains it, and no scale runs.
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .map(|i| args[i + 1].clone());
     for Named(name, mut case, frame, reply) in cases() {
-        report(name, case.as_mut(), &frame, reply);
+        if only.as_ref().is_none_or(|o| name.contains(o.as_str())) {
+            report(name, case.as_mut(), &frame, reply);
+        }
+    }
+    if only.is_some() {
+        return;
     }
     scale_wtsp(100_000);
     scale_progress(100_000);

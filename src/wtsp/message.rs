@@ -328,8 +328,9 @@ impl DecodeError {
 impl Message {
     /// Reads one text frame.
     pub fn decode(text: &str) -> Result<Message, DecodeError> {
-        match serde_json::from_str::<Fields<'_>>(text) {
-            Ok(mut f) => {
+        let mut f = Fields::default();
+        match f.read(text) {
+            Ok(()) => {
                 f.lift_data();
                 Self::from_fields(&mut f, || serde_json::from_str(text).unwrap_or(Value::Null))
             }
@@ -340,8 +341,9 @@ impl Message {
     /// Reads a frame as a server does: a keepalive is only recognised (the server echoes
     /// the frame as it came, so nothing of it needs copying); anything else is decoded.
     pub(crate) fn decode_at_server(text: &str) -> Result<Option<Message>, DecodeError> {
-        match serde_json::from_str::<Fields<'_>>(text) {
-            Ok(mut f) => {
+        let mut f = Fields::default();
+        match f.read(text) {
+            Ok(()) => {
                 f.lift_data();
                 if f.handshake.as_deref() == Some("keepalive") && f.transaction.is_some() {
                     return Ok(None);

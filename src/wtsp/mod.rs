@@ -14,6 +14,7 @@ mod request;
 mod server;
 mod url;
 mod wire;
+mod wire_read;
 
 pub use client::{
     Client, ClientConfig, ClientEvent, ClientState, ClientTimer, ConnectRequest,

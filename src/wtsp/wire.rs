@@ -15,288 +15,114 @@ use serde_json::Value;
 
 use super::message::{CallLog, Jsep, LineInfo, Registration};
 
-/// Reads a field that may be absent (`None`), `null` (`Some(None)`) or a value.
-fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
-}
-
-/// `refer_id` is a string, but some documents say number: accept both.
-fn string_or_number<'de, 'a, D>(d: D) -> Result<Option<Cow<'a, str>>, D::Error>
-where
-    D: Deserializer<'de>,
-{
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Id {
-        S(String),
-        N(serde_json::Number),
-    }
-    Ok(match Option::<Id>::deserialize(d)? {
-        None => None,
-        Some(Id::S(s)) => Some(Cow::Owned(s)),
-        Some(Id::N(n)) => Some(Cow::Owned(n.to_string())),
-    })
-}
-
 fn skip<T>(v: &Option<T>) -> bool {
     v.is_none()
 }
 
 /// Every field of every WTSP message, flat. `None` means absent; for the fields that may
 /// be `null` on purpose, `Some(None)` means `null`.
-#[derive(Debug, Default, Deserialize, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub(crate) struct Fields<'a> {
     // The kind tags, written first.
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "crate::borrow::borrow_str",
-        skip_serializing_if = "skip"
-    )]
+    #[serde(skip_serializing_if = "skip")]
     pub handshake: Option<Cow<'a, str>>,
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "crate::borrow::borrow_str",
-        skip_serializing_if = "skip"
-    )]
+    #[serde(skip_serializing_if = "skip")]
     pub request: Option<Cow<'a, str>>,
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "crate::borrow::borrow_str",
-        skip_serializing_if = "skip"
-    )]
+    #[serde(skip_serializing_if = "skip")]
     pub response: Option<Cow<'a, str>>,
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "crate::borrow::borrow_str",
-        skip_serializing_if = "skip"
-    )]
+    #[serde(skip_serializing_if = "skip")]
     pub event: Option<Cow<'a, str>>,
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "crate::borrow::borrow_str",
-        skip_serializing_if = "skip"
-    )]
+    #[serde(skip_serializing_if = "skip")]
     pub transaction: Option<Cow<'a, str>>,
-    #[serde(
-        default,
-        deserialize_with = "double_option",
-        skip_serializing_if = "skip"
-    )]
+    #[serde(skip_serializing_if = "skip")]
     pub line: Option<Option<u32>>,
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "crate::borrow::borrow_str",
-        skip_serializing_if = "skip"
-    )]
+    #[serde(skip_serializing_if = "skip")]
     pub call_id: Option<Cow<'a, str>>,
 
     // Requests.
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "crate::borrow::borrow_str",
-        skip_serializing_if = "skip"
-    )]
+    #[serde(skip_serializing_if = "skip")]
     pub number: Option<Cow<'a, str>>,
-    #[serde(default, skip_serializing_if = "skip")]
+    #[serde(skip_serializing_if = "skip")]
     pub jsep: Option<Cow<'a, Jsep>>,
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "crate::borrow::borrow_str",
-        skip_serializing_if = "skip"
-    )]
+    #[serde(skip_serializing_if = "skip")]
     pub from: Option<Cow<'a, str>>,
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "string_or_number",
-        skip_serializing_if = "skip"
-    )]
+    #[serde(skip_serializing_if = "skip")]
     pub refer_id: Option<Cow<'a, str>>,
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "crate::borrow::borrow_str",
-        skip_serializing_if = "skip"
-    )]
+    #[serde(skip_serializing_if = "skip")]
     pub replaces: Option<Cow<'a, str>>,
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "crate::borrow::borrow_str",
-        skip_serializing_if = "skip"
-    )]
+    #[serde(skip_serializing_if = "skip")]
     pub direction: Option<Cow<'a, str>>,
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "crate::borrow::borrow_str",
-        skip_serializing_if = "skip"
-    )]
+    #[serde(skip_serializing_if = "skip")]
     pub replace_call_id: Option<Cow<'a, str>>,
-    #[serde(
-        default,
-        deserialize_with = "double_option",
-        skip_serializing_if = "skip"
-    )]
+    #[serde(skip_serializing_if = "skip")]
     pub candidate: Option<Option<Cow<'a, Value>>>,
-    #[serde(default, skip_serializing_if = "skip")]
+    #[serde(skip_serializing_if = "skip")]
     pub settings: Option<Cow<'a, Value>>,
 
     // Responses and errors.
-    #[serde(default, skip_serializing_if = "skip")]
+    #[serde(skip_serializing_if = "skip")]
     pub code: Option<i64>,
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "crate::borrow::borrow_str",
-        skip_serializing_if = "skip"
-    )]
+    #[serde(skip_serializing_if = "skip")]
     pub reason: Option<Cow<'a, str>>,
 
     // Events.
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "crate::borrow::borrow_str",
-        skip_serializing_if = "skip"
-    )]
+    #[serde(skip_serializing_if = "skip")]
     pub phrase: Option<Cow<'a, str>>,
-    #[serde(
-        borrow,
-        default,
-        rename = "type",
-        deserialize_with = "crate::borrow::borrow_str",
-        skip_serializing_if = "skip"
-    )]
+    #[serde(rename = "type", skip_serializing_if = "skip")]
     pub media_type: Option<Cow<'a, str>>,
-    #[serde(default, skip_serializing_if = "skip")]
+    #[serde(skip_serializing_if = "skip")]
     pub receiving: Option<bool>,
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "crate::borrow::borrow_str",
-        skip_serializing_if = "skip"
-    )]
+    #[serde(skip_serializing_if = "skip")]
     pub mid: Option<Cow<'a, str>>,
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "crate::borrow::borrow_str",
-        skip_serializing_if = "skip"
-    )]
+    #[serde(skip_serializing_if = "skip")]
     pub media: Option<Cow<'a, str>>,
-    #[serde(default, skip_serializing_if = "skip")]
+    #[serde(skip_serializing_if = "skip")]
     pub uplink: Option<bool>,
-    #[serde(default, skip_serializing_if = "skip")]
+    #[serde(skip_serializing_if = "skip")]
     pub lost: Option<i64>,
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "crate::borrow::borrow_str",
-        skip_serializing_if = "skip"
-    )]
+    #[serde(skip_serializing_if = "skip")]
     pub refer_to: Option<Cow<'a, str>>,
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "crate::borrow::borrow_str",
-        skip_serializing_if = "skip"
-    )]
+    #[serde(skip_serializing_if = "skip")]
     pub referred_by: Option<Cow<'a, str>>,
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "crate::borrow::borrow_str",
-        skip_serializing_if = "skip"
-    )]
+    #[serde(skip_serializing_if = "skip")]
     pub callee: Option<Cow<'a, str>>,
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "crate::borrow::borrow_str",
-        skip_serializing_if = "skip"
-    )]
+    #[serde(skip_serializing_if = "skip")]
     pub caller: Option<Cow<'a, str>>,
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "crate::borrow::borrow_str",
-        skip_serializing_if = "skip"
-    )]
+    #[serde(skip_serializing_if = "skip")]
     pub caller_display_name: Option<Cow<'a, str>>,
-    #[serde(default, skip_serializing_if = "skip")]
+    #[serde(skip_serializing_if = "skip")]
     pub is_focus: Option<bool>,
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "crate::borrow::borrow_str",
-        skip_serializing_if = "skip"
-    )]
+    #[serde(skip_serializing_if = "skip")]
     pub notify: Option<Cow<'a, str>>,
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "crate::borrow::borrow_str",
-        skip_serializing_if = "skip"
-    )]
+    #[serde(skip_serializing_if = "skip")]
     pub subscription_state: Option<Cow<'a, str>>,
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "crate::borrow::borrow_str",
-        skip_serializing_if = "skip"
-    )]
+    #[serde(skip_serializing_if = "skip")]
     pub content_type: Option<Cow<'a, str>>,
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "crate::borrow::borrow_str",
-        skip_serializing_if = "skip"
-    )]
+    #[serde(skip_serializing_if = "skip")]
     pub content: Option<Cow<'a, str>>,
-    #[serde(default, skip_serializing_if = "skip")]
+    #[serde(skip_serializing_if = "skip")]
     pub presence_info: Option<Cow<'a, Value>>,
 
     // The `state` handshake.
-    #[serde(default, skip_serializing_if = "skip")]
+    #[serde(skip_serializing_if = "skip")]
     pub keepalive_interval: Option<u64>,
-    #[serde(default, skip_serializing_if = "skip")]
+    #[serde(skip_serializing_if = "skip")]
     pub timestamp: Option<u64>,
-    #[serde(default, skip_serializing_if = "skip")]
+    #[serde(skip_serializing_if = "skip")]
     pub registration: Option<Cow<'a, Registration>>,
-    #[serde(default, skip_serializing_if = "skip")]
+    #[serde(skip_serializing_if = "skip")]
     pub lines: Option<Cow<'a, [Option<LineInfo>]>>,
-    #[serde(
-        default,
-        deserialize_with = "double_option",
-        skip_serializing_if = "skip"
-    )]
+    #[serde(skip_serializing_if = "skip")]
     pub guest_line: Option<Option<Cow<'a, LineInfo>>>,
-    #[serde(
-        default,
-        deserialize_with = "double_option",
-        skip_serializing_if = "skip"
-    )]
+    #[serde(skip_serializing_if = "skip")]
     pub user_active_calls: Option<Option<Cow<'a, [Value]>>>,
-    #[serde(default, skip_serializing_if = "skip")]
+    #[serde(skip_serializing_if = "skip")]
     pub dialog_infos: Option<Cow<'a, Value>>,
-    #[serde(default, skip_serializing_if = "skip")]
+    #[serde(skip_serializing_if = "skip")]
     pub presence_infos: Option<Cow<'a, Value>>,
 
     /// The obsolete 2022 format nested type-specific fields in `data`. Read only.
-    #[serde(borrow, default, skip_serializing)]
+    #[serde(skip_serializing)]
     pub data: Option<Box<Fields<'a>>>,
 }
 
