@@ -105,6 +105,7 @@
 mod borrow;
 pub mod callapi;
 mod error;
+mod members;
 pub mod progress;
 mod routing;
 mod serde_pairs;

@@ -11,6 +11,8 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 
+use crate::members::read_members;
+
 macro_rules! wire_enum {
     ($(#[$meta:meta])* $name:ident { $( $(#[$vdoc:meta])* $variant:ident = $wire:literal, )* }) => {
         $(#[$meta])*
@@ -223,42 +225,40 @@ pub enum DecodeError {
     UnknownType(String),
 }
 
-#[derive(Deserialize, Default)]
+/// Every member any Loop frame may carry.
+#[derive(Default)]
 struct Fields<'a> {
-    #[serde(
-        rename = "messageType",
-        borrow,
-        default,
-        deserialize_with = "crate::borrow::borrow_str"
-    )]
     message_type: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "crate::borrow::borrow_str")]
     auth: Option<Cow<'a, str>>,
-    #[serde(
-        rename = "callId",
-        borrow,
-        default,
-        deserialize_with = "crate::borrow::borrow_str"
-    )]
     call_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "crate::borrow::borrow_str")]
     state: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "crate::borrow::borrow_str")]
     reason: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "crate::borrow::borrow_str")]
     event: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
     echo: Option<&'a RawValue>,
 }
 
-fn fields(text: &str) -> Result<(Cow<'_, str>, Fields<'_>), DecodeError> {
-    let mut f: Fields<'_> =
-        serde_json::from_str(text).map_err(|e| DecodeError::Malformed(e.to_string()))?;
-    let kind = f
-        .message_type
-        .take()
-        .ok_or_else(|| DecodeError::Malformed("no messageType".into()))?;
-    Ok((kind, f))
+read_members! {
+    Fields {
+        "messageType" => message_type: str,
+        "auth" => auth: str,
+        "callId" => call_id: str,
+        "state" => state: str,
+        "reason" => reason: str,
+        "event" => event: str,
+        "echo" => echo: value,
+    }
+}
+
+impl<'a> Fields<'a> {
+    /// Reads a frame into `self` (kept on the caller's stack rather than returned: moving
+    /// the struct out cost as much as reading it) and takes out its `messageType`.
+    fn read_frame(&mut self, text: &'a str) -> Result<Cow<'a, str>, DecodeError> {
+        self.read(text)
+            .map_err(|e| DecodeError::Malformed(e.to_string()))?;
+        self.message_type
+            .take()
+            .ok_or_else(|| DecodeError::Malformed("no messageType".into()))
+    }
 }
 
 fn need<T>(v: Option<T>, what: &str) -> Result<T, DecodeError> {
@@ -308,7 +308,8 @@ impl<'a> Out<'a> {
 impl ClientMessage {
     /// Reads a frame a client sent.
     pub fn decode(text: &str) -> Result<ClientMessage, DecodeError> {
-        let (kind, f) = fields(text)?;
+        let mut f = Fields::default();
+        let kind = f.read_frame(text)?;
         Ok(match kind.as_ref() {
             "hello" => ClientMessage::Hello {
                 auth: need(f.auth, "auth")?.into_owned(),
@@ -358,7 +359,8 @@ impl ClientMessage {
 impl ServerMessage {
     /// Reads a frame a server sent.
     pub fn decode(text: &str) -> Result<ServerMessage, DecodeError> {
-        let (kind, f) = fields(text)?;
+        let mut f = Fields::default();
+        let kind = f.read_frame(text)?;
         let state = || need(f.state.as_deref().map(State::parse), "state");
         let reason = f.reason.as_deref().map(Reason::parse);
         Ok(match kind.as_ref() {

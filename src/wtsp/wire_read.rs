@@ -1,21 +1,12 @@
-//! Reading a frame into [`Fields`] in place.
-//!
-//! A derived `Deserialize` for a 45-field struct keeps 45 locals, moves them into the
-//! struct and moves the struct out again: for a 50-byte `ack` that cost several times the
-//! parse itself. This reader writes each member straight into a caller's `Fields`, finds
-//! the member by one `match` on its name, and marks members seen in a bit set (a repeated
-//! member is an error, as before).
+//! Reading a frame into [`Fields`] in place (see `crate::members` for why not derived).
 
 use std::borrow::Cow;
 
-use serde::de::{Error as _, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
-use super::wire::Fields;
+use crate::members::read_members;
 
-/// A string borrowed from the frame when it has no escapes.
-#[derive(Deserialize)]
-struct Borrowed<'a>(#[serde(borrow)] Cow<'a, str>);
+use super::wire::Fields;
 
 /// `refer_id` is a string, but some documents say number: accept both.
 struct StringOrNumber<'a>(Option<Cow<'a, str>>);
@@ -36,169 +27,54 @@ impl<'de> Deserialize<'de> for StringOrNumber<'de> {
     }
 }
 
-/// How one member is read into its `Option` slot.
-macro_rules! read_member {
-    // A string: `null` reads as absent.
-    (str, $map:ident, $slot:expr) => {
-        $slot = $map.next_value::<Option<Borrowed<'de>>>()?.map(|b| b.0)
-    };
-    // Any other value: `null` reads as absent.
-    (value, $map:ident, $slot:expr) => {
-        $slot = $map.next_value()?
-    };
-    // A member where `null` means something: absent stays `None`, `null` is `Some(None)`.
-    (nullable, $map:ident, $slot:expr) => {
-        $slot = Some($map.next_value()?)
-    };
-    (string_or_number, $map:ident, $slot:expr) => {
-        $slot = $map.next_value::<StringOrNumber<'de>>()?.0
-    };
-}
-
-macro_rules! members {
-    ($($name:literal => $field:ident: $how:ident,)*) => {
-        /// A member name, as an index into `NAMES`.
-        #[allow(non_camel_case_types)]
-        #[derive(Clone, Copy)]
-        enum Member {
-            $($field,)*
-            data,
-            unknown,
-        }
-
-        const NAMES: &[&str] = &[$($name,)* "data"];
-
-        impl Member {
-            fn of(name: &str) -> Member {
-                match name {
-                    $($name => Member::$field,)*
-                    "data" => Member::data,
-                    _ => Member::unknown,
-                }
-            }
-        }
-
-        /// Reads every member of an object into `f`.
-        fn read_members<'de, A: MapAccess<'de>>(
-            map: &mut A,
-            f: &mut Fields<'de>,
-        ) -> Result<(), A::Error> {
-            let mut seen = 0u64;
-            while let Some(member) = map.next_key::<Member>()? {
-                if !matches!(member, Member::unknown) {
-                    let bit = 1u64 << member as u32;
-                    if seen & bit != 0 {
-                        return Err(A::Error::duplicate_field(NAMES[member as usize]));
-                    }
-                    seen |= bit;
-                }
-                match member {
-                    $(Member::$field => read_member!($how, map, f.$field),)*
-                    Member::data => f.data = map.next_value()?,
-                    Member::unknown => {
-                        map.next_value::<IgnoredAny>()?;
-                    }
-                }
-            }
-            Ok(())
-        }
-    };
-}
-
-members! {
-    "handshake" => handshake: str,
-    "request" => request: str,
-    "response" => response: str,
-    "event" => event: str,
-    "transaction" => transaction: str,
-    "line" => line: nullable,
-    "call_id" => call_id: str,
-    "number" => number: str,
-    "jsep" => jsep: value,
-    "from" => from: str,
-    "refer_id" => refer_id: string_or_number,
-    "replaces" => replaces: str,
-    "direction" => direction: str,
-    "replace_call_id" => replace_call_id: str,
-    "candidate" => candidate: nullable,
-    "settings" => settings: value,
-    "code" => code: value,
-    "reason" => reason: str,
-    "phrase" => phrase: str,
-    "type" => media_type: str,
-    "receiving" => receiving: value,
-    "mid" => mid: str,
-    "media" => media: str,
-    "uplink" => uplink: value,
-    "lost" => lost: value,
-    "refer_to" => refer_to: str,
-    "referred_by" => referred_by: str,
-    "callee" => callee: str,
-    "caller" => caller: str,
-    "caller_display_name" => caller_display_name: str,
-    "is_focus" => is_focus: value,
-    "notify" => notify: str,
-    "subscription_state" => subscription_state: str,
-    "content_type" => content_type: str,
-    "content" => content: str,
-    "presence_info" => presence_info: value,
-    "keepalive_interval" => keepalive_interval: value,
-    "timestamp" => timestamp: value,
-    "registration" => registration: value,
-    "lines" => lines: value,
-    "guest_line" => guest_line: nullable,
-    "user_active_calls" => user_active_calls: nullable,
-    "dialog_infos" => dialog_infos: value,
-    "presence_infos" => presence_infos: value,
-}
-
-// One bit per member in `read_members`.
-const _: () = assert!(NAMES.len() <= 64);
-
-impl<'de> Deserialize<'de> for Member {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Name;
-        impl Visitor<'_> for Name {
-            type Value = Member;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a member name")
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Member, E> {
-                Ok(Member::of(v))
-            }
-        }
-        d.deserialize_identifier(Name)
+read_members! {
+    Fields {
+        "handshake" => handshake: str,
+        "request" => request: str,
+        "response" => response: str,
+        "event" => event: str,
+        "transaction" => transaction: str,
+        "line" => line: nullable,
+        "call_id" => call_id: str,
+        "number" => number: str,
+        "jsep" => jsep: value,
+        "from" => from: str,
+        "refer_id" => refer_id: StringOrNumber,
+        "replaces" => replaces: str,
+        "direction" => direction: str,
+        "replace_call_id" => replace_call_id: str,
+        "candidate" => candidate: nullable,
+        "settings" => settings: value,
+        "code" => code: value,
+        "reason" => reason: str,
+        "phrase" => phrase: str,
+        "type" => media_type: str,
+        "receiving" => receiving: value,
+        "mid" => mid: str,
+        "media" => media: str,
+        "uplink" => uplink: value,
+        "lost" => lost: value,
+        "refer_to" => refer_to: str,
+        "referred_by" => referred_by: str,
+        "callee" => callee: str,
+        "caller" => caller: str,
+        "caller_display_name" => caller_display_name: str,
+        "is_focus" => is_focus: value,
+        "notify" => notify: str,
+        "subscription_state" => subscription_state: str,
+        "content_type" => content_type: str,
+        "content" => content: str,
+        "presence_info" => presence_info: value,
+        "keepalive_interval" => keepalive_interval: value,
+        "timestamp" => timestamp: value,
+        "registration" => registration: value,
+        "lines" => lines: value,
+        "guest_line" => guest_line: nullable,
+        "user_active_calls" => user_active_calls: nullable,
+        "dialog_infos" => dialog_infos: value,
+        "presence_infos" => presence_infos: value,
     }
-}
-
-/// Reads an object's members into the `Fields` it holds.
-struct ReadInto<'x, 'de>(&'x mut Fields<'de>);
-
-impl<'de> Visitor<'de> for ReadInto<'_, 'de> {
-    type Value = ();
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a JSON object")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        read_members(&mut map, self.0)
-    }
-}
-
-impl<'de> Fields<'de> {
-    /// Reads one frame into `self` (which should be empty), borrowing from `text`.
-    pub fn read(&mut self, text: &'de str) -> serde_json::Result<()> {
-        let mut de = serde_json::Deserializer::from_str(text);
-        de.deserialize_map(ReadInto(self))?;
-        de.end()
-    }
-}
-
-impl<'de> Deserialize<'de> for Fields<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut f = Fields::default();
-        d.deserialize_map(ReadInto(&mut f))?;
-        Ok(f)
-    }
+    nested "data" => data
 }
 
 #[cfg(test)]

@@ -1,0 +1,141 @@
+//! A fast reader for flat JSON objects into a struct of `Option` slots.
+//!
+//! `#[derive(Deserialize)]` keeps one local per field, then moves them into the struct and
+//! the struct out to the caller; for wide structs and small frames that costs more than
+//! the parse. [`read_members!`] instead writes each member straight into a caller's struct
+//! (so it can live on the caller's stack, and be reused), finds the member by one `match`
+//! on its name, and marks members seen in a bit set: a repeated member is an error, an
+//! unknown one is skipped, strings are borrowed from the frame when they have no escapes.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+
+/// A string borrowed from the frame when it has no escapes.
+#[derive(Deserialize)]
+pub(crate) struct Borrowed<'a>(#[serde(borrow)] pub Cow<'a, str>);
+
+/// Reads one member's value into its slot.
+macro_rules! read_member {
+    // A string: `null` reads as absent.
+    (str, $map:ident, $slot:expr) => {
+        $slot = $map
+            .next_value::<Option<$crate::members::Borrowed<'de>>>()?
+            .map(|b| b.0)
+    };
+    // Any other value: `null` reads as absent.
+    (value, $map:ident, $slot:expr) => {
+        $slot = $map.next_value()?
+    };
+    // A member where `null` means something: absent stays `None`, `null` is `Some(None)`.
+    (nullable, $map:ident, $slot:expr) => {
+        $slot = Some($map.next_value()?)
+    };
+    // Through a newtype whose field is the slot's whole value.
+    ($wrapper:ident, $map:ident, $slot:expr) => {
+        $slot = $map.next_value::<$wrapper<'de>>()?.0
+    };
+}
+
+/// Generates, for `$ty<'de>` (a struct of `Option` slots with `Default`):
+/// `fn read_members(map, &mut $ty)`, `$ty::read(&mut self, text)` (one whole frame) and
+/// `Deserialize for $ty` (for nesting and for reading from a `Value`). Each member is
+/// `"name" => field: how`, `how` being `str`, `value`, `nullable` or a wrapper type; with
+/// `nested field`, a member of that name reads another `$ty` into `field`.
+macro_rules! read_members {
+    ($ty:ident { $($name:literal => $field:ident: $how:ident,)* } $(nested $nested:literal => $nfield:ident)?) => {
+        /// A member name, as an index into `NAMES`.
+        #[allow(non_camel_case_types)]
+        #[derive(Clone, Copy)]
+        enum Member {
+            $($field,)*
+            $($nfield,)?
+            unknown,
+        }
+
+        const NAMES: &[&str] = &[$($name,)* $($nested)?];
+
+        // One bit per member in `read_members`.
+        const _: () = assert!(NAMES.len() <= 64);
+
+        impl<'de> serde::Deserialize<'de> for Member {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct Name;
+                impl serde::de::Visitor<'_> for Name {
+                    type Value = Member;
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str("a member name")
+                    }
+                    fn visit_str<E>(self, v: &str) -> Result<Member, E> {
+                        Ok(match v {
+                            $($name => Member::$field,)*
+                            $($nested => Member::$nfield,)?
+                            _ => Member::unknown,
+                        })
+                    }
+                }
+                d.deserialize_identifier(Name)
+            }
+        }
+
+        /// Reads every member of an object into `f`.
+        fn read_members<'de, A: serde::de::MapAccess<'de>>(
+            map: &mut A,
+            f: &mut $ty<'de>,
+        ) -> Result<(), A::Error> {
+            use serde::de::Error as _;
+            let mut seen = 0u64;
+            while let Some(member) = map.next_key::<Member>()? {
+                if !matches!(member, Member::unknown) {
+                    let bit = 1u64 << member as u32;
+                    if seen & bit != 0 {
+                        return Err(A::Error::duplicate_field(NAMES[member as usize]));
+                    }
+                    seen |= bit;
+                }
+                match member {
+                    $(Member::$field => $crate::members::read_member!($how, map, f.$field),)*
+                    $(Member::$nfield => f.$nfield = map.next_value()?,)?
+                    Member::unknown => {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok(())
+        }
+
+        /// Reads an object's members into the struct it holds.
+        struct ReadInto<'x, 'de>(&'x mut $ty<'de>);
+
+        impl<'de> serde::de::Visitor<'de> for ReadInto<'_, 'de> {
+            type Value = ();
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+                read_members(&mut map, self.0)
+            }
+        }
+
+        impl<'de> $ty<'de> {
+            /// Reads one whole frame into `self` (which should be empty), borrowing from
+            /// `text`. Only a JSON object is read.
+            pub fn read(&mut self, text: &'de str) -> serde_json::Result<()> {
+                use serde::Deserializer as _;
+                let mut de = serde_json::Deserializer::from_str(text);
+                (&mut de).deserialize_map(ReadInto(self))?;
+                de.end()
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $ty<'de> {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let mut f = $ty::default();
+                d.deserialize_map(ReadInto(&mut f))?;
+                Ok(f)
+            }
+        }
+    };
+}
+
+pub(crate) use {read_member, read_members};
