@@ -108,6 +108,7 @@ mod error;
 mod members;
 pub mod progress;
 mod routing;
+mod scratch;
 mod serde_pairs;
 mod time;
 pub mod timer;

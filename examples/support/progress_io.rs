@@ -52,7 +52,7 @@ pub async fn serve(
                 ServerOutput::Transmit { conn, text } => {
                     trace(now, format!("conn {conn} → {text}"));
                     if let Some(w) = writers.get(&conn) {
-                        let _ = w.send(Ws::Text(text));
+                        let _ = w.send(Ws::Text(text.to_string()));
                     }
                 }
                 ServerOutput::Close { conn, code, reason } => {

@@ -357,6 +357,14 @@ impl ClientMessage {
 }
 
 impl ServerMessage {
+    /// Writes the message through `scratch` (a buffer reused between frames) into one
+    /// shared allocation.
+    pub(crate) fn encode_shared(&self, scratch: &mut Vec<u8>) -> std::sync::Arc<str> {
+        scratch.clear();
+        self.write(scratch);
+        std::str::from_utf8(scratch).map_or_else(|_| "".into(), std::sync::Arc::from)
+    }
+
     /// Reads a frame a server sent.
     pub fn decode(text: &str) -> Result<ServerMessage, DecodeError> {
         let mut f = Fields::default();
@@ -382,6 +390,15 @@ impl ServerMessage {
 
     /// Writes the message as compact JSON.
     pub fn encode(&self) -> String {
+        self.out().encode()
+    }
+
+    fn write(&self, buf: &mut Vec<u8>) {
+        // Writing borrowed strings into a Vec cannot fail.
+        let _ = serde_json::to_writer(buf, &self.out());
+    }
+
+    fn out(&self) -> Out<'_> {
         match self {
             ServerMessage::Hello { state, reason } | ServerMessage::Progress { state, reason } => {
                 let kind = if matches!(self, ServerMessage::Hello { .. }) {
@@ -394,18 +411,15 @@ impl ServerMessage {
                     reason: reason.as_ref().map(Reason::as_str),
                     ..Out::new(kind)
                 }
-                .encode()
             }
             ServerMessage::Error { reason } => Out {
                 reason: Some(reason),
                 ..Out::new("error")
-            }
-            .encode(),
+            },
             ServerMessage::Echo { echo } => Out {
                 echo: Some(echo),
                 ..Out::new("echo")
-            }
-            .encode(),
+            },
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The progress server's configuration, outputs, events and timers.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -140,8 +141,9 @@ pub enum Output<C> {
     Transmit {
         /// The connection.
         conn: C,
-        /// The frame.
-        text: String,
+        /// The frame. Shared: a state change sends the same frame to every device of
+        /// the call, so it is encoded once and not copied per connection.
+        text: Arc<str>,
     },
     /// Close a connection. The machine has already forgotten it.
     Close {

@@ -2,10 +2,12 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt::Debug;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::progress::{ActionEvent, ClientMessage, DecodeError, Reason, ServerMessage, State};
+use crate::scratch::Scratch;
 use crate::timer::TimerQueue;
 use crate::{Routing, Timestamp, UsageError};
 
@@ -38,8 +40,9 @@ struct Call<C: Ord> {
 enum ConnState {
     /// Opened; waits for `hello`. The call id may come from the URL.
     AwaitingHello { url_call_id: Option<String> },
-    /// Joined a call as a party.
-    Joined { call_id: String, role: Role },
+    /// Joined a call as a party. (Shared: every frame on the connection needs it while
+    /// the server changes.)
+    Joined { call_id: Arc<str>, role: Role },
 }
 
 /// The Loop progress server machine, generic over the caller's connection id `C`.
@@ -79,7 +82,7 @@ enum ConnState {
 /// server.handle_open(now, 1, None).unwrap();
 /// let _ = server.handle_frame(now, &1, r#"{"messageType":"hello","auth":"tA","callId":"c1"}"#);
 /// let ServerOutput::Transmit { text, .. } = server.poll_output() else { panic!() };
-/// assert_eq!(text, r#"{"messageType":"hello","state":"init"}"#);
+/// assert_eq!(&*text, r#"{"messageType":"hello","state":"init"}"#);
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(bound(
@@ -95,6 +98,8 @@ pub struct Server<C: Ord + Clone> {
     tokens: BTreeMap<String, u32>,
     timers: TimerQueue<ServerTimer<C>>,
     out: VecDeque<Output<C>>,
+    #[serde(skip)]
+    scratch: Scratch,
 }
 
 fn valid_reason(r: &Reason) -> bool {
@@ -114,6 +119,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
             tokens: BTreeMap::new(),
             timers: TimerQueue::new(),
             out: VecDeque::new(),
+            scratch: Scratch::default(),
         }
     }
 
@@ -300,7 +306,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
         let Some(state) = self.conns.get(conn) else {
             return Routing::NotMine;
         };
-        let state = state.clone();
+        let state = state.clone(); // cheap: a shared call id
         let decoded = if text.len() > self.config.max_frame_len {
             Err(DecodeError::Malformed(format!(
                 "frame of {} bytes",
@@ -330,7 +336,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
                 };
                 self.event(ServerEvent::PeerError {
                     conn: conn.clone(),
-                    call_id,
+                    call_id: call_id.map(|c| c.to_string()),
                     error: format!("client error: {reason}"),
                 });
             }
@@ -402,9 +408,10 @@ impl<C: Ord + Clone + Debug> Server<C> {
     }
 
     fn send(&mut self, conn: &C, m: &ServerMessage) {
+        let text = m.encode_shared(&mut self.scratch.0);
         self.out.push_back(Output::Transmit {
             conn: conn.clone(),
-            text: m.encode(),
+            text,
         });
     }
 
@@ -422,7 +429,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
         );
         self.event(ServerEvent::PeerError {
             conn: conn.clone(),
-            call_id,
+            call_id: call_id.map(|c| c.to_string()),
             error: reason.to_owned(),
         });
         self.leave(now, conn, true, reason);
@@ -465,7 +472,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
         self.conns.insert(
             conn.clone(),
             ConnState::Joined {
-                call_id: call_id.clone(),
+                call_id: Arc::from(call_id.as_str()),
                 role,
             },
         );
@@ -506,7 +513,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
         event: ActionEvent,
         reason: Option<Reason>,
     ) {
-        let Some(call) = self.calls.get(call_id) else {
+        let Some(call) = self.calls.get_mut(call_id) else {
             return self.refuse(now, conn, "unknown callId");
         };
         let state = call.state.clone();
@@ -536,9 +543,6 @@ impl<C: Ord + Clone + Debug> Server<C> {
                 self.set_state(now, call_id, State::Connecting, None);
             }
             ActionEvent::MediaUp if matches!(state, State::Connecting | State::HalfConnected) => {
-                let Some(call) = self.calls.get_mut(call_id) else {
-                    return;
-                };
                 if call.media_up[role.index()] {
                     // Nothing changes; the sender still gets its answer.
                     return self.send(
@@ -555,7 +559,12 @@ impl<C: Ord + Clone + Debug> Server<C> {
                 } else {
                     State::HalfConnected
                 };
-                self.set_state(now, call_id, next, None);
+                if next.is_final() {
+                    self.set_state(now, call_id, next, None);
+                } else {
+                    // The common half-way step: the call in hand, no second lookup.
+                    announce(&mut self.out, &mut self.scratch.0, call_id, call, next, None);
+                }
             }
             ActionEvent::Terminate => match reason {
                 Some(r) if !valid_reason(&r) => self.refuse(now, conn, "invalid reason"),
@@ -572,25 +581,19 @@ impl<C: Ord + Clone + Debug> Server<C> {
         let Some(call) = self.calls.get_mut(call_id) else {
             return;
         };
-        call.state = state.clone();
-        call.reason = reason.clone();
-        let devices: Vec<C> = call.devices.iter().flatten().cloned().collect();
-        let progress = ServerMessage::Progress {
-            state: state.clone(),
-            reason: reason.clone(),
+        let devices: Vec<C> = if state.is_final() {
+            call.devices.iter().flatten().cloned().collect()
+        } else {
+            Vec::new()
         };
-        let text = progress.encode();
-        for conn in &devices {
-            self.out.push_back(Output::Transmit {
-                conn: conn.clone(),
-                text: text.clone(),
-            });
-        }
-        self.event(ServerEvent::StateChanged {
-            call_id: call_id.to_owned(),
-            state: state.clone(),
+        announce(
+            &mut self.out,
+            &mut self.scratch.0,
+            call_id,
+            call,
+            state.clone(),
             reason,
-        });
+        );
         if state.is_final() {
             for t in [
                 ServerTimer::Supervisory(call_id.to_owned()),
@@ -621,7 +624,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
         };
         let gone = self
             .calls
-            .get(&call_id)
+            .get(&*call_id)
             .is_some_and(|c| !c.state.is_final() && c.devices[role.index()].is_empty());
         if gone {
             self.set_state(now, &call_id, State::Terminated, Some(Reason::Closed));
@@ -636,7 +639,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
         self.timers.cancel(&ServerTimer::Hello(conn.clone()));
         let call_id = match state {
             ConnState::Joined { call_id, role } => {
-                if let Some(c) = self.calls.get_mut(&call_id) {
+                if let Some(c) = self.calls.get_mut(&*call_id) {
                     c.devices[role.index()].remove(conn);
                 }
                 Some(call_id)
@@ -652,7 +655,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
         }
         self.event(ServerEvent::Closed {
             conn: conn.clone(),
-            call_id,
+            call_id: call_id.map(|c| c.to_string()),
             reason: reason.to_owned(),
         });
     }
@@ -678,4 +681,35 @@ impl<C: Ord + Clone + Debug> Server<C> {
             }
         }
     }
+}
+
+/// Records a call's new state, sends `progress` to each of its devices (one frame, shared
+/// by all) and tells the application. Takes the server's parts rather than the server, so
+/// a caller holding the call need not look it up again.
+fn announce<C: Ord + Clone>(
+    out: &mut VecDeque<Output<C>>,
+    scratch: &mut Vec<u8>,
+    call_id: &str,
+    call: &mut Call<C>,
+    state: State,
+    reason: Option<Reason>,
+) {
+    let text = ServerMessage::Progress {
+        state: state.clone(),
+        reason: reason.clone(),
+    }
+    .encode_shared(scratch);
+    for conn in call.devices.iter().flatten() {
+        out.push_back(Output::Transmit {
+            conn: conn.clone(),
+            text: text.clone(),
+        });
+    }
+    call.state = state.clone();
+    call.reason = reason.clone();
+    out.push_back(Output::Event(ServerEvent::StateChanged {
+        call_id: call_id.to_owned(),
+        state,
+        reason,
+    }));
 }
