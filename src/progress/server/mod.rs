@@ -563,7 +563,14 @@ impl<C: Ord + Clone + Debug> Server<C> {
                     self.set_state(now, call_id, next, None);
                 } else {
                     // The common half-way step: the call in hand, no second lookup.
-                    announce(&mut self.out, &mut self.scratch.0, call_id, call, next, None);
+                    announce(
+                        &mut self.out,
+                        &mut self.scratch.0,
+                        call_id,
+                        call,
+                        next,
+                        None,
+                    );
                 }
             }
             ActionEvent::Terminate => match reason {
