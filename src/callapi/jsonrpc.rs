@@ -15,6 +15,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 use serde_json::{Number, Value};
 
+use crate::members::read_members;
+
 /// Invalid JSON was received.
 pub const PARSE_ERROR: i64 = -32700;
 /// The JSON sent is not a valid Request object.
@@ -325,7 +327,6 @@ pub enum FromServer {
 pub fn read_from_server(text: &str) -> Result<Vec<FromServer>, String> {
     let owned = |raw: &RawValue| serde_json::from_str::<Value>(raw.get()).unwrap_or(Value::Null);
     Ok(read_from_server_ref(text)?
-        .into_iter()
         .map(|m| match m {
             FromServerRef::Response { id, outcome } => FromServer::Response {
                 id,
@@ -356,34 +357,73 @@ fn raw_member<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Option<&'a RawV
     <&RawValue>::deserialize(d).map(Some)
 }
 
-#[derive(Deserialize)]
+/// [`raw_member`] for the member reader.
+struct RawMember<'a>(Option<&'a RawValue>);
+
+impl<'de> Deserialize<'de> for RawMember<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        <&RawValue>::deserialize(d).map(|r| RawMember(Some(r)))
+    }
+}
+
+/// The members of one message from a server, borrowed from the frame.
+#[derive(Default)]
 struct MessageRef<'a> {
-    #[serde(borrow, default, deserialize_with = "crate::borrow::borrow_str")]
     method: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "raw_member")]
     id: Option<&'a RawValue>,
-    #[serde(borrow, default, deserialize_with = "raw_member")]
     result: Option<&'a RawValue>,
-    #[serde(borrow, default)]
     error: Option<&'a RawValue>,
-    #[serde(borrow, default)]
     params: Option<&'a RawValue>,
 }
 
-/// Reads one frame from a server without building trees: the client's hot path.
-pub(crate) fn read_from_server_ref(text: &str) -> Result<Vec<FromServerRef<'_>>, String> {
-    let raw: &RawValue = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
-    if raw.get().starts_with('[') {
-        let items: Vec<&RawValue> =
-            serde_json::from_str(raw.get()).map_err(|e| format!("not JSON: {e}"))?;
-        return items.into_iter().map(one_from_server).collect();
+read_members! {
+    MessageRef {
+        "method" => method: str,
+        "id" => id: RawMember,
+        "result" => result: RawMember,
+        "error" => error: value,
+        "params" => params: value,
     }
-    Ok(vec![one_from_server(raw)?])
+}
+
+/// The messages of one frame: most frames hold one, which needs no list.
+pub(crate) type Messages<'a> = std::iter::Chain<
+    std::option::IntoIter<FromServerRef<'a>>,
+    std::vec::IntoIter<FromServerRef<'a>>,
+>;
+
+/// Reads one frame from a server without building trees: the client's hot path. A single
+/// message is read in one pass, straight into its members.
+pub(crate) fn read_from_server_ref(text: &str) -> Result<Messages<'_>, String> {
+    let json_ws = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r');
+    if text.trim_start_matches(json_ws).starts_with('[') {
+        let items: Vec<&RawValue> =
+            serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+        let batch = items
+            .into_iter()
+            .map(one_from_server)
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok(None.into_iter().chain(batch));
+    }
+    let mut m = MessageRef::default();
+    if let Err(e) = m.read(text) {
+        // Only bad input pays for telling "not JSON" from "not a message".
+        return Err(match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+            Err(_) => format!("not JSON: {e}"),
+            Ok(_) => "not a JSON object".to_owned(),
+        });
+    }
+    Ok(Some(one_from_message(m)?).into_iter().chain(Vec::new()))
 }
 
 fn one_from_server(raw: &RawValue) -> Result<FromServerRef<'_>, String> {
-    let m: MessageRef<'_> =
-        serde_json::from_str(raw.get()).map_err(|_| "not a JSON object".to_owned())?;
+    let mut m = MessageRef::default();
+    m.read(raw.get())
+        .map_err(|_| "not a JSON object".to_owned())?;
+    one_from_message(m)
+}
+
+fn one_from_message(m: MessageRef<'_>) -> Result<FromServerRef<'_>, String> {
     if let Some(method) = m.method {
         return Ok(FromServerRef::Notification {
             method,
