@@ -72,100 +72,107 @@ macro_rules! read_member {
 /// `fn read_members(map, &mut $ty)`, `$ty::read(&mut self, text)` (one whole frame) and
 /// `Deserialize for $ty` (for nesting and for reading from a `Value`). Each member is
 /// `"name" => field: how`, `how` being `str`, `value`, `nullable` or a wrapper type; with
-/// `nested field`, a member of that name reads another `$ty` into `field`.
+/// `nested "name" => field`, a member of that name reads another `$ty` into `field`; with
+/// `unknown => flag`, an unknown member sets the `bool` field `flag`.
 macro_rules! read_members {
-    ($ty:ident { $($name:literal => $field:ident: $how:ident,)* } $(nested $nested:literal => $nfield:ident)?) => {
-        /// A member name, as an index into `NAMES`.
-        #[allow(non_camel_case_types)]
-        #[derive(Clone, Copy)]
-        enum Member {
-            $($field,)*
-            $($nfield,)?
-            unknown,
-        }
-
-        const NAMES: &[&str] = &[$($name,)* $($nested)?];
-
-        // One bit per member in `read_members`.
-        const _: () = assert!(NAMES.len() <= 64);
-
-        impl<'de> serde::Deserialize<'de> for Member {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                struct Name;
-                impl serde::de::Visitor<'_> for Name {
-                    type Value = Member;
-                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                        f.write_str("a member name")
-                    }
-                    fn visit_str<E>(self, v: &str) -> Result<Member, E> {
-                        Ok(match v {
-                            $($name => Member::$field,)*
-                            $($nested => Member::$nfield,)?
-                            _ => Member::unknown,
-                        })
-                    }
-                }
-                d.deserialize_identifier(Name)
+    ($ty:ident { $($name:literal => $field:ident: $how:ident,)* }
+     $(nested $nested:literal => $nfield:ident)?
+     $(unknown => $ufield:ident)?) => {
+        // In an anonymous block, so one module may read several structs.
+        const _: () = {
+            /// A member name, as an index into `NAMES`.
+            #[allow(non_camel_case_types)]
+            #[derive(Clone, Copy)]
+            enum Member {
+                $($field,)*
+                $($nfield,)?
+                unknown,
             }
-        }
 
-        /// Reads every member of an object into `f`.
-        fn read_members<'de, A: serde::de::MapAccess<'de>>(
-            map: &mut A,
-            f: &mut $ty<'de>,
-        ) -> Result<(), A::Error> {
-            use serde::de::Error as _;
-            let mut seen = 0u64;
-            while let Some(member) = map.next_key::<Member>()? {
-                if !matches!(member, Member::unknown) {
-                    let bit = 1u64 << member as u32;
-                    if seen & bit != 0 {
-                        return Err(A::Error::duplicate_field(NAMES[member as usize]));
+            const NAMES: &[&str] = &[$($name,)* $($nested)?];
+
+            // One bit per member in `read_members`.
+            const _: () = assert!(NAMES.len() <= 64);
+
+            impl<'de> serde::Deserialize<'de> for Member {
+                fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                    struct Name;
+                    impl serde::de::Visitor<'_> for Name {
+                        type Value = Member;
+                        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                            f.write_str("a member name")
+                        }
+                        fn visit_str<E>(self, v: &str) -> Result<Member, E> {
+                            Ok(match v {
+                                $($name => Member::$field,)*
+                                $($nested => Member::$nfield,)?
+                                _ => Member::unknown,
+                            })
+                        }
                     }
-                    seen |= bit;
-                }
-                match member {
-                    $(Member::$field => $crate::members::read_member!($how, map, f.$field),)*
-                    $(Member::$nfield => f.$nfield = map.next_value()?,)?
-                    Member::unknown => {
-                        map.next_value::<serde::de::IgnoredAny>()?;
-                    }
+                    d.deserialize_identifier(Name)
                 }
             }
-            Ok(())
-        }
 
-        /// Reads an object's members into the struct it holds.
-        struct ReadInto<'x, 'de>(&'x mut $ty<'de>);
+            /// Reads every member of an object into `f`.
+            fn read_members<'de, A: serde::de::MapAccess<'de>>(
+                map: &mut A,
+                f: &mut $ty<'de>,
+            ) -> Result<(), A::Error> {
+                use serde::de::Error as _;
+                let mut seen = 0u64;
+                while let Some(member) = map.next_key::<Member>()? {
+                    if !matches!(member, Member::unknown) {
+                        let bit = 1u64 << member as u32;
+                        if seen & bit != 0 {
+                            return Err(A::Error::duplicate_field(NAMES[member as usize]));
+                        }
+                        seen |= bit;
+                    }
+                    match member {
+                        $(Member::$field => $crate::members::read_member!($how, map, f.$field),)*
+                        $(Member::$nfield => f.$nfield = map.next_value()?,)?
+                        Member::unknown => {
+                            $(f.$ufield = true;)?
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(())
+            }
 
-        impl<'de> serde::de::Visitor<'de> for ReadInto<'_, 'de> {
-            type Value = ();
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-                read_members(&mut map, self.0)
-            }
-        }
+            /// Reads an object's members into the struct it holds.
+            struct ReadInto<'x, 'de>(&'x mut $ty<'de>);
 
-        impl<'de> $ty<'de> {
-            /// Reads one whole frame into `self` (which should be empty), borrowing from
-            /// `text`. Only a JSON object is read.
-            pub fn read(&mut self, text: &'de str) -> serde_json::Result<()> {
-                use serde::Deserializer as _;
-                let mut de = serde_json::Deserializer::from_str(text);
-                (&mut de).deserialize_map(ReadInto(self))?;
-                de.end()
+            impl<'de> serde::de::Visitor<'de> for ReadInto<'_, 'de> {
+                type Value = ();
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a JSON object")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+                    read_members(&mut map, self.0)
+                }
             }
-        }
 
-        impl<'de> serde::Deserialize<'de> for $ty<'de> {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let mut f = $ty::default();
-                d.deserialize_map(ReadInto(&mut f))?;
-                Ok(f)
+            impl<'de> $ty<'de> {
+                /// Reads one whole frame into `self` (which should be empty), borrowing from
+                /// `text`. Only a JSON object is read.
+                pub fn read(&mut self, text: &'de str) -> serde_json::Result<()> {
+                    use serde::Deserializer as _;
+                    let mut de = serde_json::Deserializer::from_str(text);
+                    (&mut de).deserialize_map(ReadInto(self))?;
+                    de.end()
+                }
             }
-        }
+
+            impl<'de> serde::Deserialize<'de> for $ty<'de> {
+                fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                    let mut f = $ty::default();
+                    d.deserialize_map(ReadInto(&mut f))?;
+                    Ok(f)
+                }
+            }
+        };
     };
 }
 

@@ -23,7 +23,7 @@ impl Leg {
         }
     }
 
-    fn parse(s: &str) -> Option<Leg> {
+    pub(crate) fn parse(s: &str) -> Option<Leg> {
         match s {
             "caller" => Some(Leg::Caller),
             "callee" => Some(Leg::Callee),

@@ -192,6 +192,13 @@ impl Response {
     }
 }
 
+/// Written as the specification's response object (what [`Response::encode`] writes).
+impl Serialize for Response {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.wire().serialize(s)
+    }
+}
+
 #[derive(Serialize)]
 struct ResponseWire<'a> {
     jsonrpc: &'static str,
@@ -221,23 +228,57 @@ fn invalid(id: Id, message: &str) -> Response {
 }
 
 /// The members of a request, each kept as its JSON text until it is checked.
-#[derive(Deserialize)]
+#[derive(Default)]
 struct RequestRef<'a> {
-    #[serde(borrow, default, deserialize_with = "raw_member")]
     jsonrpc: Option<&'a RawValue>,
-    #[serde(borrow, default, deserialize_with = "raw_member")]
     id: Option<&'a RawValue>,
-    #[serde(borrow, default, deserialize_with = "raw_member")]
     method: Option<&'a RawValue>,
-    #[serde(borrow, default, deserialize_with = "raw_member")]
     params: Option<&'a RawValue>,
 }
 
-/// Reads one element of a frame strictly as the JSON-RPC 2.0 specification says.
-fn read_request(raw: &RawValue) -> Result<Request, Response> {
-    let Ok(m) = serde_json::from_str::<RequestRef<'_>>(raw.get()) else {
-        return Err(invalid(Id::Null, "invalid request: not an object"));
-    };
+read_members! {
+    RequestRef {
+        "jsonrpc" => jsonrpc: RawMember,
+        "id" => id: RawMember,
+        "method" => method: RawMember,
+        "params" => params: RawMember,
+    }
+}
+
+/// A checked request, borrowing from the frame; its params stay JSON text until the
+/// command reads them. The server's hot path; [`Request`] is its owned form.
+pub(crate) struct RequestRaw<'a> {
+    pub id: Option<Id>,
+    pub method: std::borrow::Cow<'a, str>,
+    pub params: Option<&'a RawValue>,
+}
+
+impl RequestRaw<'_> {
+    /// The params as a tree (an object or an array, checked when read).
+    pub fn params_value(&self) -> Option<Value> {
+        self.params
+            .and_then(|p| serde_json::from_str::<Value>(p.get()).ok())
+    }
+
+    fn into_owned(self) -> Request {
+        let params = self.params_value();
+        Request {
+            id: self.id,
+            method: self.method.into_owned(),
+            params,
+        }
+    }
+}
+
+/// [`Incoming`], borrowing from the frame.
+pub(crate) enum IncomingRaw<'a> {
+    Single(Result<RequestRaw<'a>, Response>),
+    Batch(Vec<Result<RequestRaw<'a>, Response>>),
+    Invalid(Response),
+}
+
+/// Checks one element of a frame strictly as the JSON-RPC 2.0 specification says.
+fn check_request(m: RequestRef<'_>) -> Result<RequestRaw<'_>, Response> {
     let id = match m.id {
         None => None,
         Some(v) => match serde_json::from_str::<Id>(v.get()) {
@@ -250,57 +291,87 @@ fn read_request(raw: &RawValue) -> Result<Request, Response> {
             }
         },
     };
-    let reply_id = id.clone().unwrap_or(Id::Null);
+    let reply_id = || id.clone().unwrap_or(Id::Null);
     let text = |v: Option<&RawValue>| {
         v.and_then(|v| serde_json::from_str::<std::borrow::Cow<'_, str>>(v.get()).ok())
     };
     if text(m.jsonrpc).as_deref() != Some("2.0") {
         return Err(invalid(
-            reply_id,
+            reply_id(),
             "invalid request: jsonrpc must be \"2.0\"",
         ));
     }
     let Some(method) = text(m.method) else {
         return Err(invalid(
-            reply_id,
+            reply_id(),
             "invalid request: method must be a string",
         ));
     };
     let params = match m.params {
-        None => None,
-        Some(p) if p.get().starts_with(['{', '[']) => serde_json::from_str::<Value>(p.get()).ok(),
-        Some(_) => {
+        Some(p) if !p.get().starts_with(['{', '[']) => {
             return Err(invalid(
-                reply_id,
+                reply_id(),
                 "invalid request: params must be an object or an array",
             ))
         }
+        params => params,
     };
-    Ok(Request {
-        id,
-        method: method.into_owned(),
-        params,
-    })
+    Ok(RequestRaw { id, method, params })
+}
+
+/// Reads one element of a batch.
+fn read_element(raw: &RawValue) -> Result<RequestRaw<'_>, Response> {
+    let mut m = RequestRef::default();
+    if m.read(raw.get()).is_err() {
+        return Err(invalid(Id::Null, "invalid request: not an object"));
+    }
+    check_request(m)
+}
+
+/// [`read_incoming`], borrowing from the frame. A single request is read in one pass.
+pub(crate) fn read_incoming_raw(text: &str) -> IncomingRaw<'_> {
+    let parse_error = || {
+        IncomingRaw::Invalid(Response {
+            id: Id::Null,
+            outcome: Err(ErrorObject::new(PARSE_ERROR, "parse error")),
+        })
+    };
+    let json_ws = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r');
+    if text.trim_start_matches(json_ws).starts_with('[') {
+        let Ok(raw) = serde_json::from_str::<&RawValue>(text) else {
+            return parse_error();
+        };
+        let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(raw.get()) else {
+            return IncomingRaw::Invalid(invalid(Id::Null, "invalid request"));
+        };
+        if items.is_empty() {
+            return IncomingRaw::Invalid(invalid(Id::Null, "invalid request: empty batch"));
+        }
+        return IncomingRaw::Batch(items.into_iter().map(read_element).collect());
+    }
+    let mut m = RequestRef::default();
+    if m.read(text).is_err() {
+        // Only bad input pays for telling "not JSON" from "not a request object".
+        if serde_json::from_str::<serde::de::IgnoredAny>(text).is_err() {
+            return parse_error();
+        }
+        return IncomingRaw::Single(Err(invalid(Id::Null, "invalid request: not an object")));
+    }
+    IncomingRaw::Single(check_request(m))
 }
 
 /// Reads one frame as a server must: a single request, a batch, or what to answer.
 pub fn read_incoming(text: &str) -> Incoming {
-    let Ok(raw) = serde_json::from_str::<&RawValue>(text) else {
-        return Incoming::Invalid(Response {
-            id: Id::Null,
-            outcome: Err(ErrorObject::new(PARSE_ERROR, "parse error")),
-        });
-    };
-    if raw.get().starts_with('[') {
-        let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(raw.get()) else {
-            return Incoming::Invalid(invalid(Id::Null, "invalid request"));
-        };
-        if items.is_empty() {
-            return Incoming::Invalid(invalid(Id::Null, "invalid request: empty batch"));
-        }
-        return Incoming::Batch(items.into_iter().map(read_request).collect());
+    match read_incoming_raw(text) {
+        IncomingRaw::Single(r) => Incoming::Single(r.map(RequestRaw::into_owned)),
+        IncomingRaw::Batch(items) => Incoming::Batch(
+            items
+                .into_iter()
+                .map(|r| r.map(RequestRaw::into_owned))
+                .collect(),
+        ),
+        IncomingRaw::Invalid(r) => Incoming::Invalid(r),
     }
-    Incoming::Single(read_request(raw))
 }
 
 /// What a client reads: a response or a notification from the server. Tolerant: the id
@@ -353,11 +424,6 @@ pub(crate) enum FromServerRef<'a> {
 }
 
 /// A member that may be `null` on purpose: absent is `None`, `null` is `Some("null")`.
-fn raw_member<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Option<&'a RawValue>, D::Error> {
-    <&RawValue>::deserialize(d).map(Some)
-}
-
-/// [`raw_member`] for the member reader.
 struct RawMember<'a>(Option<&'a RawValue>);
 
 impl<'de> Deserialize<'de> for RawMember<'de> {

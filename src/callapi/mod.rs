@@ -8,6 +8,7 @@
 
 mod client;
 mod command;
+mod params_read;
 pub mod jsonrpc;
 mod server;
 

@@ -5,12 +5,13 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::jsonrpc::{
-    read_incoming, ErrorObject, Id, Incoming, Request, Response, INVALID_PARAMS, INVALID_REQUEST,
-    METHOD_NOT_FOUND, SERVER_ERROR,
+    read_incoming_raw, ErrorObject, Id, IncomingRaw, RequestRaw, Response, INVALID_PARAMS,
+    INVALID_REQUEST, METHOD_NOT_FOUND, SERVER_ERROR,
 };
+use super::params_read::read_plain;
 use super::Command;
 use crate::timer::TimerQueue;
 use crate::{Timestamp, UsageError};
@@ -151,7 +152,7 @@ pub struct Server {
 /// What one request of a frame produced: its answer (if any), then its notifications and
 /// the application's events, which must follow the answer.
 struct Handled {
-    response: Option<Response>,
+    response: Option<Reply>,
     notifications: Vec<String>,
     events: Vec<ServerEvent>,
 }
@@ -194,7 +195,7 @@ impl Server {
             return;
         }
         let incoming = if text.len() > self.config.max_frame_len {
-            Incoming::Invalid(Response {
+            IncomingRaw::Invalid(Response {
                 id: Id::Null,
                 outcome: Err(ErrorObject::new(
                     INVALID_REQUEST,
@@ -202,28 +203,28 @@ impl Server {
                 )),
             })
         } else {
-            read_incoming(text)
+            read_incoming_raw(text)
         };
         match incoming {
-            Incoming::Invalid(r) => {
+            IncomingRaw::Invalid(r) => {
                 self.transmit(r.encode());
                 self.rejected(None, &r);
             }
-            Incoming::Single(item) => {
+            IncomingRaw::Single(item) => {
                 let h = self.handle(now, item);
                 if let Some(r) = &h.response {
                     self.transmit(r.encode());
                 }
                 self.follow_up(h);
             }
-            Incoming::Batch(items) => {
+            IncomingRaw::Batch(items) => {
                 let handled: Vec<Handled> =
                     items.into_iter().map(|i| self.handle(now, i)).collect();
-                let responses: Vec<Response> =
-                    handled.iter().filter_map(|h| h.response.clone()).collect();
+                let responses: Vec<&Reply> =
+                    handled.iter().filter_map(|h| h.response.as_ref()).collect();
                 // An array of only notifications gets nothing at all.
                 if !responses.is_empty() {
-                    self.transmit(Response::encode_batch(&responses));
+                    self.transmit(serde_json::to_string(&responses).unwrap_or_default());
                 }
                 for h in handled {
                     self.follow_up(h);
@@ -353,7 +354,7 @@ impl Server {
     }
 
     /// Handles one request of a frame. A notification's answer is dropped.
-    fn handle(&mut self, now: Timestamp, item: Result<Request, Response>) -> Handled {
+    fn handle(&mut self, now: Timestamp, item: Result<RequestRaw<'_>, Response>) -> Handled {
         let request = match item {
             Ok(r) => r,
             Err(r) => {
@@ -361,13 +362,12 @@ impl Server {
                     .into_iter()
                     .collect();
                 return Handled {
-                    response: Some(r),
+                    response: Some(Reply::Response(r)),
                     notifications: Vec::new(),
                     events,
                 };
             }
         };
-        let id = request.id.clone();
         let mut h = Handled {
             response: None,
             notifications: Vec::new(),
@@ -376,39 +376,29 @@ impl Server {
         let outcome = self.start(now, &request, &mut h);
         if let Err(e) = &outcome {
             h.events.push(ServerEvent::RequestRejected {
-                id: id.clone(),
+                id: request.id.clone(),
                 code: e.code,
                 message: e.message.clone(),
             });
         }
-        h.response = id.map(|id| Response { id, outcome });
+        h.response = request.id.map(|id| match outcome {
+            Ok(cmd_id) => Reply::Started { id, cmd_id },
+            Err(e) => Reply::Response(Response { id, outcome: Err(e) }),
+        });
         h
     }
 
+    /// Reads the command and starts it; its cmd_id, for the `Started` result.
     fn start(
         &mut self,
         now: Timestamp,
-        request: &Request,
+        request: &RequestRaw<'_>,
         h: &mut Handled,
-    ) -> Result<Value, ErrorObject> {
-        let params = request.params.as_ref();
-        let Some(parsed) = Command::from_params(&request.method, params) else {
-            return Err(ErrorObject::new(
-                METHOD_NOT_FOUND,
-                format!("method not found: {}", request.method),
-            ));
+    ) -> Result<String, ErrorObject> {
+        let (command, given) = match read_plain(&request.method, request.params) {
+            Some(plain) => plain,
+            None => read_from_tree(&request.method, request.params_value().as_ref())?,
         };
-        let given = match params.and_then(|p| p.get("cmd_id")) {
-            None => None,
-            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-            Some(_) => {
-                return Err(ErrorObject::new(
-                    INVALID_PARAMS,
-                    "parameter cmd_id must be a non-empty string",
-                ))
-            }
-        };
-        let command = parsed.map_err(|e| ErrorObject::new(INVALID_PARAMS, e.to_string()))?;
         if let Some(c) = &given {
             if self.running.contains_key(c) {
                 return Err(ErrorObject::new(
@@ -439,10 +429,7 @@ impl Server {
                 command,
             });
         }
-        let mut result = Map::new();
-        result.insert("cmd_id".into(), Value::String(cmd_id));
-        result.insert("event".into(), Value::String("Started".into()));
-        Ok(Value::Object(result))
+        Ok(cmd_id)
     }
 
     /// A UUID-shaped id from the seed and a counter, skipping any that is running.
@@ -460,6 +447,72 @@ impl Server {
             if !self.running.contains_key(&id) {
                 return id;
             }
+        }
+    }
+}
+
+/// The reference reading of a command from its params tree, with the exact error for
+/// each malformed one (and `Echo`, whose params are free-form).
+fn read_from_tree(
+    method: &str,
+    params: Option<&Value>,
+) -> Result<(Command, Option<String>), ErrorObject> {
+    let Some(parsed) = Command::from_params(method, params) else {
+        return Err(ErrorObject::new(
+            METHOD_NOT_FOUND,
+            format!("method not found: {method}"),
+        ));
+    };
+    let given = match params.and_then(|p| p.get("cmd_id")) {
+        None => None,
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        Some(_) => {
+            return Err(ErrorObject::new(
+                INVALID_PARAMS,
+                "parameter cmd_id must be a non-empty string",
+            ))
+        }
+    };
+    let command = parsed.map_err(|e| ErrorObject::new(INVALID_PARAMS, e.to_string()))?;
+    Ok((command, given))
+}
+
+/// The answer to one request: `Started` is written straight from its cmd_id.
+enum Reply {
+    Started { id: Id, cmd_id: String },
+    Response(Response),
+}
+
+impl Reply {
+    fn encode(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+impl Serialize for Reply {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Started<'a> {
+            cmd_id: &'a str,
+            event: &'static str,
+        }
+        #[derive(Serialize)]
+        struct Wire<'a> {
+            jsonrpc: &'static str,
+            id: &'a Id,
+            result: Started<'a>,
+        }
+        match self {
+            Reply::Started { id, cmd_id } => Wire {
+                jsonrpc: "2.0",
+                id,
+                result: Started {
+                    cmd_id,
+                    event: "Started",
+                },
+            }
+            .serialize(s),
+            Reply::Response(r) => r.serialize(s),
         }
     }
 }

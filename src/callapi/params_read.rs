@@ -1,0 +1,166 @@
+//! The call commands' params read in one pass from the frame, for the server's hot path.
+//!
+//! The tree-based reader ([`Command::from_params`]) stays the reference: it gives the
+//! exact error for every malformed params object. This reader takes only the plain case —
+//! an object whose members all have known names and string values, none repeated — and
+//! hands anything else back, so both readers always agree.
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
+
+use super::command::{Command, Leg};
+use crate::members::read_members;
+
+/// A string member; anything else (`null` too) fails the fast read.
+struct StrictStr<'a>(Option<Cow<'a, str>>);
+
+impl<'de> Deserialize<'de> for StrictStr<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        <Cow<'de, str> as Deserialize<'de>>::deserialize(d).map(|s| StrictStr(Some(s)))
+    }
+}
+
+#[derive(Default)]
+struct Params<'a> {
+    caller: Option<Cow<'a, str>>,
+    callee: Option<Cow<'a, str>>,
+    callid: Option<Cow<'a, str>>,
+    leg: Option<Cow<'a, str>>,
+    destination: Option<Cow<'a, str>>,
+    callid_a: Option<Cow<'a, str>>,
+    leg_a: Option<Cow<'a, str>>,
+    callid_b: Option<Cow<'a, str>>,
+    leg_b: Option<Cow<'a, str>>,
+    cmd_id: Option<Cow<'a, str>>,
+    unknown: bool,
+}
+
+read_members! {
+    Params {
+        "caller" => caller: StrictStr,
+        "callee" => callee: StrictStr,
+        "callid" => callid: StrictStr,
+        "leg" => leg: StrictStr,
+        "destination" => destination: StrictStr,
+        "callidA" => callid_a: StrictStr,
+        "legA" => leg_a: StrictStr,
+        "callidB" => callid_b: StrictStr,
+        "legB" => leg_b: StrictStr,
+        "cmd_id" => cmd_id: StrictStr,
+    }
+    unknown => unknown
+}
+
+/// A call command (not `Echo`) and its non-empty `cmd_id`, when its params are plain;
+/// `None` sends the caller to the tree-based reader.
+pub(crate) fn read_plain(
+    method: &str,
+    params: Option<&RawValue>,
+) -> Option<(Command, Option<String>)> {
+    let mut p = Params::default();
+    if let Some(raw) = params {
+        p.read(raw.get()).ok()?;
+    }
+    if p.unknown {
+        return None;
+    }
+    let s = |v: Option<Cow<'_, str>>| v.filter(|s| !s.is_empty()).map(Cow::into_owned);
+    let leg = |v: &Option<Cow<'_, str>>| v.as_deref().and_then(Leg::parse);
+    let command = match method {
+        "CallStart" => Command::CallStart {
+            caller: s(p.caller)?,
+            callee: s(p.callee)?,
+        },
+        "CallBlindTransfer" => Command::CallBlindTransfer {
+            leg: leg(&p.leg)?,
+            callid: s(p.callid)?,
+            destination: s(p.destination)?,
+        },
+        "CallAttendedTransfer" => Command::CallAttendedTransfer {
+            leg_a: leg(&p.leg_a)?,
+            leg_b: leg(&p.leg_b)?,
+            callid_a: s(p.callid_a)?,
+            callid_b: s(p.callid_b)?,
+        },
+        "CallHold" => Command::CallHold {
+            callid: s(p.callid)?,
+        },
+        "CallUnhold" => Command::CallUnhold {
+            callid: s(p.callid)?,
+        },
+        "CallEnd" => Command::CallEnd {
+            callid: s(p.callid)?,
+        },
+        _ => return None,
+    };
+    let cmd_id = match p.cmd_id {
+        None => None,
+        Some(c) if !c.is_empty() => Some(c.into_owned()),
+        Some(_) => return None,
+    };
+    Some((command, cmd_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    /// The tree-based reading of the same params, as the server does it.
+    fn reference(method: &str, params: &str) -> Option<(Command, Option<String>)> {
+        let v: Value = serde_json::from_str(params).unwrap();
+        let cmd_id = match v.get("cmd_id") {
+            None => None,
+            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            Some(_) => return None,
+        };
+        let command = Command::from_params(method, Some(&v))?.ok()?;
+        Some((command, cmd_id))
+    }
+
+    #[test]
+    fn plain_params_read_as_the_tree_reader_reads_them() {
+        let cases = [
+            ("CallStart", r#"{"caller":"a","callee":"b"}"#),
+            ("CallStart", r#"{"caller":"a","callee":"b","cmd_id":"c1"}"#),
+            ("CallBlindTransfer", r#"{"callid":"x","leg":"callee","destination":"d"}"#),
+            (
+                "CallAttendedTransfer",
+                r#"{"callidA":"x","legA":"caller","callidB":"y","legB":"callee"}"#,
+            ),
+            ("CallHold", r#"{"callid":"x"}"#),
+            ("CallUnhold", r#"{"callid":"x","cmd_id":"u"}"#),
+            ("CallEnd", r#"{"callid":"x\u0041"}"#),
+        ];
+        for (method, params) in cases {
+            let raw: &RawValue = serde_json::from_str(params).unwrap();
+            let fast = read_plain(method, Some(raw));
+            assert!(fast.is_some(), "{method} {params}");
+            assert_eq!(fast, reference(method, params), "{method} {params}");
+        }
+    }
+
+    #[test]
+    fn anything_but_plain_params_goes_to_the_tree_reader() {
+        let cases = [
+            ("CallStart", r#"{"caller":"a"}"#),
+            ("CallStart", r#"{"caller":"a","callee":""}"#),
+            ("CallStart", r#"{"caller":"a","callee":"b","cmd_id":""}"#),
+            ("CallStart", r#"{"caller":"a","callee":"b","cmd_id":7}"#),
+            ("CallStart", r#"{"caller":"a","callee":null}"#),
+            ("CallStart", r#"{"caller":"a","callee":"b","x":"y"}"#),
+            ("CallStart", r#"{"caller":"a","callee":"b","caller":"c"}"#),
+            ("CallStart", r#"["a","b"]"#),
+            ("CallBlindTransfer", r#"{"callid":"x","leg":"middle","destination":"d"}"#),
+            ("Echo", r#"{"x":1}"#),
+            ("Nope", r#"{"callid":"x"}"#),
+        ];
+        for (method, params) in cases {
+            let raw: &RawValue = serde_json::from_str(params).unwrap();
+            assert_eq!(read_plain(method, Some(raw)), None, "{method} {params}");
+        }
+        assert_eq!(read_plain("CallStart", None), None);
+    }
+}
