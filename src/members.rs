@@ -12,27 +12,45 @@ use std::borrow::Cow;
 use serde::de::Visitor;
 use serde::{Deserialize, Deserializer};
 
-/// An optional string (`null` reads as absent), borrowed from the frame when it has no
-/// escapes. One visitor for both layers: through `Option<Cow<str>>` it cost twice the
-/// parse of the string itself.
+/// A string, borrowed from the frame when it has no escapes. (Serde's own `Cow<str>`
+/// always copies unless a derive says `borrow`.)
+pub(crate) struct Str<'a>(pub Cow<'a, str>);
+
+struct StrVisitor;
+
+impl<'de> Visitor<'de> for StrVisitor {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
+    }
+}
+
+impl<'de> Deserialize<'de> for Str<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(StrVisitor).map(Str)
+    }
+}
+
+/// An optional string (`null` reads as absent), borrowed like [`Str`]. One visitor for
+/// both layers: through `Option<newtype<Cow<str>>>` it cost twice the parse of the string.
 pub(crate) struct OptStr<'a>(pub Option<Cow<'a, str>>);
 
 impl<'de> Deserialize<'de> for OptStr<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Str;
-        impl<'de> Visitor<'de> for Str {
+        struct Opt;
+        impl<'de> Visitor<'de> for Opt {
             type Value = OptStr<'de>;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a string")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(OptStr(Some(Cow::Borrowed(v))))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(OptStr(Some(Cow::Owned(v.to_owned()))))
-            }
-            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-                Ok(OptStr(Some(Cow::Owned(v))))
             }
             fn visit_none<E>(self) -> Result<Self::Value, E> {
                 Ok(OptStr(None))
@@ -41,10 +59,10 @@ impl<'de> Deserialize<'de> for OptStr<'de> {
                 Ok(OptStr(None))
             }
             fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-                d.deserialize_str(self)
+                d.deserialize_str(StrVisitor).map(|s| OptStr(Some(s)))
             }
         }
-        d.deserialize_option(Str)
+        d.deserialize_option(Opt)
     }
 }
 

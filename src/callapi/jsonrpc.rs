@@ -278,7 +278,7 @@ pub(crate) enum IncomingRaw<'a> {
 }
 
 /// Checks one element of a frame strictly as the JSON-RPC 2.0 specification says.
-fn check_request(m: RequestRef<'_>) -> Result<RequestRaw<'_>, Response> {
+fn check_request<'a>(m: RequestRef<'a>) -> Result<RequestRaw<'a>, Response> {
     let id = match m.id {
         None => None,
         Some(v) => match serde_json::from_str::<Id>(v.get()) {
@@ -292,8 +292,9 @@ fn check_request(m: RequestRef<'_>) -> Result<RequestRaw<'_>, Response> {
         },
     };
     let reply_id = || id.clone().unwrap_or(Id::Null);
-    let text = |v: Option<&RawValue>| {
-        v.and_then(|v| serde_json::from_str::<std::borrow::Cow<'_, str>>(v.get()).ok())
+    let text = |v: Option<&'a RawValue>| {
+        v.and_then(|v| serde_json::from_str::<crate::members::Str<'a>>(v.get()).ok())
+            .map(|s| s.0)
     };
     if text(m.jsonrpc).as_deref() != Some("2.0") {
         return Err(invalid(

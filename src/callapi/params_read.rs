@@ -11,14 +11,14 @@ use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
 use super::command::{Command, Leg};
-use crate::members::read_members;
+use crate::members::{read_members, Str};
 
 /// A string member; anything else (`null` too) fails the fast read.
 struct StrictStr<'a>(Option<Cow<'a, str>>);
 
 impl<'de> Deserialize<'de> for StrictStr<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        <Cow<'de, str> as Deserialize<'de>>::deserialize(d).map(|s| StrictStr(Some(s)))
+        Str::deserialize(d).map(|s| StrictStr(Some(s.0)))
     }
 }
 

@@ -1,6 +1,7 @@
 //! The Call API daemon's side of one connection: strict JSON-RPC 2.0, commands started,
 //! driven by the application and ended exactly once.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
@@ -144,17 +145,17 @@ pub struct Server {
     closed: bool,
     next_cmd: u64,
     /// Running commands: cmd_id → method.
-    running: BTreeMap<String, String>,
+    running: BTreeMap<String, Cow<'static, str>>,
     timers: TimerQueue<ServerTimer>,
     out: VecDeque<Output>,
 }
 
 /// What one request of a frame produced: its answer (if any), then its notifications and
-/// the application's events, which must follow the answer.
+/// the application's event (at most one per request), which must follow the answer.
 struct Handled {
     response: Option<Reply>,
     notifications: Vec<String>,
-    events: Vec<ServerEvent>,
+    event: Option<ServerEvent>,
 }
 
 impl Server {
@@ -172,7 +173,7 @@ impl Server {
 
     /// The commands running, by cmd_id, with their method.
     pub fn running(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.running.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.running.iter().map(|(k, v)| (k.as_str(), v.as_ref()))
     }
 
     /// The earliest timer and its deadline.
@@ -309,7 +310,7 @@ impl Server {
 
     // ---- internals ---------------------------------------------------------------------
 
-    fn method_of(&self, cmd_id: &str) -> Result<String, UsageError> {
+    fn method_of(&self, cmd_id: &str) -> Result<Cow<'static, str>, UsageError> {
         if self.closed {
             return Err(UsageError::WrongState {
                 action: "drive a command",
@@ -348,7 +349,7 @@ impl Server {
         for n in h.notifications {
             self.transmit(n);
         }
-        for e in h.events {
+        if let Some(e) = h.event {
             self.event(e);
         }
     }
@@ -358,24 +359,22 @@ impl Server {
         let request = match item {
             Ok(r) => r,
             Err(r) => {
-                let events = rejection(Some(r.id.clone()).filter(|id| *id != Id::Null), &r)
-                    .into_iter()
-                    .collect();
+                let event = rejection(Some(r.id.clone()).filter(|id| *id != Id::Null), &r);
                 return Handled {
                     response: Some(Reply::Response(r)),
                     notifications: Vec::new(),
-                    events,
+                    event,
                 };
             }
         };
         let mut h = Handled {
             response: None,
             notifications: Vec::new(),
-            events: Vec::new(),
+            event: None,
         };
         let outcome = self.start(now, &request, &mut h);
         if let Err(e) = &outcome {
-            h.events.push(ServerEvent::RequestRejected {
+            h.event = Some(ServerEvent::RequestRejected {
                 id: request.id.clone(),
                 code: e.code,
                 message: e.message.clone(),
@@ -418,12 +417,12 @@ impl Server {
             h.notifications
                 .push(notification(method, &cmd_id, "Ended", None));
         } else {
-            self.running.insert(cmd_id.clone(), method.to_owned());
+            self.running.insert(cmd_id.clone(), Cow::Borrowed(method));
             self.timers.set(
                 ServerTimer::Command(cmd_id.clone()),
                 now + self.config.command_timeout,
             );
-            h.events.push(ServerEvent::CommandStarted {
+            h.event = Some(ServerEvent::CommandStarted {
                 cmd_id: cmd_id.clone(),
                 id: request.id.clone(),
                 command,
