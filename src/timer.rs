@@ -4,29 +4,51 @@
 //! each timer (and the transaction, connection or call it belongs to). The outside sees only
 //! the earliest deadline; it can ask which timer that is for logs and transcripts.
 //!
-//! The queue is ordered by `(deadline, key)`, so timers that fall due together fire in a
-//! deterministic order, and setting, cancelling and finding the next one cost `O(log n)`
-//! however many timers are armed.
+//! The queue fires in `(deadline, key)` order, so timers that fall due together fire in a
+//! deterministic order. Deadlines live in a map by key (the truth) and in a binary heap by
+//! time (the index). Cancelling or re-arming only changes the map: the heap entry it
+//! leaves behind is stale and is dropped when it reaches the top, or when stale entries
+//! outnumber live ones and the heap is rebuilt. The top of the heap is always live, so
+//! finding the next deadline is `O(1)`; setting and cancelling cost `O(log n)` with no
+//! second ordered search, however many timers are armed.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
+use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::Timestamp;
 
 /// A set of armed timers, each named by a key, at most one deadline per key.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct TimerQueue<K: Ord + Clone> {
     by_key: BTreeMap<K, Timestamp>,
-    by_time: BTreeSet<(Timestamp, K)>,
+    /// Every live `(deadline, key)`, and stale ones left by cancel and re-arm.
+    by_time: BinaryHeap<Reverse<(Timestamp, K)>>,
 }
 
 impl<K: Ord + Clone> Default for TimerQueue<K> {
     fn default() -> Self {
         TimerQueue {
             by_key: BTreeMap::new(),
-            by_time: BTreeSet::new(),
+            by_time: BinaryHeap::new(),
         }
+    }
+}
+
+/// Two queues are equal when the same timers are armed at the same deadlines.
+impl<K: Ord + Clone> PartialEq for TimerQueue<K> {
+    fn eq(&self, other: &Self) -> bool {
+        self.by_key == other.by_key
+    }
+}
+
+impl<K: Ord + Clone> Eq for TimerQueue<K> {}
+
+impl<K: Ord + Clone + fmt::Debug> fmt::Debug for TimerQueue<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.by_key.iter()).finish()
     }
 }
 
@@ -38,16 +60,21 @@ impl<K: Ord + Clone> TimerQueue<K> {
 
     /// Arms `key` to fire at `at`, replacing any deadline it had.
     pub fn set(&mut self, key: K, at: Timestamp) {
-        if let Some(old) = self.by_key.insert(key.clone(), at) {
-            self.by_time.remove(&(old, key.clone()));
+        match self.by_key.insert(key.clone(), at) {
+            // Already armed for then: its heap entry stands.
+            Some(old) if old == at => return,
+            Some(_) => self.stale_entry_left(),
+            None => {}
         }
-        self.by_time.insert((at, key));
+        self.by_time.push(Reverse((at, key)));
+        self.prune();
     }
 
     /// Disarms `key`; returns the deadline it had.
     pub fn cancel(&mut self, key: &K) -> Option<Timestamp> {
         let at = self.by_key.remove(key)?;
-        self.by_time.remove(&(at, key.clone()));
+        self.stale_entry_left();
+        self.prune();
         Some(at)
     }
 
@@ -58,17 +85,17 @@ impl<K: Ord + Clone> TimerQueue<K> {
 
     /// The earliest deadline and its timer.
     pub fn next(&self) -> Option<(Timestamp, &K)> {
-        self.by_time.first().map(|(at, k)| (*at, k))
+        self.by_time.peek().map(|Reverse((at, k))| (*at, k))
     }
 
     /// Removes and returns the earliest timer whose deadline is at or before `now`.
     pub fn pop_due(&mut self, now: Timestamp) -> Option<(Timestamp, K)> {
-        let (at, _) = self.by_time.first()?;
-        if *at > now {
+        if self.by_time.peek()?.0 .0 > now {
             return None;
         }
-        let (at, key) = self.by_time.pop_first()?;
+        let Reverse((at, key)) = self.by_time.pop()?;
         self.by_key.remove(&key);
+        self.prune();
         Some((at, key))
     }
 
@@ -85,7 +112,34 @@ impl<K: Ord + Clone> TimerQueue<K> {
     /// Disarms every timer for which `f` returns false.
     pub fn retain(&mut self, mut f: impl FnMut(&K) -> bool) {
         self.by_key.retain(|k, _| f(k));
-        self.by_time.retain(|(_, k)| f(k));
+        self.rebuild();
+    }
+
+    /// A deadline was dropped from the map; its heap entry is now stale. When stale
+    /// entries outnumber live ones the heap is rebuilt, so it stays within twice the live
+    /// count (plus a little) and rebuilding costs `O(1)` per operation over time.
+    fn stale_entry_left(&mut self) {
+        if self.by_time.len() > 2 * self.by_key.len() + 32 {
+            self.rebuild();
+        }
+    }
+
+    fn rebuild(&mut self) {
+        self.by_time = self
+            .by_key
+            .iter()
+            .map(|(k, at)| Reverse((*at, k.clone())))
+            .collect();
+    }
+
+    /// Drops stale entries from the top, so the top is always a live timer.
+    fn prune(&mut self) {
+        while let Some(Reverse((at, key))) = self.by_time.peek() {
+            if self.by_key.get(key) == Some(at) {
+                return;
+            }
+            self.by_time.pop();
+        }
     }
 }
 
@@ -150,5 +204,61 @@ mod tests {
         assert_eq!(json, "[[[0,9],3],[[1,2],7]]");
         let back: TimerQueue<(u32, u32)> = serde_json::from_str(&json).unwrap();
         assert_eq!(back, q);
+    }
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Set(u8, u16),
+        Cancel(u8),
+        PopDue(u16),
+        Retain(u8),
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        prop_oneof![
+            4 => (0u8..12, 0u16..50).prop_map(|(k, t)| Op::Set(k, t)),
+            2 => (0u8..12).prop_map(Op::Cancel),
+            2 => (0u16..60).prop_map(Op::PopDue),
+            1 => (1u8..5).prop_map(Op::Retain),
+        ]
+    }
+
+    proptest::proptest! {
+        /// The queue behaves as a plain map scanned for its least `(deadline, key)`, and
+        /// its heap never holds more than twice the armed timers (plus the slack).
+        #[test]
+        fn matches_a_scanned_map(ops in proptest::collection::vec(op(), 0..300)) {
+            let mut q = TimerQueue::new();
+            let mut model: BTreeMap<u8, Timestamp> = BTreeMap::new();
+            let least = |m: &BTreeMap<u8, Timestamp>| {
+                m.iter().map(|(k, at)| (*at, *k)).min()
+            };
+            for op in ops {
+                match op {
+                    Op::Set(k, at) => {
+                        q.set(k, t(at.into()));
+                        model.insert(k, t(at.into()));
+                    }
+                    Op::Cancel(k) => {
+                        proptest::prop_assert_eq!(q.cancel(&k), model.remove(&k));
+                    }
+                    Op::PopDue(now) => {
+                        let due = least(&model).filter(|(at, _)| *at <= t(now.into()));
+                        if let Some((_, k)) = due {
+                            model.remove(&k);
+                        }
+                        proptest::prop_assert_eq!(q.pop_due(t(now.into())), due);
+                    }
+                    Op::Retain(m) => {
+                        q.retain(|k| k % m != 0);
+                        model.retain(|k, _| k % m != 0);
+                    }
+                }
+                proptest::prop_assert_eq!(q.next().map(|(a, k)| (a, *k)), least(&model));
+                proptest::prop_assert_eq!(q.len(), model.len());
+                proptest::prop_assert!(q.by_time.len() <= 2 * q.by_key.len() + 33);
+            }
+        }
     }
 }

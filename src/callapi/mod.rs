@@ -8,8 +8,8 @@
 
 mod client;
 mod command;
-mod params_read;
 pub mod jsonrpc;
+mod params_read;
 mod server;
 
 pub use client::{

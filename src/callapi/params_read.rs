@@ -125,7 +125,10 @@ mod tests {
         let cases = [
             ("CallStart", r#"{"caller":"a","callee":"b"}"#),
             ("CallStart", r#"{"caller":"a","callee":"b","cmd_id":"c1"}"#),
-            ("CallBlindTransfer", r#"{"callid":"x","leg":"callee","destination":"d"}"#),
+            (
+                "CallBlindTransfer",
+                r#"{"callid":"x","leg":"callee","destination":"d"}"#,
+            ),
             (
                 "CallAttendedTransfer",
                 r#"{"callidA":"x","legA":"caller","callidB":"y","legB":"callee"}"#,
@@ -153,7 +156,10 @@ mod tests {
             ("CallStart", r#"{"caller":"a","callee":"b","x":"y"}"#),
             ("CallStart", r#"{"caller":"a","callee":"b","caller":"c"}"#),
             ("CallStart", r#"["a","b"]"#),
-            ("CallBlindTransfer", r#"{"callid":"x","leg":"middle","destination":"d"}"#),
+            (
+                "CallBlindTransfer",
+                r#"{"callid":"x","leg":"middle","destination":"d"}"#,
+            ),
             ("Echo", r#"{"x":1}"#),
             ("Nope", r#"{"callid":"x"}"#),
         ];

@@ -382,7 +382,10 @@ impl Server {
         }
         h.response = request.id.map(|id| match outcome {
             Ok(cmd_id) => Reply::Started { id, cmd_id },
-            Err(e) => Reply::Response(Response { id, outcome: Err(e) }),
+            Err(e) => Reply::Response(Response {
+                id,
+                outcome: Err(e),
+            }),
         });
         h
     }
