@@ -301,7 +301,51 @@ impl<'a> Out<'a> {
     }
 
     fn encode(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+        let mut buf = Vec::with_capacity(64);
+        self.write(&mut buf);
+        // Only JSON text and valid strings were written.
+        String::from_utf8(buf).unwrap_or_default()
+    }
+
+    /// Writes exactly what serde_json writes for `Out`, without its machinery: Loop
+    /// frames are a handful of short members, and serde's map writer cost more than
+    /// reading the frame they answer.
+    fn write(&self, buf: &mut Vec<u8>) {
+        buf.extend_from_slice(b"{\"messageType\":");
+        json_str(buf, self.message_type);
+        let members = [
+            ("auth", self.auth),
+            ("callId", self.call_id),
+            ("state", self.state),
+            ("event", self.event),
+            ("reason", self.reason),
+        ];
+        for (name, value) in members {
+            if let Some(v) = value {
+                buf.push(b',');
+                buf.push(b'"');
+                buf.extend_from_slice(name.as_bytes());
+                buf.extend_from_slice(b"\":");
+                json_str(buf, v);
+            }
+        }
+        if let Some(echo) = self.echo {
+            buf.extend_from_slice(b",\"echo\":");
+            buf.extend_from_slice(echo.0.as_bytes());
+        }
+        buf.push(b'}');
+    }
+}
+
+/// Writes `s` as a JSON string: as is when nothing in it needs escaping (the usual case
+/// for states, reasons and ids), else through serde_json.
+fn json_str(buf: &mut Vec<u8>, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b < 0x7f) {
+        buf.push(b'"');
+        buf.extend_from_slice(s.as_bytes());
+        buf.push(b'"');
+    } else {
+        let _ = serde_json::to_writer(&mut *buf, s);
     }
 }
 
@@ -394,8 +438,7 @@ impl ServerMessage {
     }
 
     fn write(&self, buf: &mut Vec<u8>) {
-        // Writing borrowed strings into a Vec cannot fail.
-        let _ = serde_json::to_writer(buf, &self.out());
+        self.out().write(buf);
     }
 
     fn out(&self) -> Out<'_> {
@@ -427,6 +470,27 @@ impl ServerMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The hand-written writer writes what serde_json writes.
+        #[test]
+        fn out_is_written_as_serde_writes_it(
+            kind in ".{0,8}",
+            auth in proptest::option::of(".{0,12}"),
+            state in proptest::option::of("[a-z\\-\"\\\\\u{0}-\u{1f}\u{7f}é]{0,12}"),
+            reason in proptest::option::of(".{0,12}"),
+        ) {
+            let echo = RawJson::new(r#"{"a":[1,"x"]}"#);
+            let out = Out {
+                auth: auth.as_deref(),
+                state: state.as_deref(),
+                reason: reason.as_deref(),
+                echo: echo.as_ref(),
+                ..Out::new(&kind)
+            };
+            proptest::prop_assert_eq!(out.encode(), serde_json::to_string(&out).unwrap());
+        }
+    }
 
     #[test]
     fn seed_messages_parse() {
