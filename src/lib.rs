@@ -107,6 +107,7 @@ pub mod callapi;
 mod error;
 mod members;
 pub mod progress;
+mod raw_json;
 mod routing;
 mod scratch;
 mod serde_pairs;
@@ -116,6 +117,7 @@ pub mod transcript;
 pub mod wtsp;
 
 pub use error::UsageError;
+pub use raw_json::RawJson;
 pub use routing::Routing;
 
 /// The README's example is compiled and run as a doctest.

@@ -12,6 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 
 use crate::members::read_members;
+pub use crate::RawJson;
 
 macro_rules! wire_enum {
     ($(#[$meta:meta])* $name:ident { $( $(#[$vdoc:meta])* $variant:ident = $wire:literal, )* }) => {
@@ -118,40 +119,6 @@ wire_enum! {
         MediaUp = "media-up",
         /// `terminate`: end the setup.
         Terminate = "terminate",
-    }
-}
-
-/// A JSON value kept exactly as it was written (`echo` returns it unchanged).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RawJson(String);
-
-impl RawJson {
-    /// Wraps JSON text; `None` if it is not one JSON value.
-    pub fn new(json: impl Into<String>) -> Option<Self> {
-        let json = json.into();
-        serde_json::from_str::<&RawValue>(&json).ok()?;
-        Some(RawJson(json))
-    }
-
-    /// The JSON text.
-    pub fn get(&self) -> &str {
-        &self.0
-    }
-}
-
-impl Serialize for RawJson {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match serde_json::from_str::<&RawValue>(&self.0) {
-            Ok(raw) => raw.serialize(s),
-            Err(_) => s.serialize_unit(),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for RawJson {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = serde_json::Value::deserialize(d)?;
-        Ok(RawJson(v.to_string()))
     }
 }
 
@@ -266,7 +233,7 @@ fn need<T>(v: Option<T>, what: &str) -> Result<T, DecodeError> {
 }
 
 fn echo_of(f: &Fields<'_>) -> Result<RawJson, DecodeError> {
-    need(f.echo, "echo").map(|r| RawJson(r.get().to_owned()))
+    need(f.echo, "echo").map(RawJson::from_raw)
 }
 
 #[derive(Serialize)]
@@ -331,7 +298,7 @@ impl<'a> Out<'a> {
         }
         if let Some(echo) = self.echo {
             buf.extend_from_slice(b",\"echo\":");
-            buf.extend_from_slice(echo.0.as_bytes());
+            buf.extend_from_slice(echo.get().as_bytes());
         }
         buf.push(b'}');
     }

@@ -380,7 +380,7 @@ fn every_response_and_handshake_round_trips() {
                 call_id: Some("c1".into()),
                 call_logs: vec![CallLog {
                     timestamp: 1699999999000,
-                    message: json!({"event": "ringing"}),
+                    message: crate::RawJson::from_value(&json!({"event": "ringing"})),
                 }],
             }),
         ],

@@ -12,6 +12,7 @@ use super::codec::{
 use super::event::Event;
 use super::request::{Request, Response};
 use super::wire::Fields;
+use crate::RawJson;
 
 /// Which line a request or event is about.
 ///
@@ -162,36 +163,35 @@ impl Registration {
 pub struct CallLog {
     /// Server wall-clock time of the entry, in milliseconds.
     pub timestamp: u64,
-    /// The logged message.
-    pub message: Value,
+    /// The logged message, as the server wrote it (read it with [`CallLog::decode`]).
+    pub message: RawJson,
 }
 
 impl CallLog {
     /// Reads the logged message as a typed message, with the `line` and `call_id` it was
     /// logged under put back (logs leave them out, and call requests need them).
     pub fn decode(&self, line: Line, call_id: &str) -> Result<Message, DecodeError> {
-        // Read the stored tree in place (borrowing its strings) rather than print and
-        // re-parse it.
-        let mut f = match Fields::deserialize(&self.message) {
-            Ok(f) => f,
-            Err(e) => {
-                return Err(match &self.message {
-                    Value::Object(_) => DecodeError::InvalidField {
-                        message: None,
-                        detail: e.to_string(),
-                        transaction: None,
-                    },
-                    _ => DecodeError::NotAnObject,
-                })
-            }
-        };
+        // Read from the text as sent, borrowing its strings.
+        let text = self.message.get();
+        let mut f = Fields::default();
+        if let Err(e) = f.read(text) {
+            return Err(if text.trim_start().starts_with('{') {
+                DecodeError::InvalidField {
+                    message: None,
+                    detail: e.to_string(),
+                    transaction: None,
+                }
+            } else {
+                DecodeError::NotAnObject
+            });
+        }
         f.lift_data();
         f.line.get_or_insert(match line {
             Line::Index(i) => Some(i),
             Line::Guest => None,
         });
         f.call_id.get_or_insert(std::borrow::Cow::Borrowed(call_id));
-        Message::from_fields(&mut f, || self.message.clone())
+        Message::from_fields(&mut f, || self.message.to_value())
     }
 }
 

@@ -13,6 +13,7 @@ mod message;
 mod request;
 mod server;
 mod url;
+pub use crate::RawJson;
 mod wire;
 mod wire_read;
 

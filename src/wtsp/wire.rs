@@ -195,7 +195,7 @@ impl Serialize for CallLog {
 
 impl<'de> Deserialize<'de> for CallLog {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (timestamp, message) = <(u64, Value)>::deserialize(d)?;
+        let (timestamp, message) = <(u64, crate::RawJson)>::deserialize(d)?;
         Ok(CallLog { timestamp, message })
     }
 }

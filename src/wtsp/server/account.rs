@@ -1,5 +1,6 @@
 //! Accounts, their lines and call logs, as the server keeps them.
 
+use crate::RawJson;
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Debug;
 
@@ -29,7 +30,7 @@ pub(super) struct Conn {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(super) struct LineCall {
     pub(super) call_id: String,
-    pub(super) log: VecDeque<(Timestamp, Value)>,
+    pub(super) log: VecDeque<(Timestamp, RawJson)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -88,17 +89,18 @@ pub(super) fn registration_of(kind: &EventKind) -> Registration {
 }
 
 /// A message as logged: its wire JSON without `line` and `call_id`.
-pub(super) fn log_entry(m: &impl Serialize) -> Value {
-    // Straight to a tree: no text to print and parse again, no copy of the message.
+pub(super) fn log_entry(m: &impl Serialize) -> RawJson {
+    // Through a tree (no copy of the message) to drop the two members, then kept as text:
+    // every `state` sent later copies the text, not a tree.
     let mut v = serde_json::to_value(m).unwrap_or(Value::Null);
     if let Value::Object(map) = &mut v {
         map.remove("line");
         map.remove("call_id");
     }
-    v
+    RawJson::from_value(&v)
 }
 
-pub(super) fn push_log(call: &mut LineCall, now: Timestamp, entry: Value, max: usize) {
+pub(super) fn push_log(call: &mut LineCall, now: Timestamp, entry: RawJson, max: usize) {
     if max == 0 {
         return;
     }
