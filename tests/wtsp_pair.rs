@@ -258,7 +258,11 @@ fn a_reconnect_restores_the_call_in_progress() {
         .expect("a second Ready");
     let logs = &state.lines[0].as_ref().unwrap().call_logs;
     assert_eq!(logs.len(), 4, "incoming_call, accept, accepted, ice_media");
-    assert_eq!(logs[0].message.to_value()["event"], "ice_media", "newest first");
+    assert_eq!(
+        logs[0].message.to_value()["event"],
+        "ice_media",
+        "newest first"
+    );
     assert_eq!(
         net.client(c).reconcile(&[KnownCall {
             call_id: "in-1".into()

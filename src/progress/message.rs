@@ -307,7 +307,9 @@ impl<'a> Out<'a> {
 /// Writes `s` as a JSON string: as is when nothing in it needs escaping (the usual case
 /// for states, reasons and ids), else through serde_json.
 fn json_str(buf: &mut Vec<u8>, s: &str) {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b < 0x7f) {
+    if s.bytes()
+        .all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b < 0x7f)
+    {
         buf.push(b'"');
         buf.extend_from_slice(s.as_bytes());
         buf.push(b'"');

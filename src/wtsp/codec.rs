@@ -189,23 +189,32 @@ pub(crate) fn request_to(r: &Request) -> Fields<'_> {
     f
 }
 
+/// A response's kind from its `response` name and, for an error, its code and reason.
+pub(crate) fn response_kind(
+    name: &str,
+    code: Option<i64>,
+    reason: Option<Cow<'_, str>>,
+) -> ResponseKind {
+    match name {
+        "ack" => ResponseKind::Ack,
+        // Tolerant: an error without code or reason is still an error.
+        "error" => ResponseKind::Error {
+            code: code.unwrap_or(0),
+            reason: own(reason).unwrap_or_default(),
+        },
+        _ => ResponseKind::Unknown {
+            name: name.to_owned(),
+        },
+    }
+}
+
 pub(crate) fn response_from(name: &str, f: &mut Fields<'_>) -> Result<Response, DecodeError> {
     let transaction = own(f.transaction.take()).ok_or_else(|| DecodeError::MissingField {
         message: name.to_owned(),
         field: "transaction",
         transaction: None,
     })?;
-    let kind = match name {
-        "ack" => ResponseKind::Ack,
-        // Tolerant: an error without code or reason is still an error.
-        "error" => ResponseKind::Error {
-            code: f.code.unwrap_or(0),
-            reason: own(f.reason.take()).unwrap_or_default(),
-        },
-        _ => ResponseKind::Unknown {
-            name: name.to_owned(),
-        },
-    };
+    let kind = response_kind(name, f.code, f.reason.take());
     Ok(Response {
         transaction,
         line: f.line.map(Line::from_wire),

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Deserializer};
 
-use crate::members::read_members;
+use crate::members::{read_members, OptStr, Str};
 
 use super::wire::Fields;
 
@@ -77,6 +77,84 @@ read_members! {
     nested "data" => data
 }
 
+/// A response's members, read by [`read_response`].
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct ResponseFields<'a> {
+    pub response: Cow<'a, str>,
+    pub transaction: Cow<'a, str>,
+    pub line: Option<Option<u32>>,
+    pub call_id: Option<Cow<'a, str>>,
+    pub code: Option<i64>,
+    pub reason: Option<Cow<'a, str>>,
+}
+
+/// The kind tag comes first in every frame WTSP implementations write. A frame whose
+/// first member is `response` is read here into a small struct, and one whose first member
+/// is anything else is given up at once, having cost one member name; so is a response
+/// with members beyond a response's, a repeated member, or no `transaction`. Every frame
+/// given up (`None`) goes to the general reader, which also has every error to tell.
+pub(crate) fn read_response(text: &str) -> Option<ResponseFields<'_>> {
+    struct First<'x, 'de>(&'x mut ResponseFields<'de>, &'x mut bool);
+    impl<'de> serde::de::Visitor<'de> for First<'_, 'de> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a response")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            use serde::de::Error as _;
+            let give_up = || A::Error::custom("not a plain response");
+            let f = self.0;
+            if map
+                .next_key::<Str<'de>>()?
+                .is_none_or(|k| k.0 != "response")
+            {
+                return Err(give_up());
+            }
+            f.response = map.next_value::<Str<'de>>()?.0;
+            let mut transaction = None;
+            let mut seen = 0u8;
+            while let Some(Str(name)) = map.next_key::<Str<'de>>()? {
+                let bit = match name.as_ref() {
+                    "transaction" => {
+                        transaction = Some(map.next_value::<Str<'de>>()?.0);
+                        1
+                    }
+                    "line" => {
+                        f.line = Some(map.next_value()?);
+                        2
+                    }
+                    "call_id" => {
+                        f.call_id = map.next_value::<OptStr<'de>>()?.0;
+                        4
+                    }
+                    "code" => {
+                        f.code = map.next_value()?;
+                        8
+                    }
+                    "reason" => {
+                        f.reason = map.next_value::<OptStr<'de>>()?.0;
+                        16
+                    }
+                    _ => return Err(give_up()),
+                };
+                if seen & bit != 0 {
+                    return Err(give_up());
+                }
+                seen |= bit;
+            }
+            f.transaction = transaction.ok_or_else(give_up)?;
+            *self.1 = true;
+            Ok(())
+        }
+    }
+    let mut f = ResponseFields::default();
+    let mut complete = false;
+    let mut de = serde_json::Deserializer::from_str(text);
+    de.deserialize_map(First(&mut f, &mut complete)).ok()?;
+    de.end().ok()?;
+    complete.then_some(f)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,5 +223,37 @@ mod tests {
         f.lift_data();
         assert_eq!(f.line, Some(Some(2)));
         assert_eq!(f.call_id.as_deref(), Some("c"));
+    }
+
+    #[test]
+    fn a_plain_response_is_read_by_the_small_reader() {
+        let r = read_response(
+            r#"{"response":"error","transaction":"t-1","code":486,"reason":"Busy","line":null}"#,
+        )
+        .unwrap();
+        assert_eq!(r.response, "error");
+        assert_eq!(r.transaction, "t-1");
+        assert_eq!(
+            (r.code, r.reason.as_deref(), r.line),
+            (Some(486), Some("Busy"), Some(None))
+        );
+        assert!(matches!(r.transaction, Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn anything_else_goes_to_the_general_reader() {
+        for text in [
+            r#"{"transaction":"t","response":"ack"}"#,
+            r#"{"event":"ringing","line":0}"#,
+            r#"{"response":"ack"}"#,
+            r#"{"response":"ack","transaction":"t","data":{}}"#,
+            r#"{"response":"ack","transaction":"t","transaction":"u"}"#,
+            r#"{"response":"ack","transaction":7}"#,
+            r#"{"response":"ack","transaction":"t"} x"#,
+            r#"["response","ack"]"#,
+            "",
+        ] {
+            assert_eq!(read_response(text), None, "{text}");
+        }
     }
 }

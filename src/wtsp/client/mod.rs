@@ -1,14 +1,17 @@
 //! The app side of WTSP: one connection at a time, reconnecting on its own schedule.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::timer::TimerQueue;
+use crate::wtsp::codec::response_kind;
 use crate::wtsp::lines::{reconcile_lines, KnownCall, Lines, ReconcileAction};
 use crate::wtsp::message::{Handshake, Line, Message, Registration, StateHandshake};
 use crate::wtsp::request::{Request, RequestKind, Response, ResponseKind};
+use crate::wtsp::wire_read::{read_response, ResponseFields};
 use crate::wtsp::{CloseCode, Event, EventKind, RegistrationStatus};
 
 mod api;
@@ -284,6 +287,11 @@ impl Client {
             });
             return;
         }
+        // Responses, the common small frame, first: a small reader that gives up at once
+        // on any other frame.
+        if let Some(r) = read_response(text) {
+            return self.on_response_fields(r);
+        }
         match Message::decode(text) {
             Err(e) => self.event(ClientEvent::Malformed {
                 error: e.to_string(),
@@ -484,11 +492,32 @@ impl Client {
             self.event(ClientEvent::UnmatchedResponse { response: r });
             return;
         };
+        self.end_transaction(n, r.kind);
+    }
+
+    /// A response read by the small reader: nothing of it is copied unless it matches no
+    /// transaction.
+    fn on_response_fields(&mut self, r: ResponseFields<'_>) {
+        let Some(n) = parse_transaction(&r.transaction).filter(|n| self.pending.contains_key(n))
+        else {
+            let response = Response {
+                transaction: r.transaction.into_owned(),
+                line: r.line.map(Line::from_wire),
+                call_id: r.call_id.map(Cow::into_owned),
+                kind: response_kind(&r.response, r.code, r.reason),
+            };
+            self.event(ClientEvent::UnmatchedResponse { response });
+            return;
+        };
+        self.end_transaction(n, response_kind(&r.response, r.code, r.reason));
+    }
+
+    fn end_transaction(&mut self, n: u64, kind: ResponseKind) {
         let Some(p) = self.pending.remove(&n) else {
             return;
         };
         self.timers.cancel(&ClientTimer::Transaction(n));
-        let outcome = match r.kind {
+        let outcome = match kind {
             ResponseKind::Ack => TransactionOutcome::Ack,
             ResponseKind::Error { code, reason } => {
                 if p.request == "outgoing_call" {
