@@ -89,11 +89,18 @@ pub(crate) struct ResponseFields<'a> {
 }
 
 /// The kind tag comes first in every frame WTSP implementations write. A frame whose
-/// first member is `response` is read here into a small struct, and one whose first member
-/// is anything else is given up at once, having cost one member name; so is a response
-/// with members beyond a response's, a repeated member, or no `transaction`. Every frame
-/// given up (`None`) goes to the general reader, which also has every error to tell.
+/// first member is `response` is read here into a small struct; one whose first member is
+/// anything else is given up at once, having cost a look at its first bytes; so is a
+/// response with members beyond a response's, a repeated member, or no `transaction`.
+/// Every frame given up (`None`) goes to the general reader, which also has every error
+/// to tell.
 pub(crate) fn read_response(text: &str) -> Option<ResponseFields<'_>> {
+    // Looked at on the bytes: giving up through serde would build an error value.
+    let json_ws = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r');
+    let inside = text.trim_start_matches(json_ws).strip_prefix('{')?;
+    if !inside.trim_start_matches(json_ws).starts_with("\"response\"") {
+        return None;
+    }
     struct First<'x, 'de>(&'x mut ResponseFields<'de>, &'x mut bool);
     impl<'de> serde::de::Visitor<'de> for First<'_, 'de> {
         type Value = ();
