@@ -10,7 +10,8 @@ use std::borrow::Cow;
 
 use serde_json::value::RawValue;
 
-use super::jsonrpc::{read_from_server_ref, FromServerRef, Id, Request};
+use super::jsonrpc::{params_of, read_from_server_ref, FromServerRef, Id, NoteParams, Request};
+use super::notify_read::CallParams;
 use super::{CallEvent, Command};
 use crate::timer::TimerQueue;
 use crate::{Timestamp, UsageError};
@@ -355,14 +356,14 @@ impl Client {
                 error: format!("frame of {} bytes", text.len()),
             });
         }
-        match read_from_server_ref(text) {
+        match read_from_server_ref(text, true) {
             Err(error) => self.event(ClientEvent::Malformed { error }),
             Ok(messages) => {
                 for m in messages {
                     match m {
                         FromServerRef::Response { id, outcome } => self.on_response(id, outcome),
                         FromServerRef::Notification { method, params } => {
-                            self.on_notification(method, params)
+                            self.on_notification(text, method, params)
                         }
                     }
                 }
@@ -498,23 +499,20 @@ impl Client {
         }
     }
 
-    fn on_notification(&mut self, method: Cow<'_, str>, params: Option<&RawValue>) {
-        #[derive(serde::Deserialize, Default)]
-        struct Params<'a> {
-            #[serde(borrow, default, deserialize_with = "crate::borrow::borrow_str")]
-            cmd_id: Option<Cow<'a, str>>,
-            #[serde(borrow, default, deserialize_with = "crate::borrow::borrow_str")]
-            event: Option<Cow<'a, str>>,
-            // The seed's stale name for `event`.
-            #[serde(borrow, default, deserialize_with = "crate::borrow::borrow_str")]
-            status: Option<Cow<'a, str>>,
-            #[serde(borrow, default)]
-            data: Option<&'a RawValue>,
-        }
-        let p: Params<'_> = params
-            .and_then(|raw| serde_json::from_str(raw.get()).ok())
-            .unwrap_or_default();
-        let event = p.event.or(p.status);
+    fn on_notification<'a>(
+        &mut self,
+        frame: &'a str,
+        method: Cow<'a, str>,
+        params: NoteParams<'a>,
+    ) {
+        // Read with the frame when they fit; else as text, tolerantly.
+        let (p, raw) = match params {
+            NoteParams::Call(p) => (p, None),
+            NoteParams::Raw(raw) => (CallParams::from_raw(raw), Some(raw)),
+        };
+        // The text itself is needed only for notifications no command takes.
+        let params = || raw.unwrap_or_else(|| params_of(frame));
+        let event = p.event;
         let as_value =
             |raw: Option<&RawValue>| raw.and_then(|r| serde_json::from_str(r.get()).ok());
         let (Some(cmd_id), Some(event)) = (p.cmd_id, event) else {
@@ -522,7 +520,7 @@ impl Client {
                 method: method.into_owned(),
                 cmd_id: None,
                 event: None,
-                params: as_value(params),
+                params: as_value(params()),
             });
         };
         let ours = self
@@ -547,7 +545,7 @@ impl Client {
                 cmd_id: ours,
                 event: event.into_owned(),
                 data: p.data.map(|d| d.get().to_owned()),
-                params: params.map(|d| d.get().to_owned()),
+                params: params().map(|d| d.get().to_owned()),
             });
             return;
         }
@@ -555,7 +553,7 @@ impl Client {
             method: method.into_owned(),
             cmd_id: Some(ours),
             event: Some(event.into_owned()),
-            params: as_value(params),
+            params: as_value(params()),
         });
     }
 

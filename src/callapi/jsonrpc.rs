@@ -15,6 +15,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 use serde_json::{Number, Value};
 
+use super::notify_read::{CallParams, ParamsSlot};
 use crate::members::read_members;
 
 /// Invalid JSON was received.
@@ -398,7 +399,7 @@ pub enum FromServer {
 /// Reads one frame from a server: one message or a batch of them.
 pub fn read_from_server(text: &str) -> Result<Vec<FromServer>, String> {
     let owned = |raw: &RawValue| serde_json::from_str::<Value>(raw.get()).unwrap_or(Value::Null);
-    Ok(read_from_server_ref(text)?
+    Ok(read_from_server_ref(text, false)?
         .map(|m| match m {
             FromServerRef::Response { id, outcome } => FromServer::Response {
                 id,
@@ -406,7 +407,7 @@ pub fn read_from_server(text: &str) -> Result<Vec<FromServer>, String> {
             },
             FromServerRef::Notification { method, params } => FromServer::Notification {
                 method: method.into_owned(),
-                params: params.map(owned),
+                params: params.raw(text).map(owned),
             },
         })
         .collect())
@@ -420,8 +421,52 @@ pub(crate) enum FromServerRef<'a> {
     },
     Notification {
         method: std::borrow::Cow<'a, str>,
-        params: Option<&'a RawValue>,
+        params: NoteParams<'a>,
     },
+}
+
+/// A notification's params as the client's reader leaves them.
+pub(crate) enum NoteParams<'a> {
+    /// Kept as text (in batches, for the public reader, and when they did not fit).
+    Raw(Option<&'a RawValue>),
+    /// Read with the frame: a call notification's members.
+    Call(CallParams<'a>),
+}
+
+impl<'a> NoteParams<'a> {
+    /// The params as text: for read ones, the frame is read again to find them.
+    pub fn raw(&self, frame: &'a str) -> Option<&'a RawValue> {
+        match self {
+            NoteParams::Raw(raw) => *raw,
+            NoteParams::Call(_) => params_of(frame),
+        }
+    }
+}
+
+/// The `params` of a single-message frame, as text (reading the frame again).
+pub(crate) fn params_of(frame: &str) -> Option<&RawValue> {
+    let mut m = MessageRef::default();
+    m.read(frame).ok().and(m.params)
+}
+
+/// The members of a message from a server with call params read in the same pass.
+#[derive(Default)]
+struct MessageWithCall<'a> {
+    method: Option<std::borrow::Cow<'a, str>>,
+    id: Option<&'a RawValue>,
+    result: Option<&'a RawValue>,
+    error: Option<&'a RawValue>,
+    params: Option<ParamsSlot<'a>>,
+}
+
+read_members! {
+    MessageWithCall {
+        "method" => method: str,
+        "id" => id: RawMember,
+        "result" => result: RawMember,
+        "error" => error: value,
+        "params" => params: value,
+    }
 }
 
 /// A member that may be `null` on purpose: absent is `None`, `null` is `Some("null")`.
@@ -460,8 +505,9 @@ pub(crate) type Messages<'a> = std::iter::Chain<
 >;
 
 /// Reads one frame from a server without building trees: the client's hot path. A single
-/// message is read in one pass, straight into its members.
-pub(crate) fn read_from_server_ref(text: &str) -> Result<Messages<'_>, String> {
+/// message is read in one pass, straight into its members, a call notification's params
+/// included (`read_params`; otherwise they are kept as text).
+pub(crate) fn read_from_server_ref(text: &str, read_params: bool) -> Result<Messages<'_>, String> {
     let json_ws = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r');
     if text.trim_start_matches(json_ws).starts_with('[') {
         let items: Vec<&RawValue> =
@@ -471,6 +517,26 @@ pub(crate) fn read_from_server_ref(text: &str) -> Result<Messages<'_>, String> {
             .map(one_from_server)
             .collect::<Result<Vec<_>, _>>()?;
         return Ok(None.into_iter().chain(batch));
+    }
+    if read_params {
+        let mut m = MessageWithCall::default();
+        if m.read(text).is_ok() && !matches!(m.params, Some(ParamsSlot::Misfit)) {
+            let message = match (m.method, m.params) {
+                (Some(method), Some(ParamsSlot::Call(p))) => FromServerRef::Notification {
+                    method,
+                    params: NoteParams::Call(p),
+                },
+                (method, _) => one_from_message(MessageRef {
+                    method,
+                    id: m.id,
+                    result: m.result,
+                    error: m.error,
+                    params: None,
+                })?,
+            };
+            return Ok(Some(message).into_iter().chain(Vec::new()));
+        }
+        // Odd params, or a frame in error: the tolerant reader below.
     }
     let mut m = MessageRef::default();
     if let Err(e) = m.read(text) {
@@ -494,7 +560,7 @@ fn one_from_message(m: MessageRef<'_>) -> Result<FromServerRef<'_>, String> {
     if let Some(method) = m.method {
         return Ok(FromServerRef::Notification {
             method,
-            params: m.params,
+            params: NoteParams::Raw(m.params),
         });
     }
     let id =

@@ -9,6 +9,7 @@
 mod client;
 mod command;
 pub mod jsonrpc;
+mod notify_read;
 mod params_read;
 mod server;
 

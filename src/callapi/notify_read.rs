@@ -1,0 +1,208 @@
+//! A call notification's params, read in the same pass as the frame around them.
+//!
+//! `{"cmd_id", "event", "data"}` is what nearly every frame a client reads carries. Kept as
+//! JSON text, they cost a pass to skip and another to read; read here, while the frame is
+//! read, they cost one. Params that do not fit (a member of the wrong type, a repeated one,
+//! not an object, no `cmd_id` or event) are marked [`ParamsSlot::Misfit`]: the caller reads
+//! the frame again the tolerant way, which only odd frames pay for.
+
+use std::borrow::Cow;
+
+use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
+
+use crate::members::Str;
+
+/// The members of a call notification's params.
+#[derive(Debug, Default)]
+pub(crate) struct CallParams<'a> {
+    pub cmd_id: Option<Cow<'a, str>>,
+    /// `event`, or the seed's stale name for it, `status`.
+    pub event: Option<Cow<'a, str>>,
+    pub data: Option<&'a RawValue>,
+}
+
+/// The `params` member as the one-pass reader leaves it.
+#[derive(Debug)]
+pub(crate) enum ParamsSlot<'a> {
+    /// `null`: as if absent.
+    Null,
+    /// A call notification's params.
+    Call(CallParams<'a>),
+    /// Anything else: read the frame again.
+    Misfit,
+}
+
+/// A string member: `null` is absent, another type makes the params a misfit.
+enum Member<'a> {
+    Str(Cow<'a, str>),
+    Null,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Member<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Member<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Member::Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Member::Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Member::Null)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Member::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Member::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Member::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Member::Other)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Member::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Member::Other)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for ParamsSlot<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ParamsSlot<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(ParamsSlot::Null)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(ParamsSlot::Misfit)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(ParamsSlot::Misfit)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(ParamsSlot::Misfit)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(ParamsSlot::Misfit)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(ParamsSlot::Misfit)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(ParamsSlot::Misfit)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut p = CallParams::default();
+                let (mut status, mut misfit, mut seen) = (None, false, 0u8);
+                while let Some(Str(name)) = map.next_key::<Str<'de>>()? {
+                    let (slot, bit) = match name.as_ref() {
+                        "cmd_id" => (&mut p.cmd_id, 1),
+                        "event" => (&mut p.event, 2),
+                        "status" => (&mut status, 4),
+                        "data" => {
+                            misfit |= seen & 8 != 0;
+                            seen |= 8;
+                            p.data = Some(map.next_value()?);
+                            continue;
+                        }
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                            continue;
+                        }
+                    };
+                    misfit |= seen & bit != 0;
+                    seen |= bit;
+                    match map.next_value::<Member<'de>>()? {
+                        Member::Str(s) => *slot = Some(s),
+                        Member::Null => *slot = None,
+                        Member::Other => misfit = true,
+                    }
+                }
+                p.event = p.event.or(status);
+                if misfit || p.cmd_id.is_none() || p.event.is_none() {
+                    return Ok(ParamsSlot::Misfit);
+                }
+                Ok(ParamsSlot::Call(p))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'a> CallParams<'a> {
+    /// Reads params kept as text the tolerant way: params that do not fit read as no
+    /// members at all (the notification then matches no command).
+    pub fn from_raw(raw: Option<&'a RawValue>) -> CallParams<'a> {
+        match raw.and_then(|r| serde_json::from_str::<ParamsSlot<'a>>(r.get()).ok()) {
+            Some(ParamsSlot::Call(p)) => p,
+            _ => CallParams::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slot(text: &str) -> ParamsSlot<'_> {
+        serde_json::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn call_params_are_read_borrowed_with_data_as_text() {
+        let ParamsSlot::Call(p) =
+            slot(r#"{"cmd_id":"c1","event":"CallerAnswered","x":[1],"data":{"caller":"a"}}"#)
+        else {
+            panic!("a call notification's params")
+        };
+        assert!(matches!(p.cmd_id, Some(Cow::Borrowed("c1"))));
+        assert_eq!(p.event.as_deref(), Some("CallerAnswered"));
+        assert_eq!(p.data.map(RawValue::get), Some(r#"{"caller":"a"}"#));
+        let ParamsSlot::Call(p) = slot(r#"{"status":"Ended","cmd_id":"c1"}"#) else {
+            panic!("status is the seed's name for event")
+        };
+        assert_eq!(p.event.as_deref(), Some("Ended"));
+    }
+
+    #[test]
+    fn params_that_do_not_fit_are_misfits() {
+        for text in [
+            r#"{"cmd_id":"c1"}"#,
+            r#"{"event":"Ended"}"#,
+            r#"{"cmd_id":7,"event":"Ended"}"#,
+            r#"{"cmd_id":"c1","event":"Ended","event":"Error"}"#,
+            r#"{"cmd_id":"c1","event":"Ended","data":1,"data":2}"#,
+            r#"["c1","Ended"]"#,
+            r#""c1""#,
+            "3",
+        ] {
+            assert!(matches!(slot(text), ParamsSlot::Misfit), "{text}");
+            let raw: &RawValue = serde_json::from_str(text).unwrap();
+            let p = CallParams::from_raw(Some(raw));
+            assert!(p.cmd_id.is_none() && p.event.is_none(), "{text}");
+        }
+        assert!(matches!(slot("null"), ParamsSlot::Null));
+    }
+}
