@@ -523,15 +523,15 @@ impl Client {
                 params: as_value(params()),
             });
         };
-        let ours = self
-            .aliases
-            .get(cmd_id.as_ref())
-            .cloned()
-            .unwrap_or_else(|| cmd_id.into_owned());
-        if self.commands.contains_key(&ours) {
+        // Our name for the command: theirs unless the server named it (no copy then).
+        let ours: Cow<'_, str> = match self.aliases.get(cmd_id.as_ref()) {
+            Some(alias) => Cow::Owned(alias.clone()),
+            None => cmd_id,
+        };
+        if self.commands.contains_key(ours.as_ref()) {
             return self.apply(&ours, &event, p.data);
         }
-        if event == "Ended" && self.failed.remove(&ours) {
+        if event == "Ended" && self.failed.remove(ours.as_ref()) {
             return; // The Ended that follows an Error: the command already ended.
         }
         if self.awaiting_started() {
@@ -542,7 +542,7 @@ impl Client {
             }
             self.early.push_back(Early {
                 method: method.into_owned(),
-                cmd_id: ours,
+                cmd_id: ours.into_owned(),
                 event: event.into_owned(),
                 data: p.data.map(|d| d.get().to_owned()),
                 params: params().map(|d| d.get().to_owned()),
@@ -551,7 +551,7 @@ impl Client {
         }
         self.event(ClientEvent::UnmatchedNotification {
             method: method.into_owned(),
-            cmd_id: Some(ours),
+            cmd_id: Some(ours.into_owned()),
             event: Some(event.into_owned()),
             params: as_value(params()),
         });

@@ -32,6 +32,38 @@ impl Leg {
     }
 }
 
+/// The members of a call event's `data`, each read tolerantly (another type reads as
+/// absent).
+#[derive(Default)]
+struct DataFields<'a> {
+    caller: Option<std::borrow::Cow<'a, str>>,
+    callee: Option<std::borrow::Cow<'a, str>>,
+    callid: Option<std::borrow::Cow<'a, str>>,
+    destination: Option<std::borrow::Cow<'a, str>>,
+    extra: Option<std::borrow::Cow<'a, str>>,
+    leg: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// A string member read tolerantly, for [`DataFields`].
+struct Lenient<'a>(Option<std::borrow::Cow<'a, str>>);
+
+impl<'de> Deserialize<'de> for Lenient<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::borrow::lenient_str(d).map(Lenient)
+    }
+}
+
+crate::members::read_members! {
+    DataFields {
+        "caller" => caller: Lenient,
+        "callee" => callee: Lenient,
+        "callid" => callid: Lenient,
+        "destination" => destination: Lenient,
+        "extra" => extra: Lenient,
+        "leg" => leg: Lenient,
+    }
+}
+
 /// A Call API command with its parameters.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "method")]
@@ -383,26 +415,14 @@ impl CallEvent {
     /// Reads an event from its name and its `data` as JSON text, borrowing where it can.
     pub(crate) fn from_raw(name: &str, data: Option<&serde_json::value::RawValue>) -> CallEvent {
         use std::borrow::Cow;
-        #[derive(Deserialize, Default)]
-        struct Fields<'a> {
-            #[serde(borrow, default, deserialize_with = "crate::borrow::lenient_str")]
-            caller: Option<Cow<'a, str>>,
-            #[serde(borrow, default, deserialize_with = "crate::borrow::lenient_str")]
-            callee: Option<Cow<'a, str>>,
-            #[serde(borrow, default, deserialize_with = "crate::borrow::lenient_str")]
-            callid: Option<Cow<'a, str>>,
-            #[serde(borrow, default, deserialize_with = "crate::borrow::lenient_str")]
-            destination: Option<Cow<'a, str>>,
-            #[serde(borrow, default, deserialize_with = "crate::borrow::lenient_str")]
-            extra: Option<Cow<'a, str>>,
-            #[serde(borrow, default, deserialize_with = "crate::borrow::lenient_str")]
-            leg: Option<Cow<'a, str>>,
-        }
         let value = || data.and_then(|d| serde_json::from_str::<Value>(d.get()).ok());
         // Fields of another type than the catalog's are read tolerantly: as absent.
-        let f: Fields<'_> = data
-            .and_then(|d| serde_json::from_str(d.get()).ok())
-            .unwrap_or_default();
+        let mut f = DataFields::default();
+        if let Some(d) = data {
+            if f.read(d.get()).is_err() {
+                f = DataFields::default();
+            }
+        }
         let own = |v: Option<Cow<'_, str>>| v.map(Cow::into_owned);
         match name {
             "CallerAnswered" => CallEvent::CallerAnswered {
