@@ -1,7 +1,7 @@
 //! The app side of WTSP: one connection at a time, reconnecting on its own schedule.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -15,19 +15,15 @@ use crate::wtsp::wire_read::{read_response, ResponseFields};
 use crate::wtsp::{CloseCode, Event, EventKind, RegistrationStatus};
 
 mod api;
+mod transactions;
+
+use transactions::{Pending, Transactions};
 
 use crate::{Timestamp, UsageError};
 pub use api::*;
 
 /// The shortest keepalive interval the client accepts from a server.
 const MIN_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(1);
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct Pending {
-    request: String,
-    line: Option<Line>,
-    call_id: Option<String>,
-}
 
 /// The WTSP client machine.
 ///
@@ -75,7 +71,8 @@ pub struct Client {
     evicted: bool,
     next_transaction: u64,
     queued: VecDeque<(u64, Request)>,
-    pending: BTreeMap<u64, Pending>,
+    /// Requests sent and not yet answered (their timeouts included).
+    pending: Transactions,
     keepalive_interval: Duration,
     keepalive_outstanding: Option<u64>,
     registration: Option<Registration>,
@@ -96,7 +93,7 @@ impl Client {
             ever_ready: false,
             evicted: false,
             queued: VecDeque::new(),
-            pending: BTreeMap::new(),
+            pending: Transactions::default(),
             keepalive_outstanding: None,
             registration: None,
             lines: Lines::default(),
@@ -129,7 +126,7 @@ impl Client {
 
     /// The transactions waiting for a response, in order.
     pub fn pending_transactions(&self) -> impl Iterator<Item = String> + '_ {
-        self.pending.keys().map(|n| transaction_id(*n))
+        self.pending.numbers().map(transaction_id)
     }
 
     /// How many requests wait for the handshake.
@@ -139,7 +136,17 @@ impl Client {
 
     /// The earliest timer and its deadline.
     pub fn next_timer(&self) -> Option<(Timestamp, ClientTimer)> {
-        self.timers.next().map(|(at, k)| (at, *k))
+        // Transactions keep their own deadlines (oldest first); merged here in the order
+        // one queue would give: by deadline, then by timer.
+        let queued = self.timers.next().map(|(at, k)| (at, *k));
+        let transaction = self
+            .pending
+            .next_deadline()
+            .map(|(at, n)| (at, ClientTimer::Transaction(n)));
+        match (queued, transaction) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Reconciles the current line model (after a `Ready`) with the calls the application
@@ -154,7 +161,7 @@ impl Client {
     pub fn poll_output(&mut self) -> Output {
         self.out
             .pop_front()
-            .unwrap_or_else(|| Output::Timeout(self.timers.next().map(|(at, _)| at)))
+            .unwrap_or_else(|| Output::Timeout(self.next_timer().map(|(at, _)| at)))
     }
 
     // ---- inputs: application -----------------------------------------------------------
@@ -323,7 +330,10 @@ impl Client {
 
     /// Fires every timer due at or before `now`. Safe to call early, late or twice.
     pub fn handle_timeout(&mut self, now: Timestamp) {
-        while let Some((_, timer)) = self.timers.pop_due(now) {
+        while let Some((_, timer)) = self.next_timer().filter(|(at, _)| *at <= now) {
+            if !matches!(timer, ClientTimer::Transaction(_)) {
+                self.timers.cancel(&timer);
+            }
             match timer {
                 ClientTimer::Handshake => {
                     self.close_dead(now, "handshake timeout");
@@ -353,7 +363,7 @@ impl Client {
                     }
                 }
                 ClientTimer::Transaction(n) => {
-                    if let Some(p) = self.pending.remove(&n) {
+                    if let Some(p) = self.pending.close(n) {
                         if p.request == "outgoing_call" {
                             self.lines.on_request_failed(p.line, p.call_id.as_deref());
                         }
@@ -418,12 +428,9 @@ impl Client {
         self.lines
             .on_request(request.line, request.call_id.as_deref(), &request.kind);
         self.transmit(now, &Message::Request(request.clone()));
-        self.timers.set(
-            ClientTimer::Transaction(n),
-            now + self.config.transaction_timeout,
-        );
-        self.pending.insert(
+        self.pending.open(
             n,
+            now + self.config.transaction_timeout,
             Pending {
                 request: request.kind.name().into(),
                 line: request.line,
@@ -487,7 +494,7 @@ impl Client {
     }
 
     fn on_response(&mut self, r: Response) {
-        let Some(n) = parse_transaction(&r.transaction).filter(|n| self.pending.contains_key(n))
+        let Some(n) = parse_transaction(&r.transaction).filter(|n| self.pending.contains(*n))
         else {
             self.event(ClientEvent::UnmatchedResponse { response: r });
             return;
@@ -498,7 +505,7 @@ impl Client {
     /// A response read by the small reader: nothing of it is copied unless it matches no
     /// transaction.
     fn on_response_fields(&mut self, r: ResponseFields<'_>) {
-        let Some(n) = parse_transaction(&r.transaction).filter(|n| self.pending.contains_key(n))
+        let Some(n) = parse_transaction(&r.transaction).filter(|n| self.pending.contains(*n))
         else {
             let response = Response {
                 transaction: r.transaction.into_owned(),
@@ -513,10 +520,9 @@ impl Client {
     }
 
     fn end_transaction(&mut self, n: u64, kind: ResponseKind) {
-        let Some(p) = self.pending.remove(&n) else {
+        let Some(p) = self.pending.close(n) else {
             return;
         };
-        self.timers.cancel(&ClientTimer::Transaction(n));
         let outcome = match kind {
             ResponseKind::Ack => TransactionOutcome::Ack,
             ResponseKind::Error { code, reason } => {
@@ -587,9 +593,12 @@ impl Client {
         cause: Cause,
     ) {
         let was_ready = self.state == ClientState::Ready;
-        for (n, p) in std::mem::take(&mut self.pending) {
-            self.timers.cancel(&ClientTimer::Transaction(n));
-            self.ended(n, p.request, TransactionOutcome::ConnectionClosed);
+        for open in self.pending.close_all() {
+            self.ended(
+                open.n,
+                open.pending.request,
+                TransactionOutcome::ConnectionClosed,
+            );
         }
         self.keepalive_outstanding = None;
         for t in [
