@@ -494,35 +494,37 @@ impl Client {
     }
 
     fn on_response(&mut self, r: Response) {
-        let Some(n) = parse_transaction(&r.transaction).filter(|n| self.pending.contains(*n))
-        else {
-            self.event(ClientEvent::UnmatchedResponse { response: r });
-            return;
-        };
-        self.end_transaction(n, r.kind);
+        match self.close_transaction(&r.transaction) {
+            Some((n, p)) => self.end_transaction(n, p, r.kind),
+            None => self.event(ClientEvent::UnmatchedResponse { response: r }),
+        }
     }
 
     /// A response read by the small reader: nothing of it is copied unless it matches no
     /// transaction.
     fn on_response_fields(&mut self, r: ResponseFields<'_>) {
-        let Some(n) = parse_transaction(&r.transaction).filter(|n| self.pending.contains(*n))
-        else {
-            let response = Response {
-                transaction: r.transaction.into_owned(),
-                line: r.line.map(Line::from_wire),
-                call_id: r.call_id.map(Cow::into_owned),
-                kind: response_kind(&r.response, r.code, r.reason),
-            };
-            self.event(ClientEvent::UnmatchedResponse { response });
-            return;
-        };
-        self.end_transaction(n, response_kind(&r.response, r.code, r.reason));
+        let kind = response_kind(&r.response, r.code, r.reason);
+        match self.close_transaction(&r.transaction) {
+            Some((n, p)) => self.end_transaction(n, p, kind),
+            None => {
+                let response = Response {
+                    transaction: r.transaction.into_owned(),
+                    line: r.line.map(Line::from_wire),
+                    call_id: r.call_id.map(Cow::into_owned),
+                    kind,
+                };
+                self.event(ClientEvent::UnmatchedResponse { response });
+            }
+        }
     }
 
-    fn end_transaction(&mut self, n: u64, kind: ResponseKind) {
-        let Some(p) = self.pending.close(n) else {
-            return;
-        };
+    /// Closes the open transaction a response names, if it names one.
+    fn close_transaction(&mut self, transaction: &str) -> Option<(u64, Pending)> {
+        let n = parse_transaction(transaction)?;
+        self.pending.close(n).map(|p| (n, p))
+    }
+
+    fn end_transaction(&mut self, n: u64, p: Pending, kind: ResponseKind) {
         let outcome = match kind {
             ResponseKind::Ack => TransactionOutcome::Ack,
             ResponseKind::Error { code, reason } => {

@@ -55,11 +55,6 @@ impl Transactions {
         });
     }
 
-    /// Whether `n` is open.
-    pub fn contains(&self, n: u64) -> bool {
-        self.find(n).is_some()
-    }
-
     /// Closes `n`; what it was.
     pub fn close(&mut self, n: u64) -> Option<Pending> {
         let i = self.find(n)?;
@@ -78,6 +73,10 @@ impl Transactions {
 
     fn find(&self, n: u64) -> Option<usize> {
         let first = self.0.front()?.n;
+        if first == n {
+            // Answers come mostly in order.
+            return Some(0);
+        }
         // Numbers count up from the oldest (wrapping, like the counter that hands them
         // out), so the distance from it orders them.
         let i = self
@@ -115,7 +114,7 @@ mod tests {
         }
         assert_eq!(q.next_deadline(), Some((t(0), u64::MAX - 1)));
         assert_eq!(q.close(0).map(|p| p.request), Some("r0".into()));
-        assert!(!q.contains(0) && q.contains(5) && !q.contains(4));
+        assert!(q.find(0).is_none() && q.find(5).is_some() && q.find(4).is_none());
         assert_eq!(
             q.close(u64::MAX - 1).map(|p| p.request),
             Some(format!("r{}", u64::MAX - 1))
