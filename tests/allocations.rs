@@ -1,0 +1,172 @@
+//! Heap allocations per step on the hot paths the benchmark measures (`benches/steps.rs`),
+//! held as limits so a change that adds one fails here rather than in a later bench run.
+//! Counts are exact and do not depend on the machine; the timings stay in the bench.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use callsig::{callapi, progress, wtsp, Timestamp};
+
+struct Counting;
+
+thread_local! {
+    // Per thread, so tests running side by side do not count each other.
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCS.try_with(|a| a.set(a.get() + 1));
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = ALLOCS.try_with(|a| a.set(a.get() + 1));
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations made by `f`, the most over a few runs after a warm-up (so buffers that
+/// grow once do not count, and one that grows every time does).
+fn allocations(mut f: impl FnMut()) -> u64 {
+    for _ in 0..4 {
+        f();
+    }
+    (0..8)
+        .map(|_| {
+            let before = ALLOCS.with(Cell::get);
+            f();
+            ALLOCS.with(Cell::get) - before
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+fn t(ms: u64) -> Timestamp {
+    Timestamp::from_millis(ms)
+}
+
+#[test]
+fn wtsp_server_keepalive_echo_allocates_only_the_echo() {
+    let mut server = wtsp::Server::new(wtsp::ServerConfig::default());
+    server
+        .handle_open(t(0), 1u32, "/signaling/v1?token=t", &["webtrit-protocol"])
+        .unwrap();
+    let attach = wtsp::Attach {
+        account: "alice".into(),
+        timestamp: 1,
+        registration: None,
+    };
+    server.attach(t(0), &1, attach).unwrap();
+    while !matches!(server.poll_output(), wtsp::ServerOutput::Timeout(_)) {}
+    let frame = r#"{"handshake":"keepalive","transaction":"transaction-123"}"#;
+    let mut now = 0;
+    let n = allocations(|| {
+        now += 1;
+        let _ = server.handle_frame(t(now), &1, frame);
+        while !matches!(server.poll_output(), wtsp::ServerOutput::Timeout(_)) {}
+    });
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn wtsp_client_ack_allocates_only_the_events_transaction_id() {
+    let mut config = wtsp::ClientConfig::new("wss://h", "t");
+    config.max_pending_transactions = 1000;
+    let mut c = wtsp::Client::new(config);
+    c.connect(t(0)).unwrap();
+    c.handle_open(t(0)).unwrap();
+    c.handle_frame(
+        t(0),
+        r#"{"handshake":"state","keepalive_interval":30000,"timestamp":1,"registration":{"status":"registered"},"lines":[null]}"#,
+    );
+    let mut frames = Vec::new();
+    for _ in 0..20 {
+        let kind = wtsp::RequestKind::PresenceUpdate {
+            settings: serde_json::json!({}),
+        };
+        let tx = c.request(t(0), None, None, kind).unwrap();
+        frames.push(format!(r#"{{"response":"ack","transaction":"{tx}"}}"#));
+    }
+    while !matches!(c.poll_output(), wtsp::ClientOutput::Timeout(_)) {}
+    // Frames made up front: taking one allocates nothing.
+    let mut frames = frames.into_iter();
+    let n = allocations(|| {
+        let frame = frames.next().unwrap();
+        c.handle_frame(t(1), &frame);
+        while !matches!(c.poll_output(), wtsp::ClientOutput::Timeout(_)) {}
+    });
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn loop_server_state_change_allocates_the_shared_frame_and_the_event() {
+    let mut s: progress::Server<u32> = progress::Server::new(progress::ServerConfig::default());
+    let calls = 12u32;
+    for i in 0..calls {
+        let id = format!("call-{i}");
+        let (a, b) = (format!("a{i}"), format!("b{i}"));
+        s.create_call(t(0), &id, &a, &b).unwrap();
+        for (conn, auth) in [(2 * i, &a), (2 * i + 1, &b)] {
+            s.handle_open(t(0), conn, Some(&id)).unwrap();
+            let hello = format!(r#"{{"messageType":"hello","auth":"{auth}"}}"#);
+            let _ = s.handle_frame(t(0), &conn, &hello);
+        }
+        let _ = s.handle_frame(
+            t(0),
+            &(2 * i + 1),
+            r#"{"messageType":"action","event":"accept"}"#,
+        );
+    }
+    while !matches!(s.poll_output(), progress::ServerOutput::Timeout(_)) {}
+    let mut i = 0;
+    let n = allocations(|| {
+        let _ = s.handle_frame(
+            t(1),
+            &(2 * i),
+            r#"{"messageType":"action","event":"media-up"}"#,
+        );
+        while !matches!(s.poll_output(), progress::ServerOutput::Timeout(_)) {}
+        i += 1;
+    });
+    assert_eq!(n, 2);
+}
+
+#[test]
+fn loop_client_progress_allocates_nothing() {
+    let mut c = progress::Client::new(progress::ClientConfig::new(progress::Role::Caller, "t"));
+    c.handle_open(t(0)).unwrap();
+    c.handle_frame(t(0), r#"{"messageType":"hello","state":"init"}"#);
+    while !matches!(c.poll_output(), progress::ClientOutput::Timeout(_)) {}
+    let n = allocations(|| {
+        c.handle_frame(t(1), r#"{"messageType":"progress","state":"alerting"}"#);
+        while !matches!(c.poll_output(), progress::ClientOutput::Timeout(_)) {}
+    });
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn call_api_notification_allocates_only_its_events_strings() {
+    let mut c = callapi::Client::new(callapi::ClientConfig::default());
+    c.start(
+        t(0),
+        &callapi::Command::CallStart {
+            caller: "a".into(),
+            callee: "b".into(),
+        },
+    )
+    .unwrap();
+    while !matches!(c.poll_output(), callapi::ClientOutput::Timeout(_)) {}
+    let frame = r#"{"jsonrpc":"2.0","method":"CallStart","params":{"cmd_id":"cmd-1","event":"CallerAnswered","data":{"caller":"sip:alice@x","callee":"sip:bob@x"}}}"#;
+    let n = allocations(|| {
+        c.handle_frame(t(1), frame);
+        while !matches!(c.poll_output(), callapi::ClientOutput::Timeout(_)) {}
+    });
+    // cmd_id, method, caller, callee: the event's own strings.
+    assert_eq!(n, 4);
+}
