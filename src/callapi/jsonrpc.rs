@@ -81,6 +81,19 @@ impl Id {
     }
 }
 
+impl Id {
+    /// Reads an id from its JSON text. A plain integer (the usual id) is taken as written,
+    /// which is what reading it as a number and printing it gives; anything else goes
+    /// through a tree.
+    fn from_raw(raw: &RawValue) -> serde_json::Result<Id> {
+        let text = raw.get();
+        if (1..=19).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit()) {
+            return Ok(Id::Number(IdNumber(text.to_owned())));
+        }
+        serde_json::from_str(text)
+    }
+}
+
 impl Serialize for Id {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
@@ -282,7 +295,7 @@ pub(crate) enum IncomingRaw<'a> {
 fn check_request<'a>(m: RequestRef<'a>) -> Result<RequestRaw<'a>, Response> {
     let id = match m.id {
         None => None,
-        Some(v) => match serde_json::from_str::<Id>(v.get()) {
+        Some(v) => match Id::from_raw(v) {
             Ok(id) => Some(id),
             Err(_) => {
                 return Err(invalid(
@@ -594,6 +607,19 @@ fn one_from_message(m: MessageRef<'_>) -> Result<FromServerRef<'_>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The plain-integer shortcut reads an id as the tree does.
+        #[test]
+        fn ids_read_from_text_as_through_a_tree(n in proptest::num::u64::ANY, small in 0u64..1000) {
+            for text in [n.to_string(), small.to_string(), format!("-{small}"), format!("{small}.5"),
+                         format!("\"{small}\""), "null".to_owned(), "1e3".to_owned()] {
+                let raw: &RawValue = serde_json::from_str(&text).unwrap();
+                let tree = Id::from_value(&serde_json::from_str::<Value>(&text).unwrap());
+                proptest::prop_assert_eq!(Id::from_raw(raw).ok(), tree, "{}", text);
+            }
+        }
+    }
     use serde_json::json;
 
     fn answers(text: &str) -> Vec<Response> {
