@@ -293,7 +293,27 @@ pub(crate) enum IncomingRaw<'a> {
 
 /// Checks one element of a frame strictly as the JSON-RPC 2.0 specification says.
 fn check_request<'a>(m: RequestRef<'a>) -> Result<RequestRaw<'a>, Response> {
-    let id = match m.id {
+    let (id, method) = check_envelope(m.jsonrpc, m.id, m.method)?;
+    let params = match m.params {
+        Some(p) if !p.get().starts_with(['{', '[']) => {
+            return Err(invalid(
+                id.unwrap_or(Id::Null),
+                "invalid request: params must be an object or an array",
+            ))
+        }
+        params => params,
+    };
+    Ok(RequestRaw { id, method, params })
+}
+
+/// Checks a request's `jsonrpc`, `id` and `method` (each as its JSON text): its id and
+/// method, or the error answer.
+pub(crate) fn check_envelope<'a>(
+    jsonrpc: Option<&'a RawValue>,
+    id: Option<&'a RawValue>,
+    method: Option<&'a RawValue>,
+) -> Result<(Option<Id>, std::borrow::Cow<'a, str>), Response> {
+    let id = match id {
         None => None,
         Some(v) => match Id::from_raw(v) {
             Ok(id) => Some(id),
@@ -310,28 +330,19 @@ fn check_request<'a>(m: RequestRef<'a>) -> Result<RequestRaw<'a>, Response> {
         v.and_then(|v| serde_json::from_str::<crate::members::Str<'a>>(v.get()).ok())
             .map(|s| s.0)
     };
-    if text(m.jsonrpc).as_deref() != Some("2.0") {
+    if text(jsonrpc).as_deref() != Some("2.0") {
         return Err(invalid(
             reply_id(),
             "invalid request: jsonrpc must be \"2.0\"",
         ));
     }
-    let Some(method) = text(m.method) else {
+    let Some(method) = text(method) else {
         return Err(invalid(
             reply_id(),
             "invalid request: method must be a string",
         ));
     };
-    let params = match m.params {
-        Some(p) if !p.get().starts_with(['{', '[']) => {
-            return Err(invalid(
-                reply_id(),
-                "invalid request: params must be an object or an array",
-            ))
-        }
-        params => params,
-    };
-    Ok(RequestRaw { id, method, params })
+    Ok((id, method))
 }
 
 /// Reads one element of a batch.
@@ -483,7 +494,7 @@ read_members! {
 }
 
 /// A member that may be `null` on purpose: absent is `None`, `null` is `Some("null")`.
-struct RawMember<'a>(Option<&'a RawValue>);
+pub(crate) struct RawMember<'a>(pub Option<&'a RawValue>);
 
 impl<'de> Deserialize<'de> for RawMember<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -11,6 +11,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
 use super::command::{Command, Leg};
+use super::jsonrpc::{check_envelope, Id, RawMember};
 use crate::members::{read_members, Str};
 
 /// A string member; anything else (`null` too) fails the fast read.
@@ -63,6 +64,61 @@ pub(crate) fn read_plain(
     if let Some(raw) = params {
         p.read(raw.get()).ok()?;
     }
+    command_from(method, p)
+}
+
+/// A single request with plain call-command params, read in one pass: envelope and params
+/// together (rather than the params skipped as text, then read).
+pub(crate) struct PlainRequest {
+    pub id: Option<Id>,
+    pub command: Command,
+    pub cmd_id: Option<String>,
+}
+
+/// The params member of a [`Request`] read as plain params; `null` or another type fails
+/// the read (the general reader then has the answer).
+struct PlainParams<'a>(Option<Params<'a>>);
+
+impl<'de> Deserialize<'de> for PlainParams<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Params::deserialize(d).map(|p| PlainParams(Some(p)))
+    }
+}
+
+/// A request's members, its params read as plain params.
+#[derive(Default)]
+struct Request<'a> {
+    jsonrpc: Option<&'a RawValue>,
+    id: Option<&'a RawValue>,
+    method: Option<&'a RawValue>,
+    params: Option<Params<'a>>,
+}
+
+read_members! {
+    Request {
+        "jsonrpc" => jsonrpc: RawMember,
+        "id" => id: RawMember,
+        "method" => method: RawMember,
+        "params" => params: PlainParams,
+    }
+}
+
+/// Reads a frame that is one valid request of a call command with plain params. `None`
+/// for any other frame — a batch, an invalid request, `Echo`, odd params — which the
+/// general reader then reads (and answers) as before, so this only ever saves work.
+pub(crate) fn read_plain_request(text: &str) -> Option<PlainRequest> {
+    let mut r = Request::default();
+    r.read(text).ok()?;
+    let (id, method) = check_envelope(r.jsonrpc, r.id, r.method).ok()?;
+    let (command, cmd_id) = command_from(&method, r.params.unwrap_or_default())?;
+    Some(PlainRequest {
+        id,
+        command,
+        cmd_id,
+    })
+}
+
+fn command_from(method: &str, p: Params<'_>) -> Option<(Command, Option<String>)> {
     if p.unknown {
         return None;
     }
@@ -168,5 +224,40 @@ mod tests {
             assert_eq!(read_plain(method, Some(raw)), None, "{method} {params}");
         }
         assert_eq!(read_plain("CallStart", None), None);
+    }
+
+    #[test]
+    fn a_plain_request_is_read_in_one_pass_as_the_general_reader_reads_it() {
+        let text =
+            r#"{"jsonrpc":"2.0","id":7,"method":"CallHold","params":{"callid":"x","cmd_id":"h"}}"#;
+        let plain = read_plain_request(text).unwrap();
+        let super::super::jsonrpc::IncomingRaw::Single(Ok(general)) =
+            super::super::jsonrpc::read_incoming_raw(text)
+        else {
+            panic!("a valid request")
+        };
+        assert_eq!(Some(plain.id), Some(general.id));
+        assert_eq!(
+            Some((plain.command, plain.cmd_id)),
+            read_plain(&general.method, general.params)
+        );
+    }
+
+    #[test]
+    fn other_frames_are_left_to_the_general_reader() {
+        for text in [
+            r#"[{"jsonrpc":"2.0","id":1,"method":"CallHold","params":{"callid":"x"}}]"#,
+            r#"{"jsonrpc":"1.0","id":1,"method":"CallHold","params":{"callid":"x"}}"#,
+            r#"{"jsonrpc":"2.0","id":[1],"method":"CallHold","params":{"callid":"x"}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"CallHold","params":null}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"CallHold","params":{"callid":"x","x":"y"}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"CallHold","params":{"callid":1}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"CallHold"}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"Echo","params":{"a":"b"}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"CallHold","params":{"callid":"x"},"id":2}"#,
+            "{",
+        ] {
+            assert!(read_plain_request(text).is_none(), "{text}");
+        }
     }
 }

@@ -12,7 +12,7 @@ use super::jsonrpc::{
     read_incoming_raw, ErrorObject, Id, IncomingRaw, RequestRaw, Response, INVALID_PARAMS,
     INVALID_REQUEST, METHOD_NOT_FOUND, SERVER_ERROR,
 };
-use super::params_read::read_plain;
+use super::params_read::{read_plain, read_plain_request};
 use super::Command;
 use crate::timer::TimerQueue;
 use crate::{Timestamp, UsageError};
@@ -195,6 +195,16 @@ impl Server {
         if self.closed {
             return;
         }
+        // A single call-command request with plain params, the usual frame: one pass.
+        if text.len() <= self.config.max_frame_len {
+            if let Some(plain) = read_plain_request(text) {
+                let h = self.run(now, plain.id, Ok((plain.command, plain.cmd_id)));
+                if let Some(r) = &h.response {
+                    self.transmit(r.encode());
+                }
+                return self.follow_up(h);
+            }
+        }
         let incoming = if text.len() > self.config.max_frame_len {
             IncomingRaw::Invalid(Response {
                 id: Id::Null,
@@ -367,20 +377,35 @@ impl Server {
                 };
             }
         };
+        let parsed = match read_plain(&request.method, request.params) {
+            Some(plain) => Ok(plain),
+            None => read_from_tree(&request.method, request.params_value().as_ref()),
+        };
+        self.run(now, request.id, parsed)
+    }
+
+    /// Starts a read command (or answers why it could not be read).
+    fn run(
+        &mut self,
+        now: Timestamp,
+        id: Option<Id>,
+        parsed: Result<(Command, Option<String>), ErrorObject>,
+    ) -> Handled {
         let mut h = Handled {
             response: None,
             notifications: Vec::new(),
             event: None,
         };
-        let outcome = self.start(now, &request, &mut h);
+        let outcome = parsed
+            .and_then(|(command, given)| self.start(now, id.as_ref(), command, given, &mut h));
         if let Err(e) = &outcome {
             h.event = Some(ServerEvent::RequestRejected {
-                id: request.id.clone(),
+                id: id.clone(),
                 code: e.code,
                 message: e.message.clone(),
             });
         }
-        h.response = request.id.map(|id| match outcome {
+        h.response = id.map(|id| match outcome {
             Ok(cmd_id) => Reply::Started { id, cmd_id },
             Err(e) => Reply::Response(Response {
                 id,
@@ -390,17 +415,15 @@ impl Server {
         h
     }
 
-    /// Reads the command and starts it; its cmd_id, for the `Started` result.
+    /// Starts a command; its cmd_id, for the `Started` result.
     fn start(
         &mut self,
         now: Timestamp,
-        request: &RequestRaw<'_>,
+        id: Option<&Id>,
+        command: Command,
+        given: Option<String>,
         h: &mut Handled,
     ) -> Result<String, ErrorObject> {
-        let (command, given) = match read_plain(&request.method, request.params) {
-            Some(plain) => plain,
-            None => read_from_tree(&request.method, request.params_value().as_ref())?,
-        };
         if let Some(c) = &given {
             if self.running.contains_key(c) {
                 return Err(ErrorObject::new(
@@ -427,7 +450,7 @@ impl Server {
             );
             h.event = Some(ServerEvent::CommandStarted {
                 cmd_id: cmd_id.clone(),
-                id: request.id.clone(),
+                id: id.cloned(),
                 command,
             });
         }
