@@ -170,3 +170,27 @@ fn call_api_notification_allocates_only_its_events_strings() {
     // cmd_id, method, caller, callee: the event's own strings.
     assert_eq!(n, 4);
 }
+
+#[test]
+fn call_api_callstart_allocates_the_event_the_reply_and_the_bookkeeping() {
+    let mut s = callapi::Server::new(callapi::ServerConfig::default());
+    let frames: Vec<String> = (0..20)
+        .map(|i| format!(r#"{{"jsonrpc":"2.0","id":{i},"method":"CallStart","params":{{"caller":"sip:alice@10.0.0.10","callee":"sip:bob@10.0.0.11","cmd_id":"c{i}"}}}}"#))
+        .collect();
+    let mut frames = frames.into_iter();
+    let mut counts = Vec::new();
+    for _ in 0..16 {
+        let frame = frames.next().unwrap();
+        let before = ALLOCS.with(Cell::get);
+        s.handle_frame(t(1), &frame);
+        while !matches!(s.poll_output(), callapi::ServerOutput::Timeout(_)) {}
+        counts.push(ALLOCS.with(Cell::get) - before);
+    }
+    // Every step, ten: the request id and its copy in the event; caller and callee; the
+    // cmd_id read, and its copies in the running map, the timer key (two: the queue keeps
+    // the key in its map and in its heap) and the event; the reply. (The method name is static.) Now and then a map or queue grows a node or its
+    // buffer.
+    let least = counts.iter().min().copied().unwrap_or(0);
+    assert_eq!(least, 10, "{counts:?}");
+    assert!(counts.iter().all(|n| *n <= least + 4), "{counts:?}");
+}
