@@ -107,6 +107,11 @@ read_members! {
 /// for any other frame — a batch, an invalid request, `Echo`, odd params — which the
 /// general reader then reads (and answers) as before, so this only ever saves work.
 pub(crate) fn read_plain_request(text: &str) -> Option<PlainRequest> {
+    // A batch is told by its first byte, before serde would build an error for it.
+    let json_ws = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r');
+    if !text.trim_start_matches(json_ws).starts_with('{') {
+        return None;
+    }
     let mut r = Request::default();
     r.read(text).ok()?;
     let (id, method) = check_envelope(r.jsonrpc, r.id, r.method).ok()?;
