@@ -12,6 +12,12 @@ use std::borrow::Cow;
 use serde::de::Visitor;
 use serde::{Deserialize, Deserializer};
 
+/// `text` without its leading JSON whitespace: a frame's kind is often told by its first
+/// bytes (`[` for a batch, `{"response"` for a WTSP response) without building anything.
+pub(crate) fn skip_json_ws(text: &str) -> &str {
+    text.trim_start_matches([' ', '\t', '\n', '\r'])
+}
+
 /// A string, borrowed from the frame when it has no escapes. (Serde's own `Cow<str>`
 /// always copies unless a derive says `borrow`.)
 pub(crate) struct Str<'a>(pub Cow<'a, str>);

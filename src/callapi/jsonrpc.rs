@@ -362,8 +362,7 @@ pub(crate) fn read_incoming_raw(text: &str) -> IncomingRaw<'_> {
             outcome: Err(ErrorObject::new(PARSE_ERROR, "parse error")),
         })
     };
-    let json_ws = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r');
-    if text.trim_start_matches(json_ws).starts_with('[') {
+    if crate::members::skip_json_ws(text).starts_with('[') {
         let Ok(raw) = serde_json::from_str::<&RawValue>(text) else {
             return parse_error();
         };
@@ -532,8 +531,7 @@ pub(crate) type Messages<'a> = std::iter::Chain<
 /// message is read in one pass, straight into its members, a call notification's params
 /// included (`read_params`; otherwise they are kept as text).
 pub(crate) fn read_from_server_ref(text: &str, read_params: bool) -> Result<Messages<'_>, String> {
-    let json_ws = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r');
-    if text.trim_start_matches(json_ws).starts_with('[') {
+    if crate::members::skip_json_ws(text).starts_with('[') {
         let items: Vec<&RawValue> =
             serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
         let batch = items

@@ -108,8 +108,7 @@ read_members! {
 /// general reader then reads (and answers) as before, so this only ever saves work.
 pub(crate) fn read_plain_request(text: &str) -> Option<PlainRequest> {
     // A batch is told by its first byte, before serde would build an error for it.
-    let json_ws = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r');
-    if !text.trim_start_matches(json_ws).starts_with('{') {
+    if !crate::members::skip_json_ws(text).starts_with('{') {
         return None;
     }
     let mut r = Request::default();

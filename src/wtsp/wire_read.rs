@@ -96,12 +96,8 @@ pub(crate) struct ResponseFields<'a> {
 /// to tell.
 pub(crate) fn read_response(text: &str) -> Option<ResponseFields<'_>> {
     // Looked at on the bytes: giving up through serde would build an error value.
-    let json_ws = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r');
-    let inside = text.trim_start_matches(json_ws).strip_prefix('{')?;
-    if !inside
-        .trim_start_matches(json_ws)
-        .starts_with("\"response\"")
-    {
+    let inside = crate::members::skip_json_ws(text).strip_prefix('{')?;
+    if !crate::members::skip_json_ws(inside).starts_with("\"response\"") {
         return None;
     }
     struct First<'x, 'de>(&'x mut ResponseFields<'de>, &'x mut bool);
