@@ -102,7 +102,6 @@
 #![warn(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 
-mod borrow;
 pub mod callapi;
 mod error;
 mod members;

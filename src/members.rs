@@ -9,7 +9,7 @@
 
 use std::borrow::Cow;
 
-use serde::de::Visitor;
+use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 /// `text` without its leading JSON whitespace: a frame's kind is often told by its first
@@ -48,9 +48,11 @@ impl<'de> Deserialize<'de> for Str<'de> {
 
 /// An optional string (`null` reads as absent), borrowed like [`Str`]. One visitor for
 /// both layers: through `Option<newtype<Cow<str>>>` it cost twice the parse of the string.
+#[derive(Default)]
 pub(crate) struct OptStr<'a>(pub Option<Cow<'a, str>>);
 
-impl<'de> Deserialize<'de> for OptStr<'de> {
+// For any shorter lifetime too, so a derived struct can hold one with `#[serde(borrow)]`.
+impl<'de: 'a, 'a> Deserialize<'de> for OptStr<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct Opt;
         impl<'de> Visitor<'de> for Opt {
@@ -69,6 +71,74 @@ impl<'de> Deserialize<'de> for OptStr<'de> {
             }
         }
         d.deserialize_option(Opt)
+    }
+}
+
+/// Any JSON value, taken as a string when it is one; another value is consumed, never an
+/// error: for tolerant readers, which treat a member of the wrong type as absent.
+pub(crate) enum AnyStr<'a> {
+    Str(Cow<'a, str>),
+    Null,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for AnyStr<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Any;
+        impl<'de> Visitor<'de> for Any {
+            type Value = AnyStr<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(AnyStr::Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(AnyStr::Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(AnyStr::Str(Cow::Owned(v)))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(AnyStr::Null)
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(AnyStr::Null)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(AnyStr::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(AnyStr::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(AnyStr::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(AnyStr::Other)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(AnyStr::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(AnyStr::Other)
+            }
+        }
+        d.deserialize_any(Any)
+    }
+}
+
+/// A string member read tolerantly: `null` or another type reads as absent.
+pub(crate) struct LenientStr<'a>(pub Option<Cow<'a, str>>);
+
+impl<'de> Deserialize<'de> for LenientStr<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        AnyStr::deserialize(d).map(|v| match v {
+            AnyStr::Str(s) => LenientStr(Some(s)),
+            AnyStr::Null | AnyStr::Other => LenientStr(None),
+        })
     }
 }
 

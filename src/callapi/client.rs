@@ -474,12 +474,12 @@ impl Client {
                 live.state = CommandState::AwaitingEnded;
                 #[derive(serde::Deserialize)]
                 struct Started<'a> {
-                    #[serde(borrow, default, deserialize_with = "crate::borrow::borrow_str")]
-                    cmd_id: Option<Cow<'a, str>>,
+                    #[serde(borrow, default)]
+                    cmd_id: crate::members::OptStr<'a>,
                 }
                 let theirs = serde_json::from_str::<Started<'_>>(result.get())
                     .ok()
-                    .and_then(|s| s.cmd_id)
+                    .and_then(|s| s.cmd_id.0)
                     .filter(|t| *t != cmd_id.as_str())
                     .map(Cow::into_owned);
                 if let Some(t) = &theirs {

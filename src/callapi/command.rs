@@ -2,6 +2,8 @@
 //! of their lifecycles.
 
 use serde::{Deserialize, Serialize};
+
+use crate::members::LenientStr;
 use serde_json::{Map, Value};
 
 /// Which party of a dialog.
@@ -44,23 +46,14 @@ struct DataFields<'a> {
     leg: Option<std::borrow::Cow<'a, str>>,
 }
 
-/// A string member read tolerantly, for [`DataFields`].
-struct Lenient<'a>(Option<std::borrow::Cow<'a, str>>);
-
-impl<'de> Deserialize<'de> for Lenient<'de> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        crate::borrow::lenient_str(d).map(Lenient)
-    }
-}
-
 crate::members::read_members! {
     DataFields {
-        "caller" => caller: Lenient,
-        "callee" => callee: Lenient,
-        "callid" => callid: Lenient,
-        "destination" => destination: Lenient,
-        "extra" => extra: Lenient,
-        "leg" => leg: Lenient,
+        "caller" => caller: LenientStr,
+        "callee" => callee: LenientStr,
+        "callid" => callid: LenientStr,
+        "destination" => destination: LenientStr,
+        "extra" => extra: LenientStr,
+        "leg" => leg: LenientStr,
     }
 }
 

@@ -12,7 +12,7 @@ use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
-use crate::members::Str;
+use crate::members::{AnyStr, Str};
 
 /// The members of a call notification's params.
 #[derive(Debug, Default)]
@@ -32,55 +32,6 @@ pub(crate) enum ParamsSlot<'a> {
     Call(CallParams<'a>),
     /// Anything else: read the frame again.
     Misfit,
-}
-
-/// A string member: `null` is absent, another type makes the params a misfit.
-enum Member<'a> {
-    Str(Cow<'a, str>),
-    Null,
-    Other,
-}
-
-impl<'de> Deserialize<'de> for Member<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Member<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Member::Str(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Member::Str(Cow::Owned(v.to_owned())))
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(Member::Null)
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(Member::Other)
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(Member::Other)
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(Member::Other)
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(Member::Other)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
-                while a.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Member::Other)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
-                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Member::Other)
-            }
-        }
-        d.deserialize_any(V)
-    }
 }
 
 impl<'de> Deserialize<'de> for ParamsSlot<'de> {
@@ -134,10 +85,10 @@ impl<'de> Deserialize<'de> for ParamsSlot<'de> {
                     };
                     misfit |= seen & bit != 0;
                     seen |= bit;
-                    match map.next_value::<Member<'de>>()? {
-                        Member::Str(s) => *slot = Some(s),
-                        Member::Null => *slot = None,
-                        Member::Other => misfit = true,
+                    match map.next_value::<AnyStr<'de>>()? {
+                        AnyStr::Str(s) => *slot = Some(s),
+                        AnyStr::Null => *slot = None,
+                        AnyStr::Other => misfit = true,
                     }
                 }
                 p.event = p.event.or(status);
