@@ -104,6 +104,7 @@
 
 pub mod callapi;
 mod error;
+mod flat;
 mod members;
 pub mod progress;
 mod raw_json;

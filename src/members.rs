@@ -257,6 +257,17 @@ macro_rules! read_members {
                     (&mut de).deserialize_map(ReadInto(self))?;
                     de.end()
                 }
+
+                /// Like [`read`](Self::read), trying the flat scanner first
+                /// ([`crate::flat`]): for frames that are mostly objects of plain strings.
+                #[allow(dead_code)]
+                pub fn read_flat_first(&mut self, text: &'de str) -> serde_json::Result<()> {
+                    if $crate::flat::visit(text, ReadInto(self)).is_some() {
+                        return Ok(());
+                    }
+                    *self = Self::default();
+                    self.read(text)
+                }
             }
 
             impl<'de> serde::Deserialize<'de> for $ty<'de> {
@@ -271,3 +282,55 @@ macro_rules! read_members {
 }
 
 pub(crate) use {read_member, read_members};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Default, PartialEq)]
+    struct Probe<'a> {
+        s: Option<Cow<'a, str>>,
+        v: Option<serde_json::Value>,
+        n: Option<Option<u32>>,
+        l: Option<Cow<'a, str>>,
+        other: bool,
+    }
+
+    read_members! {
+        Probe {
+            "s" => s: str,
+            "v" => v: value,
+            "n" => n: nullable,
+            "l" => l: LenientStr,
+        }
+        unknown => other
+    }
+
+    proptest! {
+        /// Reading flat-first gives exactly what the general reader gives, errors included,
+        /// whatever the members' kinds and values.
+        #[test]
+        fn flat_first_reads_as_the_general_reader(
+            members in proptest::collection::vec((
+                prop_oneof![Just("s"), Just("v"), Just("n"), Just("l"), Just("x")],
+                prop_oneof![
+                    Just("\"plain\""), Just("\"\""), Just(r#""q\"""#), Just("7"), Just("null"),
+                    Just("{}"), Just("[1]"),
+                ],
+            ), 0..5),
+            tail in prop_oneof![Just(""), Just(" "), Just(","), Just("}")],
+        ) {
+            let body: Vec<String> = members.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+            let text = format!("{{{}}}{tail}", body.join(","));
+            let mut general = Probe::default();
+            let general_result = general.read(&text).map_err(|e| e.to_string());
+            let mut flat = Probe::default();
+            let flat_result = flat.read_flat_first(&text).map_err(|e| e.to_string());
+            prop_assert_eq!(&flat_result, &general_result);
+            if flat_result.is_ok() {
+                prop_assert_eq!(flat, general);
+            }
+        }
+    }
+}

@@ -220,7 +220,7 @@ impl<'a> Fields<'a> {
     /// Reads a frame into `self` (kept on the caller's stack rather than returned: moving
     /// the struct out cost as much as reading it) and takes out its `messageType`.
     fn read_frame(&mut self, text: &'a str) -> Result<Cow<'a, str>, DecodeError> {
-        self.read(text)
+        self.read_flat_first(text)
             .map_err(|e| DecodeError::Malformed(e.to_string()))?;
         self.message_type
             .take()

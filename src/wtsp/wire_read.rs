@@ -155,6 +155,10 @@ pub(crate) fn read_response(text: &str) -> Option<ResponseFields<'_>> {
     }
     let mut f = ResponseFields::default();
     let mut complete = false;
+    if crate::flat::visit(text, First(&mut f, &mut complete)).is_some() {
+        return complete.then_some(f);
+    }
+    (f, complete) = (ResponseFields::default(), false);
     let mut de = serde_json::Deserializer::from_str(text);
     de.deserialize_map(First(&mut f, &mut complete)).ok()?;
     de.end().ok()?;
