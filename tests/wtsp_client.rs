@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use callsig::wtsp::{
     Client, ClientConfig, ClientEvent, ClientOutput, ClientState, ClientTimer, CloseCode, Line,
-    Message, RequestKind, TransactionOutcome,
+    Message, RequestKind, TransactionId, TransactionOutcome,
 };
 use callsig::{Timestamp, UsageError};
 
@@ -222,7 +222,7 @@ fn a_request_ends_exactly_once_and_a_late_response_is_only_reported() {
     assert_eq!(
         out[0],
         ClientOutput::Event(ClientEvent::TransactionEnded {
-            transaction: tx.clone(),
+            transaction: tx,
             request: "outgoing_call".into(),
             outcome: TransactionOutcome::TimedOut
         })
@@ -281,7 +281,7 @@ fn an_error_response_to_outgoing_call_frees_the_line() {
     assert_eq!(
         out[0],
         ClientOutput::Event(ClientEvent::TransactionEnded {
-            transaction: "transaction-1".into(),
+            transaction: TransactionId::parse("transaction-1").unwrap(),
             request: "outgoing_call".into(),
             outcome: TransactionOutcome::Error {
                 code: 503,

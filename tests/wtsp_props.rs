@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use callsig::wtsp::CloseCode;
 use callsig::wtsp::{
     Attach, Client, ClientConfig, ClientEvent, ClientOutput, Jsep, Line, Message, RequestKind,
-    ResponseKind, Server, ServerConfig, ServerEvent, ServerOutput,
+    ResponseKind, Server, ServerConfig, ServerEvent, ServerOutput, TransactionId,
 };
 use callsig::Timestamp;
 use proptest::prelude::*;
@@ -159,13 +159,13 @@ fn request_kind(k: u8) -> RequestKind {
 /// Drains a client, recording transaction endings; returns the deadline.
 fn drain_client(
     c: &mut Client,
-    ended: &mut BTreeMap<String, usize>,
+    ended: &mut BTreeMap<TransactionId, usize>,
     log: &mut Vec<ClientOutput>,
 ) -> Option<Timestamp> {
     loop {
         let o = c.poll_output();
         if let ClientOutput::Event(ClientEvent::TransactionEnded { transaction, .. }) = &o {
-            *ended.entry(transaction.clone()).or_default() += 1;
+            *ended.entry(*transaction).or_default() += 1;
         }
         if let ClientOutput::Timeout(d) = o {
             return d;
@@ -178,8 +178,8 @@ fn run_client(
     c: &mut Client,
     ops: &[ClientOp],
     now: &mut u64,
-    issued: &mut BTreeSet<String>,
-    ended: &mut BTreeMap<String, usize>,
+    issued: &mut BTreeSet<TransactionId>,
+    ended: &mut BTreeMap<TransactionId, usize>,
     log: &mut Vec<ClientOutput>,
 ) -> Result<(), TestCaseError> {
     let mut deadline = drain_client(c, ended, log);

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use arbitrary::Arbitrary;
-use callsig::wtsp::{Client, ClientConfig, ClientEvent, ClientOutput, CloseCode, Jsep, Line, RequestKind};
+use callsig::wtsp::{Client, ClientConfig, ClientEvent, ClientOutput, CloseCode, Jsep, Line, RequestKind, TransactionId};
 use callsig::Timestamp;
 use libfuzzer_sys::fuzz_target;
 
@@ -20,7 +20,7 @@ enum Op {
     Wait(u16),
 }
 
-fn drain(c: &mut Client, ended: &mut BTreeSet<String>) -> Option<Timestamp> {
+fn drain(c: &mut Client, ended: &mut BTreeSet<TransactionId>) -> Option<Timestamp> {
     loop {
         match c.poll_output() {
             ClientOutput::Timeout(d) => return d,

@@ -19,7 +19,7 @@ mod wire_read;
 
 pub use client::{
     Client, ClientConfig, ClientEvent, ClientState, ClientTimer, ConnectRequest,
-    Output as ClientOutput, TransactionOutcome, SUBPROTOCOL,
+    Output as ClientOutput, TransactionId, TransactionOutcome, SUBPROTOCOL,
 };
 pub use close_code::CloseCode;
 pub use event::{CallOffer, ErrorLevel, Event, EventKind};

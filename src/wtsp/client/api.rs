@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::wtsp::{CloseCode, Event, Response, StateHandshake};
+use crate::wtsp::{CloseCode, Event, Response, StateHandshake, TransactionId};
 use crate::Timestamp;
 
 /// The WebSocket sub-protocol WTSP requires.
@@ -166,7 +166,7 @@ pub enum ClientEvent {
     /// A request ended.
     TransactionEnded {
         /// Its transaction.
-        transaction: String,
+        transaction: TransactionId,
         /// Its request name.
         request: String,
         /// How it ended.

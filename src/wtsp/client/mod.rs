@@ -15,12 +15,14 @@ use crate::wtsp::wire_read::{read_response, ResponseFields};
 use crate::wtsp::{CloseCode, Event, EventKind, RegistrationStatus};
 
 mod api;
+mod transaction_id;
 mod transactions;
 
 use transactions::{Pending, Transactions};
 
 use crate::{Timestamp, UsageError};
 pub use api::*;
+pub use transaction_id::TransactionId;
 
 /// The shortest keepalive interval the client accepts from a server.
 const MIN_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(1);
@@ -125,8 +127,8 @@ impl Client {
     }
 
     /// The transactions waiting for a response, in order.
-    pub fn pending_transactions(&self) -> impl Iterator<Item = String> + '_ {
-        self.pending.numbers().map(transaction_id)
+    pub fn pending_transactions(&self) -> impl Iterator<Item = TransactionId> + '_ {
+        self.pending.numbers().map(TransactionId::new)
     }
 
     /// How many requests wait for the handshake.
@@ -213,7 +215,7 @@ impl Client {
         line: Option<Line>,
         call_id: Option<String>,
         kind: RequestKind,
-    ) -> Result<String, UsageError> {
+    ) -> Result<TransactionId, UsageError> {
         let ready = match self.state {
             ClientState::Idle => return Err(self.wrong_state("request")),
             ClientState::Ready => true,
@@ -231,12 +233,12 @@ impl Client {
         }
         let n = self.take_transaction();
         let request = Request {
-            transaction: transaction_id(n),
+            transaction: TransactionId::new(n).to_wire(),
             line,
             call_id,
             kind,
         };
-        let id = request.transaction.clone();
+        let id = TransactionId::new(n);
         if ready {
             self.send_request(now, n, request);
         } else {
@@ -305,7 +307,7 @@ impl Client {
             }),
             Ok(Message::Handshake(Handshake::State(state))) => self.on_state(now, state),
             Ok(Message::Handshake(Handshake::Keepalive { transaction })) => {
-                let echoed = parse_transaction(&transaction);
+                let echoed = TransactionId::parse(&transaction).map(TransactionId::number);
                 if echoed.is_some() && echoed == self.keepalive_outstanding {
                     self.keepalive_outstanding = None;
                     self.timers.cancel(&ClientTimer::KeepaliveEcho);
@@ -352,7 +354,7 @@ impl Client {
                         self.transmit(
                             now,
                             &Message::Handshake(Handshake::Keepalive {
-                                transaction: transaction_id(n),
+                                transaction: TransactionId::new(n).to_wire(),
                             }),
                         );
                     }
@@ -410,7 +412,7 @@ impl Client {
 
     fn ended(&mut self, n: u64, request: String, outcome: TransactionOutcome) {
         self.event(ClientEvent::TransactionEnded {
-            transaction: transaction_id(n),
+            transaction: TransactionId::new(n),
             request,
             outcome,
         });
@@ -520,7 +522,7 @@ impl Client {
 
     /// Closes the open transaction a response names, if it names one.
     fn close_transaction(&mut self, transaction: &str) -> Option<(u64, Pending)> {
-        let n = parse_transaction(transaction)?;
+        let n = TransactionId::parse(transaction)?.number();
         self.pending.close(n).map(|p| (n, p))
     }
 
@@ -660,45 +662,4 @@ enum Cause {
     Dead,
     /// The transport closed (the code, if any, is the server's).
     Peer,
-}
-
-fn transaction_id(n: u64) -> String {
-    // Written by hand: `format!` cost more than the rest of ending a transaction.
-    const PREFIX: &str = "transaction-";
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    let mut rest = n;
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    let mut s = String::with_capacity(PREFIX.len() + digits.len() - i);
-    s.push_str(PREFIX);
-    s.extend(digits[i..].iter().map(|&d| char::from(d)));
-    s
-}
-
-fn parse_transaction(t: &str) -> Option<u64> {
-    let digits = t.strip_prefix("transaction-")?;
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
-}
-
-#[cfg(test)]
-mod transaction_id_tests {
-    use super::{parse_transaction, transaction_id};
-
-    #[test]
-    fn transaction_ids_read_back() {
-        for n in [0, 1, 9, 10, 99, 100, 12345, u64::MAX] {
-            assert_eq!(transaction_id(n), format!("transaction-{n}"));
-            assert_eq!(parse_transaction(&transaction_id(n)), Some(n));
-        }
-    }
 }
