@@ -27,7 +27,7 @@ fn ended(events: &[ClientEvent]) -> Vec<(String, TransactionOutcome)> {
         .filter_map(|e| match e {
             ClientEvent::TransactionEnded {
                 request, outcome, ..
-            } => Some((request.clone(), outcome.clone())),
+            } => Some((request.to_string(), outcome.clone())),
             _ => None,
         })
         .collect()

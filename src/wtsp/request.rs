@@ -106,7 +106,22 @@ pub enum RequestGroup {
 impl RequestKind {
     /// The request's name on the wire.
     pub fn name(&self) -> &str {
-        match self {
+        self.catalog_name().unwrap_or_else(|| match self {
+            RequestKind::Unknown { name } => name,
+            _ => "",
+        })
+    }
+
+    /// The name, without a copy unless the request is not in the catalog.
+    pub(crate) fn name_cow(&self) -> std::borrow::Cow<'static, str> {
+        match self.catalog_name() {
+            Some(name) => name.into(),
+            None => self.name().to_owned().into(),
+        }
+    }
+
+    fn catalog_name(&self) -> Option<&'static str> {
+        Some(match self {
             RequestKind::OutgoingCall { .. } => "outgoing_call",
             RequestKind::Accept { .. } => "accept",
             RequestKind::Decline { .. } => "decline",
@@ -117,8 +132,8 @@ impl RequestKind {
             RequestKind::Update { .. } => "update",
             RequestKind::IceTrickle { .. } => "ice_trickle",
             RequestKind::PresenceUpdate { .. } => "presence_update",
-            RequestKind::Unknown { name } => name,
-        }
+            RequestKind::Unknown { .. } => return None,
+        })
     }
 
     /// The request's group.

@@ -1,5 +1,6 @@
 //! The client's configuration, outputs, events and timers.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -167,8 +168,9 @@ pub enum ClientEvent {
     TransactionEnded {
         /// Its transaction.
         transaction: TransactionId,
-        /// Its request name.
-        request: String,
+        /// Its request name (borrowed for the catalog's requests: ending one copies
+        /// nothing).
+        request: Cow<'static, str>,
         /// How it ended.
         outcome: TransactionOutcome,
     },

@@ -375,7 +375,7 @@ impl Client {
                 ClientTimer::Queued(n) => {
                     if let Some(i) = self.queued.iter().position(|(q, _)| *q == n) {
                         if let Some((_, r)) = self.queued.remove(i) {
-                            self.ended(n, r.kind.name().into(), TransactionOutcome::Expired);
+                            self.ended(n, r.kind.name_cow(), TransactionOutcome::Expired);
                         }
                     }
                 }
@@ -410,7 +410,7 @@ impl Client {
         self.out.push_back(Output::Event(e));
     }
 
-    fn ended(&mut self, n: u64, request: String, outcome: TransactionOutcome) {
+    fn ended(&mut self, n: u64, request: Cow<'static, str>, outcome: TransactionOutcome) {
         self.event(ClientEvent::TransactionEnded {
             transaction: TransactionId::new(n),
             request,
@@ -434,7 +434,7 @@ impl Client {
             n,
             now + self.config.transaction_timeout,
             Pending {
-                request: request.kind.name().into(),
+                request: request.kind.name_cow(),
                 line: request.line,
                 call_id: request.call_id,
             },
@@ -486,7 +486,7 @@ impl Client {
                 Ok(()) => self.send_request(now, n, request),
                 Err(e) => self.ended(
                     n,
-                    request.kind.name().into(),
+                    request.kind.name_cow(),
                     TransactionOutcome::Refused {
                         reason: e.to_string(),
                     },
@@ -570,7 +570,7 @@ impl Client {
     fn fail_queued(&mut self, outcome: TransactionOutcome) {
         while let Some((n, r)) = self.queued.pop_front() {
             self.timers.cancel(&ClientTimer::Queued(n));
-            self.ended(n, r.kind.name().into(), outcome.clone());
+            self.ended(n, r.kind.name_cow(), outcome.clone());
         }
     }
 

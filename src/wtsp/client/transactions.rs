@@ -6,6 +6,7 @@
 //! out, and a response (nearly always for one of the oldest) is found by a binary search
 //! and usually removed from the front. No timer per transaction, no ordered map.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
@@ -16,7 +17,7 @@ use crate::Timestamp;
 /// What the client remembers of a request it sent.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(super) struct Pending {
-    pub request: String,
+    pub request: Cow<'static, str>,
     pub line: Option<Line>,
     pub call_id: Option<String>,
 }
@@ -96,7 +97,7 @@ mod tests {
 
     fn p(name: &str) -> Pending {
         Pending {
-            request: name.into(),
+            request: name.to_owned().into(),
             line: None,
             call_id: None,
         }
@@ -117,7 +118,7 @@ mod tests {
         assert!(q.find(0).is_none() && q.find(5).is_some() && q.find(4).is_none());
         assert_eq!(
             q.close(u64::MAX - 1).map(|p| p.request),
-            Some(format!("r{}", u64::MAX - 1))
+            Some(format!("r{}", u64::MAX - 1).into())
         );
         assert_eq!(q.next_deadline(), Some((t(1), u64::MAX)));
         assert_eq!(q.numbers().collect::<Vec<_>>(), [u64::MAX, 1, 5]);
