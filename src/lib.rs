@@ -109,7 +109,6 @@ mod members;
 pub mod progress;
 mod raw_json;
 mod routing;
-mod scratch;
 mod serde_pairs;
 mod time;
 pub mod timer;

@@ -107,7 +107,7 @@ fn wtsp_client_ack_allocates_nothing() {
 }
 
 #[test]
-fn loop_server_state_change_allocates_the_shared_frame_and_the_event() {
+fn loop_server_state_change_allocates_nothing() {
     let mut s: progress::Server<u32> = progress::Server::new(progress::ServerConfig::default());
     let calls = 12u32;
     for i in 0..calls {
@@ -136,7 +136,9 @@ fn loop_server_state_change_allocates_the_shared_frame_and_the_event() {
         while !matches!(s.poll_output(), progress::ServerOutput::Timeout(_)) {}
         i += 1;
     });
-    assert_eq!(n, 2);
+    // The `progress` frame was written once (in the warm-up) and is shared; the event's
+    // call id is the machine's own shared copy.
+    assert_eq!(n, 0);
 }
 
 #[test]

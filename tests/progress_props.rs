@@ -243,10 +243,10 @@ fn drain(s: &mut Server<u8>, w: &mut Watch) -> Result<(), TestCaseError> {
             }
             ServerOutput::Event(ServerEvent::StateChanged { call_id, state, .. }) => {
                 if state.is_final() {
-                    ended.push(call_id.clone());
+                    ended.push(call_id.to_string());
                 }
                 // The watch follows call `c`; the other call only makes noise.
-                if call_id == "c" {
+                if &*call_id == "c" {
                     w.global.push(state);
                 }
             }

@@ -38,7 +38,7 @@ fn drain(s: &mut Server<u8>, open: &mut BTreeSet<u8>) -> Option<Timestamp> {
                 open.remove(&conn);
             }
             ServerOutput::Event(ServerEvent::StateChanged { call_id, state, .. }) if state.is_final() => {
-                ended.push(call_id)
+                ended.push(call_id.to_string())
             }
             ServerOutput::Event(_) => {}
         }

@@ -33,6 +33,21 @@ macro_rules! wire_enum {
                 }
             }
 
+            /// How many values the protocol names (every variant but `Other`).
+            #[allow(dead_code)]
+            pub(crate) const NAMED: usize = [$($wire),*].len();
+
+            /// The position of a named value in the protocol's list; `None` for `Other`.
+            #[allow(dead_code)]
+            pub(crate) fn named_index(&self) -> Option<usize> {
+                #[allow(dead_code)]
+                enum Position { $($variant,)* }
+                match self {
+                    $( $name::$variant => Some(Position::$variant as usize), )*
+                    $name::Other(_) => None,
+                }
+            }
+
             /// Reads a wire name.
             pub fn parse(s: &str) -> Self {
                 match s {

@@ -84,15 +84,15 @@ pub enum ServerEvent<C> {
     Joined {
         /// The connection.
         conn: C,
-        /// The call.
-        call_id: String,
+        /// The call (shared with the machine: handing it out copies nothing).
+        call_id: Arc<str>,
         /// As which party.
         role: Role,
     },
     /// A call's state changed (sent to its connections as `progress`).
     StateChanged {
-        /// The call.
-        call_id: String,
+        /// The call (shared with the machine: handing it out copies nothing).
+        call_id: Arc<str>,
         /// The new state.
         state: State,
         /// With `terminated`.
@@ -104,7 +104,7 @@ pub enum ServerEvent<C> {
         /// The connection.
         conn: C,
         /// Its call, when it had joined one.
-        call_id: Option<String>,
+        call_id: Option<Arc<str>>,
         /// The reason sent, or what the client reported.
         error: String,
     },
@@ -122,14 +122,14 @@ pub enum ServerEvent<C> {
         /// The connection.
         conn: C,
         /// Its call, when it had joined one.
-        call_id: Option<String>,
+        call_id: Option<Arc<str>>,
         /// Why.
         reason: String,
     },
     /// An ended call was forgotten after `ended_call_retention`.
     CallRemoved {
-        /// The call.
-        call_id: String,
+        /// The call (shared with the machine: handing it out copies nothing).
+        call_id: Arc<str>,
     },
 }
 
@@ -167,13 +167,13 @@ pub enum ServerTimer<C> {
     /// This connection must have said hello.
     Hello(C),
     /// Both parties must have said hello.
-    Supervisory(String),
+    Supervisory(Arc<str>),
     /// The callee must have accepted.
-    Ringing(String),
+    Ringing(Arc<str>),
     /// The call must be connected.
-    Connection(String),
+    Connection(Arc<str>),
     /// Forget the ended call.
-    Purge(String),
+    Purge(Arc<str>),
 }
 
 impl<C> ServerTimer<C> {

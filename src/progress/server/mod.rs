@@ -7,11 +7,13 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::progress::{ActionEvent, ClientMessage, DecodeError, Reason, ServerMessage, State};
-use crate::scratch::Scratch;
 use crate::timer::TimerQueue;
 use crate::{Routing, Timestamp, UsageError};
 
 mod api;
+mod encoder;
+
+use encoder::Encoder;
 
 pub use api::*;
 
@@ -91,7 +93,8 @@ enum ConnState {
 ))]
 pub struct Server<C: Ord + Clone> {
     config: ServerConfig,
-    calls: BTreeMap<String, Call<C>>,
+    /// By id; the key is the one copy of the id, shared by connections, timers, events.
+    calls: BTreeMap<Arc<str>, Call<C>>,
     #[serde(with = "crate::serde_pairs")]
     conns: BTreeMap<C, ConnState>,
     /// How many calls each token belongs to, to tell "unauthorized" from "invalid".
@@ -99,7 +102,7 @@ pub struct Server<C: Ord + Clone> {
     timers: TimerQueue<ServerTimer<C>>,
     out: VecDeque<Output<C>>,
     #[serde(skip)]
-    scratch: Scratch,
+    encoder: Encoder,
 }
 
 fn valid_reason(r: &Reason) -> bool {
@@ -119,7 +122,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
             tokens: BTreeMap::new(),
             timers: TimerQueue::new(),
             out: VecDeque::new(),
-            scratch: Scratch::default(),
+            encoder: Encoder::default(),
         }
     }
 
@@ -196,8 +199,9 @@ impl<C: Ord + Clone + Debug> Server<C> {
         for t in [caller_auth, callee_auth] {
             *self.tokens.entry(t.to_owned()).or_default() += 1;
         }
+        let id: Arc<str> = call_id.into();
         self.calls.insert(
-            call_id.to_owned(),
+            id.clone(),
             Call {
                 auth: [caller_auth.to_owned(), callee_auth.to_owned()],
                 state: State::Init,
@@ -207,10 +211,8 @@ impl<C: Ord + Clone + Debug> Server<C> {
                 devices: [BTreeSet::new(), BTreeSet::new()],
             },
         );
-        self.timers.set(
-            ServerTimer::Supervisory(call_id.to_owned()),
-            now + self.config.supervisory,
-        );
+        self.timers
+            .set(ServerTimer::Supervisory(id), now + self.config.supervisory);
         Ok(())
     }
 
@@ -221,16 +223,17 @@ impl<C: Ord + Clone + Debug> Server<C> {
         call_id: &str,
         reason: Reason,
     ) -> Result<(), UsageError> {
-        match self.calls.get(call_id) {
+        match self.calls.get_key_value(call_id) {
             None => Err(UsageError::UnknownCall {
                 call_id: call_id.to_owned(),
             }),
-            Some(c) if c.state.is_final() => Err(UsageError::WrongState {
+            Some((_, c)) if c.state.is_final() => Err(UsageError::WrongState {
                 action: "terminate call",
                 state: "ended",
             }),
-            Some(_) => {
-                self.set_state(now, call_id, State::Terminated, Some(reason));
+            Some((id, _)) => {
+                let id = id.clone();
+                self.set_state(now, &id, State::Terminated, Some(reason));
                 Ok(())
             }
         }
@@ -238,16 +241,17 @@ impl<C: Ord + Clone + Debug> Server<C> {
 
     /// Forgets a call now, closing any connection it still has.
     pub fn remove_call(&mut self, _now: Timestamp, call_id: &str) -> Result<(), UsageError> {
-        let Some(call) = self.calls.get(call_id) else {
+        let Some((id, call)) = self.calls.get_key_value(call_id) else {
             return Err(UsageError::UnknownCall {
                 call_id: call_id.to_owned(),
             });
         };
+        let id = id.clone();
         let devices: Vec<C> = call.devices.iter().flatten().cloned().collect();
         for conn in devices {
             self.drop_conn(&conn, true, "call removed");
         }
-        self.forget_call(call_id);
+        self.forget_call(&id);
         Ok(())
     }
 
@@ -336,7 +340,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
                 };
                 self.event(ServerEvent::PeerError {
                     conn: conn.clone(),
-                    call_id: call_id.map(|c| c.to_string()),
+                    call_id,
                     error: format!("client error: {reason}"),
                 });
             }
@@ -408,7 +412,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
     }
 
     fn send(&mut self, conn: &C, m: &ServerMessage) {
-        let text = m.encode_shared(&mut self.scratch.0);
+        let text = self.encoder.encode(m);
         self.out.push_back(Output::Transmit {
             conn: conn.clone(),
             text,
@@ -429,19 +433,18 @@ impl<C: Ord + Clone + Debug> Server<C> {
         );
         self.event(ServerEvent::PeerError {
             conn: conn.clone(),
-            call_id: call_id.map(|c| c.to_string()),
+            call_id,
             error: reason.to_owned(),
         });
         self.leave(now, conn, true, reason);
     }
 
     fn on_hello(&mut self, now: Timestamp, conn: &C, auth: &str, call_id: Option<String>) {
-        let Some(call_id) = call_id.filter(|id| self.calls.contains_key(id)) else {
+        let Some((call_id, call)) = call_id.and_then(|id| self.calls.get_key_value(id.as_str()))
+        else {
             return self.refuse(now, conn, "unknown callId");
         };
-        let Some(call) = self.calls.get(&call_id) else {
-            return;
-        };
+        let call_id = call_id.clone();
         let role = if call.auth[0] == auth {
             Role::Caller
         } else if call.auth[1] == auth {
@@ -472,7 +475,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
         self.conns.insert(
             conn.clone(),
             ConnState::Joined {
-                call_id: Arc::from(call_id.as_str()),
+                call_id: call_id.clone(),
                 role,
             },
         );
@@ -508,7 +511,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
         &mut self,
         now: Timestamp,
         conn: &C,
-        call_id: &str,
+        call_id: &Arc<str>,
         role: Role,
         event: ActionEvent,
         reason: Option<Reason>,
@@ -535,9 +538,9 @@ impl<C: Ord + Clone + Debug> Server<C> {
                     self.drop_conn(&other, true, "answered-elsewhere");
                 }
                 self.timers
-                    .cancel(&ServerTimer::Ringing(call_id.to_owned()));
+                    .cancel(&ServerTimer::Ringing(call_id.clone()));
                 self.timers.set(
-                    ServerTimer::Connection(call_id.to_owned()),
+                    ServerTimer::Connection(call_id.clone()),
                     now + self.config.connection,
                 );
                 self.set_state(now, call_id, State::Connecting, None);
@@ -563,14 +566,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
                     self.set_state(now, call_id, next, None);
                 } else {
                     // The common half-way step: the call in hand, no second lookup.
-                    announce(
-                        &mut self.out,
-                        &mut self.scratch.0,
-                        call_id,
-                        call,
-                        next,
-                        None,
-                    );
+                    announce(&mut self.out, &mut self.encoder, call_id, call, next, None);
                 }
             }
             ActionEvent::Terminate => match reason {
@@ -584,7 +580,13 @@ impl<C: Ord + Clone + Debug> Server<C> {
 
     /// Moves a call to `state`: `progress` to all its connections, then, for a final state,
     /// every connection closed and the call kept until purged.
-    fn set_state(&mut self, now: Timestamp, call_id: &str, state: State, reason: Option<Reason>) {
+    fn set_state(
+        &mut self,
+        now: Timestamp,
+        call_id: &Arc<str>,
+        state: State,
+        reason: Option<Reason>,
+    ) {
         let Some(call) = self.calls.get_mut(call_id) else {
             return;
         };
@@ -595,7 +597,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
         };
         announce(
             &mut self.out,
-            &mut self.scratch.0,
+            &mut self.encoder,
             call_id,
             call,
             state.clone(),
@@ -603,9 +605,9 @@ impl<C: Ord + Clone + Debug> Server<C> {
         );
         if state.is_final() {
             for t in [
-                ServerTimer::Supervisory(call_id.to_owned()),
-                ServerTimer::Ringing(call_id.to_owned()),
-                ServerTimer::Connection(call_id.to_owned()),
+                ServerTimer::Supervisory(call_id.clone()),
+                ServerTimer::Ringing(call_id.clone()),
+                ServerTimer::Connection(call_id.clone()),
             ] {
                 self.timers.cancel(&t);
             }
@@ -613,7 +615,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
                 self.drop_conn(conn, true, state.as_str());
             }
             self.timers.set(
-                ServerTimer::Purge(call_id.to_owned()),
+                ServerTimer::Purge(call_id.clone()),
                 now + self.config.ended_call_retention,
             );
         }
@@ -662,20 +664,20 @@ impl<C: Ord + Clone + Debug> Server<C> {
         }
         self.event(ServerEvent::Closed {
             conn: conn.clone(),
-            call_id: call_id.map(|c| c.to_string()),
+            call_id,
             reason: reason.to_owned(),
         });
     }
 
-    fn forget_call(&mut self, call_id: &str) {
+    fn forget_call(&mut self, call_id: &Arc<str>) {
         let Some(call) = self.calls.remove(call_id) else {
             return;
         };
         for t in [
-            ServerTimer::Supervisory(call_id.to_owned()),
-            ServerTimer::Ringing(call_id.to_owned()),
-            ServerTimer::Connection(call_id.to_owned()),
-            ServerTimer::Purge(call_id.to_owned()),
+            ServerTimer::Supervisory(call_id.clone()),
+            ServerTimer::Ringing(call_id.clone()),
+            ServerTimer::Connection(call_id.clone()),
+            ServerTimer::Purge(call_id.clone()),
         ] {
             self.timers.cancel(&t);
         }
@@ -695,17 +697,13 @@ impl<C: Ord + Clone + Debug> Server<C> {
 /// a caller holding the call need not look it up again.
 fn announce<C: Ord + Clone>(
     out: &mut VecDeque<Output<C>>,
-    scratch: &mut Vec<u8>,
-    call_id: &str,
+    encoder: &mut Encoder,
+    call_id: &Arc<str>,
     call: &mut Call<C>,
     state: State,
     reason: Option<Reason>,
 ) {
-    let text = ServerMessage::Progress {
-        state: state.clone(),
-        reason: reason.clone(),
-    }
-    .encode_shared(scratch);
+    let text = encoder.progress(&state, reason.as_ref());
     for conn in call.devices.iter().flatten() {
         out.push_back(Output::Transmit {
             conn: conn.clone(),
@@ -715,7 +713,7 @@ fn announce<C: Ord + Clone>(
     call.state = state.clone();
     call.reason = reason.clone();
     out.push_back(Output::Event(ServerEvent::StateChanged {
-        call_id: call_id.to_owned(),
+        call_id: call_id.clone(),
         state,
         reason,
     }));
