@@ -105,6 +105,7 @@
 pub mod callapi;
 mod error;
 mod flat;
+mod id_map;
 mod members;
 pub mod progress;
 mod raw_json;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::id_map::IdMap;
 use crate::progress::{ActionEvent, ClientMessage, DecodeError, Reason, ServerMessage, State};
 use crate::timer::TimerQueue;
 use crate::{Routing, Timestamp, UsageError};
@@ -94,7 +95,8 @@ enum ConnState {
 pub struct Server<C: Ord + Clone> {
     config: ServerConfig,
     /// By id; the key is the one copy of the id, shared by connections, timers, events.
-    calls: BTreeMap<Arc<str>, Call<C>>,
+    #[serde(serialize_with = "crate::id_map::sorted")]
+    calls: IdMap<Arc<str>, Call<C>>,
     #[serde(with = "crate::serde_pairs")]
     conns: BTreeMap<C, ConnState>,
     /// How many calls each token belongs to, to tell "unauthorized" from "invalid".
@@ -117,7 +119,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
     pub fn new(config: ServerConfig) -> Self {
         Server {
             config,
-            calls: BTreeMap::new(),
+            calls: IdMap::default(),
             conns: BTreeMap::new(),
             tokens: BTreeMap::new(),
             timers: TimerQueue::new(),
@@ -537,8 +539,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
                     );
                     self.drop_conn(&other, true, "answered-elsewhere");
                 }
-                self.timers
-                    .cancel(&ServerTimer::Ringing(call_id.clone()));
+                self.timers.cancel(&ServerTimer::Ringing(call_id.clone()));
                 self.timers.set(
                     ServerTimer::Connection(call_id.clone()),
                     now + self.config.connection,
