@@ -173,7 +173,7 @@ impl Pair {
             .filter_map(|e| match e {
                 ClientEvent::Ended {
                     cmd_id: c, outcome, ..
-                } if c == cmd_id => Some(outcome.clone()),
+                } if **c == *cmd_id => Some(outcome.clone()),
                 _ => None,
             })
             .collect()
@@ -185,7 +185,7 @@ impl Pair {
             .filter_map(|e| match e {
                 ClientEvent::Progress {
                     cmd_id: c, event, ..
-                } if c == cmd_id => Some(event.clone()),
+                } if **c == *cmd_id => Some(event.clone()),
                 _ => None,
             })
             .collect()
@@ -433,7 +433,7 @@ fn the_client_survives_the_real_daemon() {
             .filter_map(|e| match e {
                 ClientEvent::Ended {
                     cmd_id, outcome, ..
-                } if cmd_id == id => Some(outcome.clone()),
+                } if **cmd_id == *id => Some(outcome.clone()),
                 _ => None,
             })
             .collect()
@@ -453,7 +453,7 @@ fn the_client_survives_the_real_daemon() {
         }]
     );
     // The overtaking CallerAnswered was held until Started named its command, then delivered.
-    assert!(events.iter().any(|e| matches!(e, ClientEvent::Progress { cmd_id, event: CallEvent::CallerAnswered { .. }, .. } if *cmd_id == ok)));
+    assert!(events.iter().any(|e| matches!(e, ClientEvent::Progress { cmd_id, event: CallEvent::CallerAnswered { .. }, .. } if **cmd_id == *ok)));
     // The parse error with "id": "" is reported, never fatal.
     assert!(events
         .iter()

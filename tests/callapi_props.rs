@@ -304,7 +304,7 @@ fn run_client(
                 ClientOutput::Timeout(d) => return d,
                 o => {
                     if let ClientOutput::Event(ClientEvent::Ended { cmd_id, .. }) = &o {
-                        *ended.entry(cmd_id.clone()).or_default() += 1;
+                        *ended.entry(cmd_id.to_string()).or_default() += 1;
                     }
                     log.push(o);
                 }

@@ -135,7 +135,7 @@ fn the_client_routes_notifications_that_overtake_started() {
         drain_client(&mut c),
         [
             ClientOutput::Event(ClientEvent::Progress {
-                cmd_id: id.clone(),
+                cmd_id: id.as_str().into(),
                 method: "CallStart".into(),
                 event: CallEvent::CallerAnswered {
                     caller: Some("a".into()),
@@ -157,7 +157,7 @@ fn the_client_routes_notifications_that_overtake_started() {
         drain_client(&mut c),
         [
             ClientOutput::Event(ClientEvent::Ended {
-                cmd_id: id,
+                cmd_id: id.into(),
                 method: "CallStart".into(),
                 outcome: Outcome::Completed
             }),

@@ -288,10 +288,10 @@ pub async fn run_client(
                     outcome,
                 }) => {
                     trace(now, format!("{method} {cmd_id} ended: {outcome:?}"));
-                    if live.as_deref() == Some(cmd_id.as_str()) {
+                    if live.as_deref() == Some(&*cmd_id) {
                         live = None;
                     }
-                    outcomes.push((method, outcome));
+                    outcomes.push((method.into_owned(), outcome));
                 }
                 ClientOutput::Event(ClientEvent::Progress { event, .. }) => {
                     trace(now, format!("  progress: {event:?}"));

@@ -24,7 +24,7 @@ fn drain(c: &mut Client, ended: &mut BTreeSet<String>) -> Option<Timestamp> {
         match c.poll_output() {
             ClientOutput::Timeout(d) => return d,
             ClientOutput::Event(ClientEvent::Ended { cmd_id, .. }) => {
-                assert!(ended.insert(cmd_id), "a command ended twice");
+                assert!(ended.insert(cmd_id.to_string()), "a command ended twice");
             }
             _ => {}
         }

@@ -1,6 +1,7 @@
 //! A Call API client on one connection: commands it names itself, each ending exactly once.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -10,6 +11,7 @@ use std::borrow::Cow;
 
 use serde_json::value::RawValue;
 
+use super::command::method_name;
 use super::jsonrpc::{params_of, read_from_server_ref, FromServerRef, Id, NoteParams, Request};
 use super::notify_read::CallParams;
 use super::{CallEvent, Command};
@@ -79,26 +81,26 @@ pub enum Outcome {
 pub enum ClientEvent {
     /// The server answered `Started`.
     Started {
-        /// The command, as the client named it.
-        cmd_id: String,
+        /// The command, as the client named it (shared with the machine).
+        cmd_id: Arc<str>,
         /// The server's own cmd_id, when it chose a different one.
         server_cmd_id: Option<String>,
     },
     /// A progress event of a command.
     Progress {
-        /// The command.
-        cmd_id: String,
-        /// Its method.
-        method: String,
+        /// The command (shared with the machine: handing it out copies nothing).
+        cmd_id: Arc<str>,
+        /// Its method (borrowed for the catalog's methods).
+        method: Cow<'static, str>,
         /// What happened.
         event: CallEvent,
     },
     /// A command ended.
     Ended {
         /// The command.
-        cmd_id: String,
+        cmd_id: Arc<str>,
         /// Its method.
-        method: String,
+        method: Cow<'static, str>,
         /// How.
         outcome: Outcome,
     },
@@ -151,7 +153,7 @@ pub enum Output {
 #[serde(rename_all = "snake_case")]
 pub enum ClientTimer {
     /// This command must have ended.
-    Command(String),
+    Command(Arc<str>),
 }
 
 impl ClientTimer {
@@ -173,7 +175,7 @@ pub enum CommandState {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct Live {
-    method: String,
+    method: Cow<'static, str>,
     state: CommandState,
     request_id: u64,
 }
@@ -223,11 +225,12 @@ pub struct Client {
     config: ClientConfig,
     closed: bool,
     next: u64,
-    commands: BTreeMap<String, Live>,
+    /// By cmd_id; the key is the one copy of the id, shared by timers and events.
+    commands: BTreeMap<Arc<str>, Live>,
     /// Request id → the command it started, until its response.
-    requests: BTreeMap<u64, String>,
+    requests: BTreeMap<u64, Arc<str>>,
     /// A server's own cmd_id → the client's.
-    aliases: BTreeMap<String, String>,
+    aliases: BTreeMap<String, Arc<str>>,
     /// Failed commands whose `Ended` has not come yet (bounded like the commands).
     failed: BTreeSet<String>,
     early: VecDeque<Early>,
@@ -254,7 +257,7 @@ impl Client {
 
     /// The live commands, by cmd_id, with their state.
     pub fn commands(&self) -> impl Iterator<Item = (&str, CommandState)> {
-        self.commands.iter().map(|(k, v)| (k.as_str(), v.state))
+        self.commands.iter().map(|(k, v)| (&**k, v.state))
     }
 
     /// The earliest timer and its deadline.
@@ -314,7 +317,7 @@ impl Client {
                 })
             }
         };
-        if self.commands.contains_key(&cmd_id) || self.aliases.contains_key(&cmd_id) {
+        if self.commands.contains_key(cmd_id.as_str()) || self.aliases.contains_key(&cmd_id) {
             return Err(UsageError::InvalidMessage {
                 message: method.into(),
                 field: format!("a cmd_id not in use ({cmd_id} is)"),
@@ -328,19 +331,18 @@ impl Client {
             params: Some(Value::Object(params)),
         };
         self.out.push_back(Output::Transmit(request.encode()));
-        self.requests.insert(n, cmd_id.clone());
+        let id: Arc<str> = cmd_id.as_str().into();
+        self.requests.insert(n, id.clone());
         self.commands.insert(
-            cmd_id.clone(),
+            id.clone(),
             Live {
-                method: method.to_owned(),
+                method: method_name(method),
                 state: CommandState::AwaitingStarted,
                 request_id: n,
             },
         );
-        self.timers.set(
-            ClientTimer::Command(cmd_id.clone()),
-            now + self.config.command_timeout,
-        );
+        self.timers
+            .set(ClientTimer::Command(id), now + self.config.command_timeout);
         Ok(cmd_id)
     }
 
@@ -407,10 +409,10 @@ impl Client {
 
     /// Ends a live command once: the outcome, and nothing more for it.
     fn end(&mut self, cmd_id: &str, outcome: Outcome) {
-        let Some(live) = self.commands.remove(cmd_id) else {
+        let Some((id, live)) = self.commands.remove_entry(cmd_id) else {
             return;
         };
-        self.timers.cancel(&ClientTimer::Command(cmd_id.to_owned()));
+        self.timers.cancel(&ClientTimer::Command(id.clone()));
         if live.state == CommandState::AwaitingEnded {
             self.requests.remove(&live.request_id);
         } else {
@@ -424,11 +426,11 @@ impl Client {
             .chain(
                 self.aliases
                     .iter()
-                    .filter(|(_, ours)| *ours == cmd_id)
+                    .filter(|(_, ours)| ***ours == *cmd_id)
                     .map(|(theirs, _)| theirs.clone()),
             )
             .collect();
-        self.aliases.retain(|_, ours| ours != cmd_id);
+        self.aliases.retain(|_, ours| **ours != *cmd_id);
         if matches!(outcome, Outcome::Failed { .. }) {
             // Its Ended is still to come, under either name.
             self.failed.extend(names);
@@ -437,7 +439,7 @@ impl Client {
             }
         }
         self.event(ClientEvent::Ended {
-            cmd_id: cmd_id.to_owned(),
+            cmd_id: id,
             method: live.method,
             outcome,
         });
@@ -480,7 +482,7 @@ impl Client {
                 let theirs = serde_json::from_str::<Started<'_>>(result.get())
                     .ok()
                     .and_then(|s| s.cmd_id.0)
-                    .filter(|t| *t != cmd_id.as_str())
+                    .filter(|t| **t != *cmd_id)
                     .map(Cow::into_owned);
                 if let Some(t) = &theirs {
                     self.aliases.insert(t.clone(), cmd_id.clone());
@@ -525,7 +527,7 @@ impl Client {
         };
         // Our name for the command: theirs unless the server named it (no copy then).
         let ours: Cow<'_, str> = match self.aliases.get(cmd_id.as_ref()) {
-            Some(alias) => Cow::Owned(alias.clone()),
+            Some(alias) => Cow::Owned(alias.to_string()),
             None => cmd_id,
         };
         if self.commands.contains_key(ours.as_ref()) {
@@ -570,14 +572,13 @@ impl Client {
             // Notifications may overtake the result; a Started notification changes nothing.
             "Started" => {}
             _ => {
-                let method = self
-                    .commands
-                    .get(cmd_id)
-                    .map(|c| c.method.clone())
-                    .unwrap_or_default();
+                let Some((id, live)) = self.commands.get_key_value(cmd_id) else {
+                    return;
+                };
+                let (cmd_id, method) = (id.clone(), live.method.clone());
                 let event = CallEvent::from_raw(event, data);
                 self.event(ClientEvent::Progress {
-                    cmd_id: cmd_id.to_owned(),
+                    cmd_id,
                     method,
                     event,
                 });

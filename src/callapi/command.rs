@@ -114,6 +114,14 @@ pub enum Command {
     },
 }
 
+/// A method name, without a copy when it is the catalog's.
+pub(crate) fn method_name(method: &str) -> std::borrow::Cow<'static, str> {
+    match METHODS.iter().find(|m| **m == method) {
+        Some(m) => std::borrow::Cow::Borrowed(m),
+        None => method.to_owned().into(),
+    }
+}
+
 /// The method names, in the catalog's order.
 pub const METHODS: [&str; 7] = [
     "CallStart",
