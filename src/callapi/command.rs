@@ -420,7 +420,7 @@ impl CallEvent {
         // Fields of another type than the catalog's are read tolerantly: as absent.
         let mut f = DataFields::default();
         if let Some(d) = data {
-            if f.read(d.get()).is_err() {
+            if f.read_flat_first(d.get()).is_err() {
                 f = DataFields::default();
             }
         }
