@@ -447,7 +447,7 @@ impl Client {
 
     fn on_response(&mut self, id: Id, outcome: Result<&RawValue, super::jsonrpc::ErrorObject>) {
         let request = match &id {
-            Id::Number(_) => id.to_string().parse::<u64>().ok(),
+            Id::Number(n) => n.as_u64(),
             Id::String(s) => s.parse::<u64>().ok(),
             Id::Null => None,
         };

@@ -9,12 +9,11 @@
 //! assert_eq!(req.method, "Echo");
 //! ```
 
-use std::fmt;
-
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
-use serde_json::{Number, Value};
+use serde_json::Value;
 
+pub use super::id::{Id, IdNumber};
 use super::notify_read::{CallParams, ParamsSlot};
 use crate::members::read_members;
 
@@ -31,89 +30,6 @@ pub const INTERNAL_ERROR: i64 = -32603;
 /// The first of the codes reserved for implementation-defined server errors
 /// (-32000 to -32099).
 pub const SERVER_ERROR: i64 = -32000;
-
-/// A request id: a string, a number or `null`. (An absent id makes a notification.)
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Id {
-    /// A string id.
-    String(String),
-    /// A number id, kept as written.
-    Number(IdNumber),
-    /// `null`.
-    Null,
-}
-
-/// A number id, compared and written exactly as it was read.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct IdNumber(String);
-
-impl From<u64> for IdNumber {
-    fn from(n: u64) -> Self {
-        IdNumber(n.to_string())
-    }
-}
-
-impl From<i64> for IdNumber {
-    fn from(n: i64) -> Self {
-        IdNumber(n.to_string())
-    }
-}
-
-impl fmt::Display for Id {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Id::String(s) => write!(f, "{s:?}"),
-            Id::Number(n) => f.write_str(&n.0),
-            Id::Null => f.write_str("null"),
-        }
-    }
-}
-
-impl Id {
-    /// Reads an id from its JSON; `None` if it is not a string, number or null.
-    pub fn from_value(v: &Value) -> Option<Id> {
-        match v {
-            Value::String(s) => Some(Id::String(s.clone())),
-            Value::Number(n) => Some(Id::Number(IdNumber(n.to_string()))),
-            Value::Null => Some(Id::Null),
-            _ => None,
-        }
-    }
-}
-
-impl Id {
-    /// Reads an id from its JSON text. A plain integer (the usual id) is taken as written,
-    /// which is what reading it as a number and printing it gives; anything else goes
-    /// through a tree.
-    fn from_raw(raw: &RawValue) -> serde_json::Result<Id> {
-        let text = raw.get();
-        if (1..=19).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit()) {
-            return Ok(Id::Number(IdNumber(text.to_owned())));
-        }
-        serde_json::from_str(text)
-    }
-}
-
-impl Serialize for Id {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Id::String(v) => s.serialize_str(v),
-            Id::Number(n) => match serde_json::from_str::<Number>(&n.0) {
-                Ok(num) => num.serialize(s),
-                Err(_) => s.serialize_str(&n.0),
-            },
-            Id::Null => s.serialize_unit(),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Id {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = Value::deserialize(d)?;
-        Id::from_value(&v)
-            .ok_or_else(|| serde::de::Error::custom("an id is a string, a number or null"))
-    }
-}
 
 /// A JSON-RPC error object.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

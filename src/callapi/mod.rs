@@ -8,6 +8,7 @@
 
 mod client;
 mod command;
+mod id;
 pub mod jsonrpc;
 mod notify_read;
 mod params_read;
