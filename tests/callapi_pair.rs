@@ -344,7 +344,7 @@ fn closing_the_connection_cancels_on_both_sides() {
     assert!(p
         .server_events
         .iter()
-        .any(|e| matches!(e, ServerEvent::CommandCancelled { cmd_id } if *cmd_id == a)));
+        .any(|e| matches!(e, ServerEvent::CommandCancelled { cmd_id } if **cmd_id == *a)));
 }
 
 /// A stand-in for the real OpenSIPS Call API daemon as the profile describes it: `status`

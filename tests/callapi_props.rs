@@ -204,11 +204,11 @@ fn drain_server(s: &mut Server, w: &mut SWatch) -> Result<Option<Timestamp>, Tes
                 }
             }
             ServerOutput::Event(ServerEvent::CommandStarted { cmd_id, .. }) => {
-                w.ended.remove(&cmd_id);
-                w.started.insert(cmd_id);
+                w.ended.remove(&*cmd_id);
+                w.started.insert(cmd_id.to_string());
             }
             ServerOutput::Event(ServerEvent::CommandCancelled { cmd_id }) => {
-                w.cancelled.insert(cmd_id);
+                w.cancelled.insert(cmd_id.to_string());
             }
             ServerOutput::Event(_) => {}
         }

@@ -6,6 +6,7 @@
 //! hands anything else back, so both readers always agree.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
@@ -59,7 +60,7 @@ read_members! {
 pub(crate) fn read_plain(
     method: &str,
     params: Option<&RawValue>,
-) -> Option<(Command, Option<String>)> {
+) -> Option<(Command, Option<Arc<str>>)> {
     let mut p = Params::default();
     if let Some(raw) = params {
         p.read(raw.get()).ok()?;
@@ -72,7 +73,7 @@ pub(crate) fn read_plain(
 pub(crate) struct PlainRequest {
     pub id: Option<Id>,
     pub command: Command,
-    pub cmd_id: Option<String>,
+    pub cmd_id: Option<Arc<str>>,
 }
 
 /// The params member of a [`Request`] read as plain params; `null` or another type fails
@@ -122,7 +123,7 @@ pub(crate) fn read_plain_request(text: &str) -> Option<PlainRequest> {
     })
 }
 
-fn command_from(method: &str, p: Params<'_>) -> Option<(Command, Option<String>)> {
+fn command_from(method: &str, p: Params<'_>) -> Option<(Command, Option<Arc<str>>)> {
     if p.unknown {
         return None;
     }
@@ -157,7 +158,7 @@ fn command_from(method: &str, p: Params<'_>) -> Option<(Command, Option<String>)
     };
     let cmd_id = match p.cmd_id {
         None => None,
-        Some(c) if !c.is_empty() => Some(c.into_owned()),
+        Some(c) if !c.is_empty() => Some(Arc::from(&*c)),
         Some(_) => return None,
     };
     Some((command, cmd_id))
@@ -169,11 +170,11 @@ mod tests {
     use serde_json::Value;
 
     /// The tree-based reading of the same params, as the server does it.
-    fn reference(method: &str, params: &str) -> Option<(Command, Option<String>)> {
+    fn reference(method: &str, params: &str) -> Option<(Command, Option<Arc<str>>)> {
         let v: Value = serde_json::from_str(params).unwrap();
         let cmd_id = match v.get("cmd_id") {
             None => None,
-            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            Some(Value::String(s)) if !s.is_empty() => Some(Arc::from(s.as_str())),
             Some(_) => return None,
         };
         let command = Command::from_params(method, Some(&v))?.ok()?;

@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -51,7 +52,7 @@ pub enum ServerEvent {
     /// with [`Server::notify`], [`Server::fail`] and [`Server::end`].
     CommandStarted {
         /// Its cmd_id.
-        cmd_id: String,
+        cmd_id: Arc<str>,
         /// The request's id (`None` for a notification).
         id: Option<Id>,
         /// What to do.
@@ -61,12 +62,12 @@ pub enum ServerEvent {
     /// sent.
     CommandTimedOut {
         /// The command.
-        cmd_id: String,
+        cmd_id: Arc<str>,
     },
     /// The connection closed while the command ran: clean up its SIP side.
     CommandCancelled {
         /// The command.
-        cmd_id: String,
+        cmd_id: Arc<str>,
     },
     /// A request was refused with a JSON-RPC error (sent, unless it came as a notification).
     RequestRejected {
@@ -96,7 +97,7 @@ pub enum Output {
 #[serde(rename_all = "snake_case")]
 pub enum ServerTimer {
     /// This command must have ended.
-    Command(String),
+    Command(Arc<str>),
 }
 
 impl ServerTimer {
@@ -144,8 +145,9 @@ pub struct Server {
     config: ServerConfig,
     closed: bool,
     next_cmd: u64,
-    /// Running commands: cmd_id → method.
-    running: BTreeMap<String, Cow<'static, str>>,
+    /// Running commands: cmd_id → method. The key is the one copy of the id, shared by
+    /// timers and events.
+    running: BTreeMap<Arc<str>, Cow<'static, str>>,
     timers: TimerQueue<ServerTimer>,
     out: VecDeque<Output>,
 }
@@ -173,7 +175,7 @@ impl Server {
 
     /// The commands running, by cmd_id, with their method.
     pub fn running(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.running.iter().map(|(k, v)| (k.as_str(), v.as_ref()))
+        self.running.iter().map(|(k, v)| (&**k, v.as_ref()))
     }
 
     /// The earliest timer and its deadline.
@@ -336,8 +338,9 @@ impl Server {
     }
 
     fn finish(&mut self, cmd_id: &str) {
-        self.running.remove(cmd_id);
-        self.timers.cancel(&ServerTimer::Command(cmd_id.to_owned()));
+        if let Some((id, _)) = self.running.remove_entry(cmd_id) {
+            self.timers.cancel(&ServerTimer::Command(id));
+        }
     }
 
     fn transmit(&mut self, text: String) {
@@ -389,7 +392,7 @@ impl Server {
         &mut self,
         now: Timestamp,
         id: Option<Id>,
-        parsed: Result<(Command, Option<String>), ErrorObject>,
+        parsed: Result<(Command, Option<Arc<str>>), ErrorObject>,
     ) -> Handled {
         let mut h = Handled {
             response: None,
@@ -421,9 +424,9 @@ impl Server {
         now: Timestamp,
         id: Option<&Id>,
         command: Command,
-        given: Option<String>,
+        given: Option<Arc<str>>,
         h: &mut Handled,
-    ) -> Result<String, ErrorObject> {
+    ) -> Result<Arc<str>, ErrorObject> {
         if let Some(c) = &given {
             if self.running.contains_key(c) {
                 return Err(ErrorObject::new(
@@ -458,7 +461,7 @@ impl Server {
     }
 
     /// A UUID-shaped id from the seed and a counter, skipping any that is running.
-    fn generate_cmd_id(&mut self) -> String {
+    fn generate_cmd_id(&mut self) -> Arc<str> {
         loop {
             let n = self.next_cmd;
             self.next_cmd = self.next_cmd.wrapping_add(1);
@@ -469,8 +472,8 @@ impl Server {
                 (seed >> 32) & 0xffff,
                 n & 0xffff_ffff_ffff
             );
-            if !self.running.contains_key(&id) {
-                return id;
+            if !self.running.contains_key(id.as_str()) {
+                return id.into();
             }
         }
     }
@@ -481,7 +484,7 @@ impl Server {
 fn read_from_tree(
     method: &str,
     params: Option<&Value>,
-) -> Result<(Command, Option<String>), ErrorObject> {
+) -> Result<(Command, Option<Arc<str>>), ErrorObject> {
     let Some(parsed) = Command::from_params(method, params) else {
         return Err(ErrorObject::new(
             METHOD_NOT_FOUND,
@@ -490,7 +493,7 @@ fn read_from_tree(
     };
     let given = match params.and_then(|p| p.get("cmd_id")) {
         None => None,
-        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        Some(Value::String(s)) if !s.is_empty() => Some(Arc::from(s.as_str())),
         Some(_) => {
             return Err(ErrorObject::new(
                 INVALID_PARAMS,
@@ -504,7 +507,7 @@ fn read_from_tree(
 
 /// The answer to one request: `Started` is written straight from its cmd_id.
 enum Reply {
-    Started { id: Id, cmd_id: String },
+    Started { id: Id, cmd_id: Arc<str> },
     Response(Response),
 }
 
