@@ -106,6 +106,7 @@ pub mod callapi;
 mod error;
 mod flat;
 mod id_map;
+mod json_out;
 mod members;
 pub mod progress;
 mod raw_json;

@@ -294,7 +294,7 @@ impl<'a> Out<'a> {
     /// reading the frame they answer.
     fn write(&self, buf: &mut Vec<u8>) {
         buf.extend_from_slice(b"{\"messageType\":");
-        json_str(buf, self.message_type);
+        crate::json_out::str_to_vec(buf, self.message_type);
         let members = [
             ("auth", self.auth),
             ("callId", self.call_id),
@@ -308,7 +308,7 @@ impl<'a> Out<'a> {
                 buf.push(b'"');
                 buf.extend_from_slice(name.as_bytes());
                 buf.extend_from_slice(b"\":");
-                json_str(buf, v);
+                crate::json_out::str_to_vec(buf, v);
             }
         }
         if let Some(echo) = self.echo {
@@ -316,20 +316,6 @@ impl<'a> Out<'a> {
             buf.extend_from_slice(echo.get().as_bytes());
         }
         buf.push(b'}');
-    }
-}
-
-/// Writes `s` as a JSON string: as is when nothing in it needs escaping (the usual case
-/// for states, reasons and ids), else through serde_json.
-fn json_str(buf: &mut Vec<u8>, s: &str) {
-    if s.bytes()
-        .all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b < 0x7f)
-    {
-        buf.push(b'"');
-        buf.extend_from_slice(s.as_bytes());
-        buf.push(b'"');
-    } else {
-        let _ = serde_json::to_writer(&mut *buf, s);
     }
 }
 
