@@ -12,7 +12,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
 use super::command::{Command, Leg};
-use super::jsonrpc::{check_envelope, Id, RawMember};
+use super::jsonrpc::Id;
 use crate::members::{read_members, Str};
 
 /// A string member; anything else (`null` too) fails the fast read.
@@ -86,20 +86,47 @@ impl<'de> Deserialize<'de> for PlainParams<'de> {
     }
 }
 
+/// An id of the usual kinds, read in place: a non-negative integer, a string or `null`.
+/// Any other (a negative or fractional number, a wrong type) fails the fast read, and the
+/// general reader, which keeps such numbers as written, takes the frame.
+struct PlainId(Id);
+
+impl<'de> Deserialize<'de> for PlainId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = PlainId;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an id")
+            }
+            fn visit_u64<E>(self, n: u64) -> Result<PlainId, E> {
+                Ok(PlainId(Id::Number(n.into())))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<PlainId, E> {
+                Ok(PlainId(Id::String(s.to_owned())))
+            }
+            fn visit_unit<E>(self) -> Result<PlainId, E> {
+                Ok(PlainId(Id::Null))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 /// A request's members, its params read as plain params.
 #[derive(Default)]
 struct Request<'a> {
-    jsonrpc: Option<&'a RawValue>,
-    id: Option<&'a RawValue>,
-    method: Option<&'a RawValue>,
+    jsonrpc: Option<Cow<'a, str>>,
+    id: Option<PlainId>,
+    method: Option<Cow<'a, str>>,
     params: Option<Params<'a>>,
 }
 
 read_members! {
     Request {
-        "jsonrpc" => jsonrpc: RawMember,
-        "id" => id: RawMember,
-        "method" => method: RawMember,
+        "jsonrpc" => jsonrpc: StrictStr,
+        "id" => id: nullable,
+        "method" => method: StrictStr,
         "params" => params: PlainParams,
     }
 }
@@ -114,10 +141,13 @@ pub(crate) fn read_plain_request(text: &str) -> Option<PlainRequest> {
     }
     let mut r = Request::default();
     r.read(text).ok()?;
-    let (id, method) = check_envelope(r.jsonrpc, r.id, r.method).ok()?;
-    let (command, cmd_id) = command_from(&method, r.params.unwrap_or_default())?;
+    // What the general reader's envelope check accepts, on strings read in place.
+    if r.jsonrpc.as_deref() != Some("2.0") {
+        return None;
+    }
+    let (command, cmd_id) = command_from(&r.method?, r.params.unwrap_or_default())?;
     Some(PlainRequest {
-        id,
+        id: r.id.map(|PlainId(id)| id),
         command,
         cmd_id,
     })
@@ -246,6 +276,47 @@ mod tests {
             Some((plain.command, plain.cmd_id)),
             read_plain(&general.method, general.params)
         );
+    }
+
+    proptest::proptest! {
+        /// Whatever envelope the one-pass reader accepts, the general reader reads to the
+        /// same id, method and command.
+        #[test]
+        fn one_pass_requests_agree_with_the_general_reader(
+            id in proptest::prop_oneof![
+                proptest::strategy::Just(""), proptest::strategy::Just(r#""id":7,"#),
+                proptest::strategy::Just(r#""id":0,"#), proptest::strategy::Just(r#""id":-3,"#),
+                proptest::strategy::Just(r#""id":1.5,"#), proptest::strategy::Just(r#""id":1e2,"#),
+                proptest::strategy::Just(r#""id":18446744073709551615,"#),
+                proptest::strategy::Just(r#""id":"sA","#), proptest::strategy::Just(r#""id":null,"#),
+                proptest::strategy::Just(r#""id":true,"#),
+            ],
+            jsonrpc in proptest::prop_oneof![
+                proptest::strategy::Just(r#""jsonrpc":"2.0","#),
+                proptest::strategy::Just(r#""jsonrpc":"2.0","#),
+                proptest::strategy::Just(r#""jsonrpc":2.0,"#),
+                proptest::strategy::Just(""),
+            ],
+            method in proptest::prop_oneof![
+                proptest::strategy::Just(r#""method":"CallHold""#),
+                proptest::strategy::Just(r#""method":"CallHold""#),
+                proptest::strategy::Just(r#""method":7"#),
+            ],
+        ) {
+            let text = format!(r#"{{{jsonrpc}{id}{method},"params":{{"callid":"x"}}}}"#);
+            let general = match super::super::jsonrpc::read_incoming_raw(&text) {
+                super::super::jsonrpc::IncomingRaw::Single(Ok(r)) => Some(r),
+                _ => None,
+            };
+            if let Some(plain) = read_plain_request(&text) {
+                let general = general.expect("the general reader reads it too");
+                proptest::prop_assert_eq!(&plain.id, &general.id);
+                proptest::prop_assert_eq!(
+                    Some((plain.command, plain.cmd_id)),
+                    read_plain(&general.method, general.params)
+                );
+            }
+        }
     }
 
     #[test]
