@@ -168,6 +168,43 @@ fn the_client_routes_notifications_that_overtake_started() {
 }
 
 #[test]
+fn a_held_notification_keeps_its_data_until_started_names_its_command() {
+    let mut c = Client::new(ClientConfig::default());
+    c.start(
+        t(0),
+        &Command::CallStart {
+            caller: "a".into(),
+            callee: "b".into(),
+        },
+    )
+    .unwrap();
+    drain_client(&mut c);
+    // The server names the command itself; its first event overtakes the result, with the
+    // event named before its data (read in place), and is held.
+    c.handle_frame(t(1), r#"{"jsonrpc":"2.0","method":"CallStart","params":{"cmd_id":"srv-9","event":"CallerAnswered","data":{"caller":"sip:a@x","callee":"sip:b@x"}}}"#);
+    assert_eq!(
+        drain_client(&mut c),
+        [ClientOutput::Timeout(Some(t(130_000)))]
+    );
+    c.handle_frame(
+        t(2),
+        r#"{"jsonrpc":"2.0","id":1,"result":{"cmd_id":"srv-9","event":"Started"}}"#,
+    );
+    let out = drain_client(&mut c);
+    assert!(
+        out.contains(&ClientOutput::Event(ClientEvent::Progress {
+            cmd_id: "cmd-1".into(),
+            method: "CallStart".into(),
+            event: CallEvent::CallerAnswered {
+                caller: Some("sip:a@x".into()),
+                callee: Some("sip:b@x".into()),
+            },
+        })),
+        "{out:?}"
+    );
+}
+
+#[test]
 fn client_checkpoint_and_restore_give_the_same_future() {
     let mut c = Client::new(ClientConfig::default());
     c.start(t(0), &Command::CallHold { callid: "d".into() })

@@ -36,14 +36,14 @@ impl Leg {
 
 /// The members of a call event's `data`, each read tolerantly (another type reads as
 /// absent).
-#[derive(Default)]
-struct DataFields<'a> {
-    caller: Option<std::borrow::Cow<'a, str>>,
-    callee: Option<std::borrow::Cow<'a, str>>,
-    callid: Option<std::borrow::Cow<'a, str>>,
-    destination: Option<std::borrow::Cow<'a, str>>,
-    extra: Option<std::borrow::Cow<'a, str>>,
-    leg: Option<std::borrow::Cow<'a, str>>,
+#[derive(Debug, Default)]
+pub(crate) struct DataFields<'a> {
+    pub caller: Option<std::borrow::Cow<'a, str>>,
+    pub callee: Option<std::borrow::Cow<'a, str>>,
+    pub callid: Option<std::borrow::Cow<'a, str>>,
+    pub destination: Option<std::borrow::Cow<'a, str>>,
+    pub extra: Option<std::borrow::Cow<'a, str>>,
+    pub leg: Option<std::borrow::Cow<'a, str>>,
 }
 
 crate::members::read_members! {
@@ -121,6 +121,23 @@ pub(crate) fn method_name(method: &str) -> std::borrow::Cow<'static, str> {
         None => method.to_owned().into(),
     }
 }
+
+/// The progress events whose `data` members the catalog types (read by
+/// [`CallEvent::from_fields`]); `Reply` and unknown events keep their data as a value.
+pub(crate) const TYPED_EVENTS: [&str; 12] = [
+    "CallerAnswered",
+    "Transferring",
+    "TransferStart",
+    "TransferPending",
+    "CalleeAnswered",
+    "TransferSuccessful",
+    "CallHolding",
+    "CallHoldStart",
+    "CallHoldSuccessful",
+    "CallUnholding",
+    "CallUnholdStart",
+    "CallUnholdSuccessful",
+];
 
 /// The method names, in the catalog's order.
 pub const METHODS: [&str; 7] = [
@@ -415,8 +432,18 @@ impl CallEvent {
 
     /// Reads an event from its name and its `data` as JSON text, borrowing where it can.
     pub(crate) fn from_raw(name: &str, data: Option<&serde_json::value::RawValue>) -> CallEvent {
-        use std::borrow::Cow;
         let value = || data.and_then(|d| serde_json::from_str::<Value>(d.get()).ok());
+        if !TYPED_EVENTS.contains(&name) {
+            return match name {
+                "Reply" => CallEvent::Reply {
+                    data: value().unwrap_or(Value::Null),
+                },
+                other => CallEvent::Other {
+                    name: other.to_owned(),
+                    data: value(),
+                },
+            };
+        }
         // Fields of another type than the catalog's are read tolerantly: as absent.
         let mut f = DataFields::default();
         if let Some(d) = data {
@@ -424,6 +451,12 @@ impl CallEvent {
                 f = DataFields::default();
             }
         }
+        Self::from_fields(name, f)
+    }
+
+    /// A typed event (one of [`TYPED_EVENTS`]) from its data's members, read already.
+    pub(crate) fn from_fields(name: &str, f: DataFields<'_>) -> CallEvent {
+        use std::borrow::Cow;
         let own = |v: Option<Cow<'_, str>>| v.map(Cow::into_owned);
         match name {
             "CallerAnswered" => CallEvent::CallerAnswered {
@@ -462,12 +495,9 @@ impl CallEvent {
             "CallUnholding" => CallEvent::CallUnholding,
             "CallUnholdStart" => CallEvent::CallUnholdStart { leg: own(f.leg) },
             "CallUnholdSuccessful" => CallEvent::CallUnholdSuccessful { leg: own(f.leg) },
-            "Reply" => CallEvent::Reply {
-                data: value().unwrap_or(Value::Null),
-            },
             other => CallEvent::Other {
                 name: other.to_owned(),
-                data: value(),
+                data: None,
             },
         }
     }
@@ -480,6 +510,23 @@ impl CallEvent {
                 extra: Some(extra), ..
             } => extra.split_whitespace().next()?.parse().ok(),
             _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod typed_event_tests {
+    use super::*;
+
+    #[test]
+    fn every_typed_event_is_read_from_fields_and_no_other() {
+        for name in TYPED_EVENTS {
+            let e = CallEvent::from_fields(name, DataFields::default());
+            assert!(!matches!(e, CallEvent::Other { .. }), "{name}");
+        }
+        for name in ["Reply", "Started", "Ended", "Error", "Nope"] {
+            let e = CallEvent::from_fields(name, DataFields::default());
+            assert!(matches!(e, CallEvent::Other { .. }), "{name}");
         }
     }
 }
