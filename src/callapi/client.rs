@@ -13,7 +13,7 @@ use serde_json::value::RawValue;
 
 use super::command::method_name;
 use super::jsonrpc::{params_of, read_from_server_ref, FromServerRef, Id, NoteParams, Request};
-use super::notify_read::{data_of, CallParams, Data};
+use super::notify_read::CallParams;
 use super::{CallEvent, Command};
 use crate::timer::TimerQueue;
 use crate::{Timestamp, UsageError};
@@ -546,10 +546,7 @@ impl Client {
                 method: method.into_owned(),
                 cmd_id: ours.into_owned(),
                 event: event.into_owned(),
-                data: p
-                    .data
-                    .map(|d| d.text().or_else(|| data_of(params())))
-                    .and_then(|d| d.map(|d| d.get().to_owned())),
+                data: p.data.map(|d| d.get().to_owned()),
                 params: params().map(|d| d.get().to_owned()),
             });
             return;
@@ -562,13 +559,12 @@ impl Client {
         });
     }
 
-    fn apply(&mut self, cmd_id: &str, event: &str, data: Option<Data<'_>>) {
+    fn apply(&mut self, cmd_id: &str, event: &str, data: Option<&RawValue>) {
         match event {
             "Ended" => self.end(cmd_id, Outcome::Completed),
             "Error" => {
                 // The daemon's Error data is a string; anything else is kept as JSON text.
-                // (Never read as fields: `Error` is not a typed event.)
-                let message = data.and_then(|d| d.text()).map_or_else(String::new, |d| {
+                let message = data.map_or_else(String::new, |d| {
                     serde_json::from_str::<String>(d.get()).unwrap_or_else(|_| d.get().to_owned())
                 });
                 self.end(cmd_id, Outcome::Failed { message });
@@ -580,10 +576,7 @@ impl Client {
                     return;
                 };
                 let (cmd_id, method) = (id.clone(), live.method.clone());
-                let event = match data {
-                    Some(d) => d.event(event),
-                    None => CallEvent::from_raw(event, None),
-                };
+                let event = CallEvent::from_raw(event, data);
                 self.event(ClientEvent::Progress {
                     cmd_id,
                     method,
@@ -605,8 +598,7 @@ impl Client {
                     let data = e
                         .data
                         .as_deref()
-                        .and_then(|d| serde_json::from_str::<&RawValue>(d).ok())
-                        .map(Data::Text);
+                        .and_then(|d| serde_json::from_str::<&RawValue>(d).ok());
                     self.apply(&o.clone(), &e.event, data)
                 }
                 _ => self.unmatched(e),

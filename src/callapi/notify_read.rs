@@ -12,8 +12,6 @@ use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
-use super::command::{DataFields, TYPED_EVENTS};
-use super::CallEvent;
 use crate::members::{AnyStr, Str};
 
 /// The members of a call notification's params.
@@ -22,47 +20,7 @@ pub(crate) struct CallParams<'a> {
     pub cmd_id: Option<Cow<'a, str>>,
     /// `event`, or the seed's stale name for it, `status`.
     pub event: Option<Cow<'a, str>>,
-    pub data: Option<Data<'a>>,
-}
-
-/// A notification's `data`. When the event is named before it and is one the catalog
-/// types, its members are read in place (tag first, then the concrete type); otherwise
-/// it is kept as text, for the event to read once known (or for `Error`'s message).
-#[derive(Debug)]
-pub(crate) enum Data<'a> {
-    Text(&'a RawValue),
-    Fields(DataFields<'a>),
-}
-
-impl<'a> Data<'a> {
-    /// The typed event named `event` with this data.
-    pub fn event(self, event: &str) -> CallEvent {
-        match self {
-            Data::Text(raw) => CallEvent::from_raw(event, Some(raw)),
-            Data::Fields(f) => CallEvent::from_fields(event, f),
-        }
-    }
-
-    /// The data as text, when it was kept as text.
-    pub fn text(&self) -> Option<&'a RawValue> {
-        match self {
-            Data::Text(raw) => Some(raw),
-            Data::Fields(_) => None,
-        }
-    }
-}
-
-/// The `data` member of params kept as text, as text: for a notification held for later,
-/// whose data was read in place.
-pub(crate) fn data_of(params: Option<&RawValue>) -> Option<&RawValue> {
-    #[derive(Deserialize)]
-    struct DataOnly<'a> {
-        #[serde(borrow)]
-        data: Option<&'a RawValue>,
-    }
-    serde_json::from_str::<DataOnly<'_>>(params?.get())
-        .ok()?
-        .data
+    pub data: Option<&'a RawValue>,
 }
 
 /// The `params` member as the one-pass reader leaves it.
@@ -117,15 +75,7 @@ impl<'de> Deserialize<'de> for ParamsSlot<'de> {
                         "data" => {
                             misfit |= seen & 8 != 0;
                             seen |= 8;
-                            let typed = p
-                                .event
-                                .as_deref()
-                                .is_some_and(|e| TYPED_EVENTS.contains(&e));
-                            p.data = Some(if typed {
-                                Data::Fields(map.next_value()?)
-                            } else {
-                                Data::Text(map.next_value()?)
-                            });
+                            p.data = Some(map.next_value()?);
                             continue;
                         }
                         _ => {
@@ -180,16 +130,7 @@ mod tests {
         };
         assert!(matches!(p.cmd_id, Some(Cow::Borrowed("c1"))));
         assert_eq!(p.event.as_deref(), Some("CallerAnswered"));
-        let Some(Data::Fields(f)) = p.data else {
-            panic!("a typed event named before its data: its members read in place")
-        };
-        assert_eq!(f.caller.as_deref(), Some("a"));
-        let text = r#"{"cmd_id":"c1","data":{"caller":"a"},"event":"CallerAnswered"}"#;
-        let ParamsSlot::Call(p) = slot(text) else {
-            panic!("a call notification's params")
-        };
-        let data = p.data.and_then(|d| d.text()).map(RawValue::get);
-        assert_eq!(data, Some(r#"{"caller":"a"}"#));
+        assert_eq!(p.data.map(RawValue::get), Some(r#"{"caller":"a"}"#));
         let ParamsSlot::Call(p) = slot(r#"{"status":"Ended","cmd_id":"c1"}"#) else {
             panic!("status is the seed's name for event")
         };
