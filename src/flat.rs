@@ -1,27 +1,31 @@
-//! A scanner for the commonest small frame: one JSON object whose every member is a plain
-//! string (no escapes), such as `{"messageType":"action","event":"media-up"}` or
-//! `{"response":"ack","transaction":"t-1"}`.
+//! A fast reader for the common shape of frame: JSON whose strings have no escapes and
+//! whose numbers are small integers, such as `{"messageType":"action","event":"media-up"}`
+//! or `{"jsonrpc":"2.0","method":"CallStart","params":{"cmd_id":"c1","event":"Ended"}}`.
 //!
-//! [`FlatMap`] serves such an object to any `serde` visitor as a `MapAccess`, with every
-//! key and value borrowed from the frame, at a fraction of a general parser's cost: it
-//! looks for nothing but quotes, backslashes and control characters. The moment the text
-//! is anything else — a number, `null`, a nested value, an escape, a syntax error,
-//! trailing bytes — it fails with [`NotFlat`], which costs nothing to make, and the caller
-//! reads the frame again with `serde_json`: that reader stays the reference for every
-//! value and every error, so this one only has to be right about what it accepts.
-//! (A plain JSON string is exactly `"`, any characters but `"`, `\` and U+0000–U+001F,
-//! `"`; the text is a `&str`, so what lies between is valid UTF-8.)
+//! [`visit`] serves such a frame to any `serde` visitor, every string borrowed from the
+//! frame, at a fraction of a general parser's cost: strings are scanned eight bytes at a
+//! time for quotes, backslashes and control characters, and nothing is built. The moment
+//! the text is anything else — an escape, a fraction or exponent, a long or negative-zero
+//! number, deep nesting, a syntax error, trailing bytes, or a value the visitor refuses —
+//! it fails with [`NotFlat`], which costs nothing to make, and the caller reads the frame
+//! again with `serde_json`. That reader stays the reference for every value and every
+//! error, so this one only has to be right about what it accepts, and hand each visitor
+//! what `serde_json` would: a borrowed string, `u64` for a non-negative integer and `i64`
+//! for a negative one, `visit_some` for a present option. (A plain JSON string is exactly
+//! `"`, any characters but `"`, `\` and U+0000–U+001F, `"`; the text is a `&str`, so what
+//! lies between is valid UTF-8.) A value can also be taken as its JSON text
+//! ([`RawText`]), from either reader.
 
-use serde::de::{DeserializeSeed, MapAccess, Visitor};
+use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::forward_to_deserialize_any;
 
-/// The frame is not a flat object of plain strings: read it with the general reader.
+/// The frame is not of the simple shape this reader takes: read it with the general one.
 #[derive(Debug)]
 pub(crate) struct NotFlat;
 
 impl std::fmt::Display for NotFlat {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("not a flat object of plain strings")
+        f.write_str("not a frame of the simple shape")
     }
 }
 
@@ -33,83 +37,383 @@ impl serde::de::Error for NotFlat {
     }
 }
 
-/// Reads `text` with `visitor` if it is a flat object of plain strings that the visitor
-/// accepts whole; `None` means: use the general reader (the visitor may have written
-/// part of its output, which the caller must reset).
+/// Deeper than this is left to the general reader (whose own limit is 128).
+const MAX_DEPTH: u32 = 32;
+
+/// Reads `text` with `visitor` if it is a JSON object of the simple shape that the
+/// visitor accepts whole; `None` means: use the general reader (the visitor may have
+/// written part of its output, which the caller must reset).
 pub(crate) fn visit<'de, V: Visitor<'de>>(text: &'de str, visitor: V) -> Option<V::Value> {
-    let mut map = FlatMap::new(text)?;
-    let value = visitor.visit_map(&mut map).ok()?;
-    // A visitor that stopped before the closing brace has not seen the whole frame.
-    map.done.then_some(value)
+    let mut s = Scanner {
+        text,
+        pos: 0,
+        depth: 0,
+    };
+    s.skip_ws();
+    if s.peek() != Some(b'{') {
+        return None;
+    }
+    let value = Value(&mut s).deserialize_map_now(visitor).ok()?;
+    s.skip_ws();
+    (s.pos == text.len()).then_some(value)
 }
 
-/// A flat object's members, scanned as they are asked for.
-struct FlatMap<'de> {
+/// A value's JSON text, exactly as it stands in the frame (like `serde_json`'s raw value,
+/// which it is read through by `serde_json`, but served by this reader too).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RawText<'a>(pub &'a str);
+
+/// The name this reader recognises to hand over a value's text.
+const RAW_TEXT: &str = "$callsig::RawText";
+
+impl<'de> serde::Deserialize<'de> for RawText<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawText<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            // From this reader: the text itself.
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(RawText(v))
+            }
+            // From `serde_json`: through its raw value.
+            fn visit_newtype_struct<D: serde::Deserializer<'de>>(
+                self,
+                d: D,
+            ) -> Result<Self::Value, D::Error> {
+                <&serde_json::value::RawValue as serde::Deserialize>::deserialize(d)
+                    .map(|r| RawText(r.get()))
+            }
+        }
+        d.deserialize_newtype_struct(RAW_TEXT, V)
+    }
+}
+
+/// The text and where reading has got to, shared by every nested value.
+struct Scanner<'de> {
     text: &'de str,
-    /// Where scanning resumes: after `{`, or after a member's value.
     pos: usize,
-    /// Whether a member has been read (so a `,` must come before the next).
-    started: bool,
-    /// The closing brace and nothing but whitespace after it have been seen.
-    done: bool,
+    depth: u32,
 }
 
-impl<'de> FlatMap<'de> {
-    fn new(text: &'de str) -> Option<Self> {
-        let pos = skip_ws(text.as_bytes(), 0);
-        (text.as_bytes().get(pos) == Some(&b'{')).then_some(FlatMap {
-            text,
-            pos: pos + 1,
-            started: false,
-            done: false,
-        })
+impl<'de> Scanner<'de> {
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.pos).copied()
     }
 
-    /// The plain string starting at `self.pos` (after whitespace); moves past it.
+    fn skip_ws(&mut self) {
+        self.pos = skip_ws(self.text.as_bytes(), self.pos);
+    }
+
+    /// The plain string starting here (after whitespace); moves past it.
     fn string(&mut self) -> Result<&'de str, NotFlat> {
+        self.skip_ws();
         let bytes = self.text.as_bytes();
-        let open = skip_ws(bytes, self.pos);
-        if bytes.get(open) != Some(&b'"') {
+        if bytes.get(self.pos) != Some(&b'"') {
             return Err(NotFlat);
         }
+        let open = self.pos;
         let end = string_end(bytes, open + 1).ok_or(NotFlat)?;
         self.pos = end + 1;
         // Both ends sit next to an ASCII quote, so they are character boundaries.
         self.text.get(open + 1..end).ok_or(NotFlat)
     }
+
+    /// An integer of at most 18 digits (so it fits either way), as `serde_json` would
+    /// hand it over: `Ok(Ok(u))` non-negative, `Ok(Err(i))` negative.
+    fn integer(&mut self) -> Result<Result<u64, i64>, NotFlat> {
+        let bytes = self.text.as_bytes();
+        let negative = bytes.get(self.pos) == Some(&b'-');
+        let start = self.pos + usize::from(negative);
+        let mut end = start;
+        let mut n: u64 = 0;
+        while let Some(&d @ b'0'..=b'9') = bytes.get(end) {
+            n = n * 10 + u64::from(d - b'0');
+            end += 1;
+            if end - start > 18 {
+                return Err(NotFlat);
+            }
+        }
+        let digits = end - start;
+        let leading_zero = digits > 1 && bytes[start] == b'0';
+        // A fraction or exponent makes a float, whose reading is left to serde_json; so
+        // is `-0`.
+        let fraction = matches!(bytes.get(end), Some(b'.' | b'e' | b'E'));
+        if digits == 0 || leading_zero || fraction || (negative && n == 0) {
+            return Err(NotFlat);
+        }
+        self.pos = end;
+        // At most 18 digits: below 10^18, within both i64 and u64.
+        Ok(if negative { Err(-(n as i64)) } else { Ok(n) })
+    }
+
+    fn literal(&mut self, word: &str) -> Result<(), NotFlat> {
+        if self.text.as_bytes()[self.pos..].starts_with(word.as_bytes()) {
+            self.pos += word.len();
+            Ok(())
+        } else {
+            Err(NotFlat)
+        }
+    }
+
+    fn enter(&mut self) -> Result<(), NotFlat> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(NotFlat);
+        }
+        self.pos += 1;
+        Ok(())
+    }
+
+    /// Moves past the value starting here, checking it.
+    fn skip_value(&mut self) -> Result<(), NotFlat> {
+        self.skip_ws();
+        match self.peek() {
+            Some(b'"') => self.string().map(drop),
+            Some(b'{') => {
+                self.enter()?;
+                let mut m = Members {
+                    s: self,
+                    started: false,
+                    done: false,
+                };
+                while m
+                    .next_key_seed(std::marker::PhantomData::<serde::de::IgnoredAny>)?
+                    .is_some()
+                {
+                    m.s.skip_value()?;
+                }
+                self.depth -= 1;
+                Ok(())
+            }
+            Some(b'[') => {
+                self.enter()?;
+                let mut e = Elements {
+                    s: self,
+                    started: false,
+                    done: false,
+                };
+                while e.next_raw()? {
+                    e.s.skip_value()?;
+                }
+                self.depth -= 1;
+                Ok(())
+            }
+            Some(b't') => self.literal("true"),
+            Some(b'f') => self.literal("false"),
+            Some(b'n') => self.literal("null"),
+            _ => self.integer().map(drop),
+        }
+    }
 }
 
-impl<'de> MapAccess<'de> for &mut FlatMap<'de> {
+/// An object's members, read as they are asked for.
+struct Members<'s, 'de> {
+    s: &'s mut Scanner<'de>,
+    /// Whether a member has been read (so a `,` must come before the next).
+    started: bool,
+    /// The closing brace has been read.
+    done: bool,
+}
+
+impl<'de> MapAccess<'de> for Members<'_, 'de> {
     type Error = NotFlat;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, NotFlat> {
-        let bytes = self.text.as_bytes();
-        let at = skip_ws(bytes, self.pos);
-        match bytes.get(at) {
+        self.s.skip_ws();
+        match self.s.peek() {
             Some(b'}') => {
-                self.done = skip_ws(bytes, at + 1) == bytes.len();
-                return if self.done { Ok(None) } else { Err(NotFlat) };
+                self.s.pos += 1;
+                self.done = true;
+                return Ok(None);
             }
-            Some(b',') if self.started => self.pos = at + 1,
-            Some(b'"') if !self.started => self.pos = at,
+            Some(b',') if self.started => self.s.pos += 1,
+            Some(b'"') if !self.started => {}
             _ => return Err(NotFlat),
         }
-        let key = self.string()?;
-        let colon = skip_ws(bytes, self.pos);
-        if bytes.get(colon) != Some(&b':') {
+        let key = self.s.string()?;
+        self.s.skip_ws();
+        if self.s.peek() != Some(b':') {
             return Err(NotFlat);
         }
-        self.pos = colon + 1;
+        self.s.pos += 1;
         self.started = true;
         seed.deserialize(PlainStr(key)).map(Some)
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, NotFlat> {
-        let value = self.string()?;
-        seed.deserialize(PlainStr(value))
+        seed.deserialize(Value(self.s))
+    }
+}
+
+/// An array's elements, read as they are asked for.
+struct Elements<'s, 'de> {
+    s: &'s mut Scanner<'de>,
+    started: bool,
+    done: bool,
+}
+
+impl Elements<'_, '_> {
+    /// Moves to the next element; `false` past the closing bracket.
+    fn next_raw(&mut self) -> Result<bool, NotFlat> {
+        self.s.skip_ws();
+        match self.s.peek() {
+            Some(b']') => {
+                self.s.pos += 1;
+                self.done = true;
+                return Ok(false);
+            }
+            Some(b',') if self.started => self.s.pos += 1,
+            Some(_) if !self.started => {}
+            _ => return Err(NotFlat),
+        }
+        self.started = true;
+        Ok(true)
+    }
+}
+
+impl<'de> SeqAccess<'de> for Elements<'_, 'de> {
+    type Error = NotFlat;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, NotFlat> {
+        if !self.next_raw()? {
+            return Ok(None);
+        }
+        seed.deserialize(Value(self.s)).map(Some)
+    }
+}
+
+/// The value at the scanner's position.
+struct Value<'s, 'de>(&'s mut Scanner<'de>);
+
+impl<'de> Value<'_, 'de> {
+    /// An object, every member of which the visitor must take (as `serde_json` requires).
+    fn deserialize_map_now<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotFlat> {
+        let s = self.0;
+        s.enter()?;
+        let mut m = Members {
+            s,
+            started: false,
+            done: false,
+        };
+        let value = visitor.visit_map(&mut m)?;
+        // A visitor that stopped early left members unread: `serde_json` would refuse.
+        if !m.done {
+            return Err(NotFlat);
+        }
+        m.s.depth -= 1;
+        Ok(value)
+    }
+}
+
+impl<'de> serde::Deserializer<'de> for Value<'_, 'de> {
+    type Error = NotFlat;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotFlat> {
+        let s = self.0;
+        s.skip_ws();
+        match s.peek() {
+            Some(b'"') => visitor.visit_borrowed_str(s.string()?),
+            Some(b'{') => Value(s).deserialize_map_now(visitor),
+            Some(b'[') => {
+                s.enter()?;
+                let mut e = Elements {
+                    s,
+                    started: false,
+                    done: false,
+                };
+                let value = visitor.visit_seq(&mut e)?;
+                // Unread elements: refused, as by `serde_json`.
+                if !e.done {
+                    return Err(NotFlat);
+                }
+                e.s.depth -= 1;
+                Ok(value)
+            }
+            Some(b't') => s.literal("true").and_then(|()| visitor.visit_bool(true)),
+            Some(b'f') => s.literal("false").and_then(|()| visitor.visit_bool(false)),
+            Some(b'n') => s.literal("null").and_then(|()| visitor.visit_unit()),
+            _ => match s.integer()? {
+                Ok(u) => visitor.visit_u64(u),
+                Err(i) => visitor.visit_i64(i),
+            },
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotFlat> {
+        let s = self.0;
+        s.skip_ws();
+        if s.peek() == Some(b'n') {
+            s.literal("null")?;
+            visitor.visit_none()
+        } else {
+            visitor.visit_some(Value(s))
+        }
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, NotFlat> {
+        if name == RAW_TEXT {
+            let s = self.0;
+            s.skip_ws();
+            let start = s.pos;
+            s.skip_value()?;
+            return visitor.visit_borrowed_str(s.text.get(start..s.pos).ok_or(NotFlat)?);
+        }
+        // `serde_json`'s own private types (its raw value) speak to its reader only.
+        if name.starts_with("$serde_json") {
+            return Err(NotFlat);
+        }
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, NotFlat> {
+        // A unit variant by name; a variant with content is left to serde_json.
+        let s = self.0;
+        s.skip_ws();
+        if s.peek() != Some(b'"') {
+            return Err(NotFlat);
+        }
+        PlainStr(s.string()?).deserialize_enum(name, variants, visitor)
+    }
+
+    fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotFlat> {
+        let s = self.0;
+        s.skip_ws();
+        if s.peek() == Some(b'"') {
+            return visitor.visit_borrowed_bytes(s.string()?.as_bytes());
+        }
+        Value(s).deserialize_any(visitor)
+    }
+
+    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotFlat> {
+        self.deserialize_bytes(visitor)
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotFlat> {
+        self.0.skip_value()?;
+        visitor.visit_unit()
+    }
+
+    forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        unit unit_struct seq tuple tuple_struct map struct identifier
     }
 }
 
@@ -154,8 +458,9 @@ fn skip_ws(bytes: &[u8], mut at: usize) -> usize {
     at
 }
 
-/// A plain JSON string, as `serde_json` would present it: borrowed, `Some` to an
-/// `Option`, a unit variant to an enum, the inside to a newtype.
+/// A plain JSON string (a member name, or a string value asked for as an enum), as
+/// `serde_json` would present it: borrowed, `Some` to an `Option`, a unit variant to an
+/// enum, the inside to a newtype.
 struct PlainStr<'de>(&'de str);
 
 impl<'de> serde::Deserializer<'de> for PlainStr<'de> {
@@ -347,6 +652,35 @@ mod tests {
         assert_eq!(visit(r#"{"a":"x"}"#, Raw), None);
     }
 
+    /// Any JSON value, as text, with the shapes this reader takes and those it leaves.
+    fn json_value() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            "[a-z]{0,6}".prop_map(|s| format!("\"{s}\"")),
+            "[ -~é]{0,4}".prop_map(|s| serde_json::to_string(&s).unwrap()),
+            any::<i64>().prop_map(|n| n.to_string()),
+            (0u64..1000).prop_map(|n| n.to_string()),
+            Just("-0".to_string()),
+            Just("1.5".to_string()),
+            Just("1e3".to_string()),
+            Just("01".to_string()),
+            Just("true".to_string()),
+            Just("false".to_string()),
+            Just("null".to_string()),
+            Just("nul".to_string()),
+        ];
+        leaf.prop_recursive(4, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4)
+                    .prop_map(|v| format!("[{}]", v.join(","))),
+                proptest::collection::vec(("[a-c]", inner), 0..4).prop_map(|v| {
+                    let body: Vec<String> =
+                        v.iter().map(|(k, v)| format!("\"{k}\" : {v}")).collect();
+                    format!("{{ {} }}", body.join(" ,"))
+                }),
+            ]
+        })
+    }
+
     fn json_string() -> impl Strategy<Value = String> {
         prop_oneof![
             "[a-z]{0,20}".prop_map(|s| format!("\"{s}\"")),
@@ -359,6 +693,62 @@ mod tests {
     }
 
     proptest! {
+        /// Whatever this reader takes, serde_json reads to the same value; and each value's
+        /// text comes out as serde_json's raw value gives it.
+        #[test]
+        fn nested_values_read_as_serde_json_reads_them(
+            members in proptest::collection::vec(("[a-d]", json_value()), 0..4),
+            tail in prop_oneof![Just(""), Just(" \n"), Just("x"), Just(",")],
+        ) {
+            let body: Vec<String> = members.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+            let text = format!("{{{}}}{tail}", body.join(","));
+            let reference = serde_json::from_str::<serde_json::Value>(&text).ok();
+            struct AsValue;
+            impl<'de> Visitor<'de> for AsValue {
+                type Value = serde_json::Value;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("an object")
+                }
+                fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                    serde_json::Value::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                }
+            }
+            if let Some(ours) = visit(&text, AsValue) {
+                prop_assert_eq!(Some(ours), reference.clone());
+            }
+            // Plain strings and small integers only: always taken.
+            let simple = members.iter().all(|(_, v)| {
+                !v.contains(['\\', '.', 'e', 'E']) && !v.contains("-0") && !v.contains("01")
+                    && !v.contains("nul,") && !v.ends_with("nul") && !v.contains("nul ")
+                    && !v.contains("nul]") && !v.contains("nul}")
+                    && v.split(|c: char| !c.is_ascii_digit()).all(|d| d.len() <= 18)
+            });
+            if simple && (tail.is_empty() || tail == " \n") && reference.is_some() {
+                prop_assert!(visit(&text, AsValue).is_some(), "{}", text);
+            }
+            // Each member's text, through both readers.
+            struct Raws;
+            impl<'de> Visitor<'de> for Raws {
+                type Value = Vec<(&'de str, &'de str)>;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("an object")
+                }
+                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                    let mut out = Vec::new();
+                    while let Some((k, RawText(v))) = map.next_entry::<&str, RawText<'de>>()? {
+                        out.push((k, v));
+                    }
+                    Ok(out)
+                }
+            }
+            if let Some(ours) = visit(&text, Raws) {
+                use serde::Deserializer as _;
+                let mut de = serde_json::Deserializer::from_str(&text);
+                let theirs = (&mut de).deserialize_map(Raws).unwrap();
+                prop_assert_eq!(ours, theirs);
+            }
+        }
+
         /// Whatever the scanner accepts, serde_json reads to the same members; and every
         /// object of plain strings is accepted.
         #[test]

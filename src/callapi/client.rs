@@ -546,7 +546,7 @@ impl Client {
                 method: method.into_owned(),
                 cmd_id: ours.into_owned(),
                 event: event.into_owned(),
-                data: p.data.map(|d| d.get().to_owned()),
+                data: p.data.map(str::to_owned),
                 params: params().map(|d| d.get().to_owned()),
             });
             return;
@@ -559,13 +559,13 @@ impl Client {
         });
     }
 
-    fn apply(&mut self, cmd_id: &str, event: &str, data: Option<&RawValue>) {
+    fn apply(&mut self, cmd_id: &str, event: &str, data: Option<&str>) {
         match event {
             "Ended" => self.end(cmd_id, Outcome::Completed),
             "Error" => {
                 // The daemon's Error data is a string; anything else is kept as JSON text.
                 let message = data.map_or_else(String::new, |d| {
-                    serde_json::from_str::<String>(d.get()).unwrap_or_else(|_| d.get().to_owned())
+                    serde_json::from_str::<String>(d).unwrap_or_else(|_| d.to_owned())
                 });
                 self.end(cmd_id, Outcome::Failed { message });
             }
@@ -595,11 +595,8 @@ impl Client {
         for e in mine {
             match &ours {
                 Some(o) if self.commands.contains_key(o) => {
-                    let data = e
-                        .data
-                        .as_deref()
-                        .and_then(|d| serde_json::from_str::<&RawValue>(d).ok());
-                    self.apply(&o.clone(), &e.event, data)
+                    // Held as the text it was read as: valid JSON.
+                    self.apply(&o.clone(), &e.event, e.data.as_deref())
                 }
                 _ => self.unmatched(e),
             }

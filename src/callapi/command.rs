@@ -424,15 +424,13 @@ impl CallEvent {
     /// progress events; they come back as `Other`.
     pub fn parse(name: &str, data: Option<&Value>) -> CallEvent {
         let text = data.map(Value::to_string);
-        let raw = text
-            .as_deref()
-            .and_then(|t| serde_json::from_str::<&serde_json::value::RawValue>(t).ok());
-        Self::from_raw(name, raw)
+        Self::from_raw(name, text.as_deref())
     }
 
-    /// Reads an event from its name and its `data` as JSON text, borrowing where it can.
-    pub(crate) fn from_raw(name: &str, data: Option<&serde_json::value::RawValue>) -> CallEvent {
-        let value = || data.and_then(|d| serde_json::from_str::<Value>(d.get()).ok());
+    /// Reads an event from its name and its `data` as JSON text (valid JSON: read by one of
+    /// the readers already), borrowing where it can.
+    pub(crate) fn from_raw(name: &str, data: Option<&str>) -> CallEvent {
+        let value = || data.and_then(|d| serde_json::from_str::<Value>(d).ok());
         if !TYPED_EVENTS.contains(&name) {
             return match name {
                 "Reply" => CallEvent::Reply {
@@ -447,7 +445,7 @@ impl CallEvent {
         // Fields of another type than the catalog's are read tolerantly: as absent.
         let mut f = DataFields::default();
         if let Some(d) = data {
-            if f.read_flat_first(d.get()).is_err() {
+            if f.read_flat_first(d).is_err() {
                 f = DataFields::default();
             }
         }

@@ -458,7 +458,7 @@ pub(crate) fn read_from_server_ref(text: &str, read_params: bool) -> Result<Mess
     }
     if read_params {
         let mut m = MessageWithCall::default();
-        if m.read(text).is_ok() && !matches!(m.params, Some(ParamsSlot::Misfit)) {
+        if m.read_flat_first(text).is_ok() && !matches!(m.params, Some(ParamsSlot::Misfit)) {
             let message = match (m.method, m.params) {
                 (Some(method), Some(ParamsSlot::Call(p))) => FromServerRef::Notification {
                     method,

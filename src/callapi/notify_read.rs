@@ -12,6 +12,7 @@ use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
+use crate::flat::RawText;
 use crate::members::{AnyStr, Str};
 
 /// The members of a call notification's params.
@@ -20,7 +21,8 @@ pub(crate) struct CallParams<'a> {
     pub cmd_id: Option<Cow<'a, str>>,
     /// `event`, or the seed's stale name for it, `status`.
     pub event: Option<Cow<'a, str>>,
-    pub data: Option<&'a RawValue>,
+    /// `data` as its JSON text.
+    pub data: Option<&'a str>,
 }
 
 /// The `params` member as the one-pass reader leaves it.
@@ -75,7 +77,7 @@ impl<'de> Deserialize<'de> for ParamsSlot<'de> {
                         "data" => {
                             misfit |= seen & 8 != 0;
                             seen |= 8;
-                            p.data = Some(map.next_value()?);
+                            p.data = Some(map.next_value::<RawText<'de>>()?.0);
                             continue;
                         }
                         _ => {
@@ -130,7 +132,7 @@ mod tests {
         };
         assert!(matches!(p.cmd_id, Some(Cow::Borrowed("c1"))));
         assert_eq!(p.event.as_deref(), Some("CallerAnswered"));
-        assert_eq!(p.data.map(RawValue::get), Some(r#"{"caller":"a"}"#));
+        assert_eq!(p.data, Some(r#"{"caller":"a"}"#));
         let ParamsSlot::Call(p) = slot(r#"{"status":"Ended","cmd_id":"c1"}"#) else {
             panic!("status is the seed's name for event")
         };

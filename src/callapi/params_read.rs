@@ -140,7 +140,7 @@ pub(crate) fn read_plain_request(text: &str) -> Option<PlainRequest> {
         return None;
     }
     let mut r = Request::default();
-    r.read(text).ok()?;
+    r.read_flat_first(text).ok()?;
     // What the general reader's envelope check accepts, on strings read in place.
     if r.jsonrpc.as_deref() != Some("2.0") {
         return None;
