@@ -16,7 +16,7 @@
 //! lies between is valid UTF-8.) A value can also be taken as its JSON text
 //! ([`RawText`]), from either reader.
 
-use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::forward_to_deserialize_any;
 
 /// The frame is not of the simple shape this reader takes: read it with the general one.
@@ -53,7 +53,7 @@ pub(crate) fn visit<'de, V: Visitor<'de>>(text: &'de str, visitor: V) -> Option<
     if s.peek() != Some(b'{') {
         return None;
     }
-    let value = Value(&mut s).deserialize_map_now(visitor).ok()?;
+    let value = s.object(visitor).ok()?;
     s.skip_ws();
     (s.pos == text.len()).then_some(value)
 }
@@ -158,13 +158,46 @@ impl<'de> Scanner<'de> {
         }
     }
 
-    fn enter(&mut self) -> Result<(), NotFlat> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
+    /// The object starting here, served to `visitor`, which must take every member (as
+    /// `serde_json` requires: a visitor that stops early is refused).
+    fn object<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value, NotFlat> {
+        self.nested(|s| {
+            let mut m = Members {
+                s,
+                started: false,
+                done: false,
+            };
+            let value = visitor.visit_map(&mut m)?;
+            m.done.then_some(value).ok_or(NotFlat)
+        })
+    }
+
+    /// The array starting here, served to `visitor`, which must take every element.
+    fn array<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value, NotFlat> {
+        self.nested(|s| {
+            let mut e = Elements {
+                s,
+                started: false,
+                done: false,
+            };
+            let value = visitor.visit_seq(&mut e)?;
+            e.done.then_some(value).ok_or(NotFlat)
+        })
+    }
+
+    /// Steps into the bracket here for `read`, within the depth limit.
+    fn nested<T>(
+        &mut self,
+        read: impl FnOnce(&mut Self) -> Result<T, NotFlat>,
+    ) -> Result<T, NotFlat> {
+        if self.depth >= MAX_DEPTH {
             return Err(NotFlat);
         }
+        self.depth += 1;
         self.pos += 1;
-        Ok(())
+        let value = read(self)?;
+        self.depth -= 1;
+        Ok(value)
     }
 
     /// Moves past the value starting here, checking it.
@@ -172,35 +205,8 @@ impl<'de> Scanner<'de> {
         self.skip_ws();
         match self.peek() {
             Some(b'"') => self.string().map(drop),
-            Some(b'{') => {
-                self.enter()?;
-                let mut m = Members {
-                    s: self,
-                    started: false,
-                    done: false,
-                };
-                while m
-                    .next_key_seed(std::marker::PhantomData::<serde::de::IgnoredAny>)?
-                    .is_some()
-                {
-                    m.s.skip_value()?;
-                }
-                self.depth -= 1;
-                Ok(())
-            }
-            Some(b'[') => {
-                self.enter()?;
-                let mut e = Elements {
-                    s: self,
-                    started: false,
-                    done: false,
-                };
-                while e.next_raw()? {
-                    e.s.skip_value()?;
-                }
-                self.depth -= 1;
-                Ok(())
-            }
+            Some(b'{') => self.object(IgnoredAny).map(drop),
+            Some(b'[') => self.array(IgnoredAny).map(drop),
             Some(b't') => self.literal("true"),
             Some(b'f') => self.literal("false"),
             Some(b'n') => self.literal("null"),
@@ -294,26 +300,6 @@ impl<'de> SeqAccess<'de> for Elements<'_, 'de> {
 /// The value at the scanner's position.
 struct Value<'s, 'de>(&'s mut Scanner<'de>);
 
-impl<'de> Value<'_, 'de> {
-    /// An object, every member of which the visitor must take (as `serde_json` requires).
-    fn deserialize_map_now<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotFlat> {
-        let s = self.0;
-        s.enter()?;
-        let mut m = Members {
-            s,
-            started: false,
-            done: false,
-        };
-        let value = visitor.visit_map(&mut m)?;
-        // A visitor that stopped early left members unread: `serde_json` would refuse.
-        if !m.done {
-            return Err(NotFlat);
-        }
-        m.s.depth -= 1;
-        Ok(value)
-    }
-}
-
 impl<'de> serde::Deserializer<'de> for Value<'_, 'de> {
     type Error = NotFlat;
 
@@ -322,22 +308,8 @@ impl<'de> serde::Deserializer<'de> for Value<'_, 'de> {
         s.skip_ws();
         match s.peek() {
             Some(b'"') => visitor.visit_borrowed_str(s.string()?),
-            Some(b'{') => Value(s).deserialize_map_now(visitor),
-            Some(b'[') => {
-                s.enter()?;
-                let mut e = Elements {
-                    s,
-                    started: false,
-                    done: false,
-                };
-                let value = visitor.visit_seq(&mut e)?;
-                // Unread elements: refused, as by `serde_json`.
-                if !e.done {
-                    return Err(NotFlat);
-                }
-                e.s.depth -= 1;
-                Ok(value)
-            }
+            Some(b'{') => s.object(visitor),
+            Some(b'[') => s.array(visitor),
             Some(b't') => s.literal("true").and_then(|()| visitor.visit_bool(true)),
             Some(b'f') => s.literal("false").and_then(|()| visitor.visit_bool(false)),
             Some(b'n') => s.literal("null").and_then(|()| visitor.visit_unit()),

@@ -31,20 +31,26 @@ pub(crate) fn str_to_string(out: &mut String, s: &str) {
     }
 }
 
-/// Appends `n` in decimal.
-pub(crate) fn u64_to_string(out: &mut String, n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
+/// `n` in decimal, written at the end of `buf`. (By hand: `format!` costs more than the
+/// frames these numbers go into.)
+pub(crate) fn decimal(n: u64, buf: &mut [u8; 20]) -> &str {
+    let mut i = buf.len();
     let mut rest = n;
     loop {
         i -= 1;
-        digits[i] = b'0' + (rest % 10) as u8;
+        buf[i] = b'0' + (rest % 10) as u8;
         rest /= 10;
         if rest == 0 {
             break;
         }
     }
-    out.extend(digits[i..].iter().map(|&d| char::from(d)));
+    // Only ASCII digits were written.
+    std::str::from_utf8(&buf[i..]).unwrap_or_default()
+}
+
+/// Appends `n` in decimal.
+pub(crate) fn u64_to_string(out: &mut String, n: u64) {
+    out.push_str(decimal(n, &mut [0; 20]));
 }
 
 #[cfg(test)]

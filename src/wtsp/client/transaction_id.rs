@@ -50,11 +50,10 @@ impl TransactionId {
         digits.parse().ok().map(TransactionId)
     }
 
-    /// The wire form in a new string. (By hand: `format!` cost more than the rest of
-    /// ending a transaction.)
+    /// The wire form in a new string.
     pub(crate) fn to_wire(self) -> String {
         let mut digits = [0u8; 20];
-        let digits = write_digits(self.0, &mut digits);
+        let digits = crate::json_out::decimal(self.0, &mut digits);
         let mut s = String::with_capacity(PREFIX.len() + digits.len());
         s.push_str(PREFIX);
         s.push_str(digits);
@@ -62,27 +61,11 @@ impl TransactionId {
     }
 }
 
-/// `n` in decimal, written at the end of `buf`.
-fn write_digits(n: u64, buf: &mut [u8; 20]) -> &str {
-    let mut i = buf.len();
-    let mut rest = n;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    // Only ASCII digits were written.
-    std::str::from_utf8(&buf[i..]).unwrap_or_default()
-}
-
 impl fmt::Display for TransactionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut digits = [0u8; 20];
         f.write_str(PREFIX)?;
-        f.write_str(write_digits(self.0, &mut digits))
+        f.write_str(crate::json_out::decimal(self.0, &mut digits))
     }
 }
 
