@@ -2,7 +2,7 @@
 //! driven by the application and ended exactly once.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,6 +15,7 @@ use super::jsonrpc::{
 };
 use super::params_read::{read_plain, read_plain_request};
 use super::Command;
+use crate::id_map::IdMap;
 use crate::timer::TimerQueue;
 use crate::{Timestamp, UsageError};
 
@@ -146,8 +147,11 @@ pub struct Server {
     closed: bool,
     next_cmd: u64,
     /// Running commands: cmd_id → method. The key is the one copy of the id, shared by
-    /// timers and events.
-    running: BTreeMap<Arc<str>, Cow<'static, str>>,
+    /// timers and events. Hashed: a lookup by id is one hash and a comparison, where an
+    /// ordered map compared strings at every level. Nothing is sent in its order: what
+    /// iterates it sorts first, and a checkpoint writes it in key order.
+    #[serde(serialize_with = "crate::id_map::sorted")]
+    running: IdMap<Arc<str>, Cow<'static, str>>,
     timers: TimerQueue<ServerTimer>,
     out: VecDeque<Output>,
 }
@@ -167,15 +171,21 @@ impl Server {
             config,
             closed: false,
             next_cmd: 1,
-            running: BTreeMap::new(),
+            running: IdMap::default(),
             timers: TimerQueue::new(),
             out: VecDeque::new(),
         }
     }
 
-    /// The commands running, by cmd_id, with their method.
+    /// The commands running, by cmd_id (in cmd_id order), with their method.
     pub fn running(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.running.iter().map(|(k, v)| (&**k, v.as_ref()))
+        let mut running: Vec<(&str, &str)> = self
+            .running
+            .iter()
+            .map(|(k, v)| (&**k, v.as_ref()))
+            .collect();
+        running.sort_unstable();
+        running.into_iter()
     }
 
     /// The earliest timer and its deadline.
@@ -253,7 +263,9 @@ impl Server {
         }
         self.closed = true;
         self.timers = TimerQueue::new();
-        for cmd_id in std::mem::take(&mut self.running).into_keys() {
+        let mut cancelled: Vec<Arc<str>> = std::mem::take(&mut self.running).into_keys().collect();
+        cancelled.sort_unstable();
+        for cmd_id in cancelled {
             self.event(ServerEvent::CommandCancelled { cmd_id });
         }
     }
