@@ -36,14 +36,14 @@ impl Leg {
 
 /// The members of a call event's `data`, each read tolerantly (another type reads as
 /// absent).
-#[derive(Debug, Default)]
-pub(crate) struct DataFields<'a> {
-    pub caller: Option<std::borrow::Cow<'a, str>>,
-    pub callee: Option<std::borrow::Cow<'a, str>>,
-    pub callid: Option<std::borrow::Cow<'a, str>>,
-    pub destination: Option<std::borrow::Cow<'a, str>>,
-    pub extra: Option<std::borrow::Cow<'a, str>>,
-    pub leg: Option<std::borrow::Cow<'a, str>>,
+#[derive(Default)]
+struct DataFields<'a> {
+    caller: Option<std::borrow::Cow<'a, str>>,
+    callee: Option<std::borrow::Cow<'a, str>>,
+    callid: Option<std::borrow::Cow<'a, str>>,
+    destination: Option<std::borrow::Cow<'a, str>>,
+    extra: Option<std::borrow::Cow<'a, str>>,
+    leg: Option<std::borrow::Cow<'a, str>>,
 }
 
 crate::members::read_members! {
@@ -124,7 +124,7 @@ pub(crate) fn method_name(method: &str) -> std::borrow::Cow<'static, str> {
 
 /// The progress events whose `data` members the catalog types (read by
 /// [`CallEvent::from_fields`]); `Reply` and unknown events keep their data as a value.
-pub(crate) const TYPED_EVENTS: [&str; 12] = [
+const TYPED_EVENTS: [&str; 12] = [
     "CallerAnswered",
     "Transferring",
     "TransferStart",
@@ -453,7 +453,7 @@ impl CallEvent {
     }
 
     /// A typed event (one of [`TYPED_EVENTS`]) from its data's members, read already.
-    pub(crate) fn from_fields(name: &str, f: DataFields<'_>) -> CallEvent {
+    fn from_fields(name: &str, f: DataFields<'_>) -> CallEvent {
         use std::borrow::Cow;
         let own = |v: Option<Cow<'_, str>>| v.map(Cow::into_owned);
         match name {
