@@ -27,9 +27,9 @@ impl RawJson {
         Some(RawJson(json))
     }
 
-    /// Text the parser already checked.
-    pub(crate) fn from_raw(raw: &RawValue) -> Self {
-        RawJson(raw.get().to_owned())
+    /// One value's text, already checked by the reader that took it out of a frame.
+    pub(crate) fn from_checked(text: &str) -> Self {
+        RawJson(text.to_owned())
     }
 
     /// The compact text of a tree.

@@ -9,8 +9,8 @@ use std::borrow::Cow;
 use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::value::RawValue;
 
+use crate::flat::RawText;
 use crate::members::read_members;
 pub use crate::RawJson;
 
@@ -216,7 +216,7 @@ struct Fields<'a> {
     state: Option<Cow<'a, str>>,
     reason: Option<Cow<'a, str>>,
     event: Option<Cow<'a, str>>,
-    echo: Option<&'a RawValue>,
+    echo: Option<RawText<'a>>,
 }
 
 read_members! {
@@ -248,7 +248,7 @@ fn need<T>(v: Option<T>, what: &str) -> Result<T, DecodeError> {
 }
 
 fn echo_of(f: &Fields<'_>) -> Result<RawJson, DecodeError> {
-    need(f.echo, "echo").map(RawJson::from_raw)
+    need(f.echo, "echo").map(|RawText(text)| RawJson::from_checked(text))
 }
 
 #[derive(Serialize)]
