@@ -211,10 +211,7 @@ impl Server {
         if text.len() <= self.config.max_frame_len {
             if let Some(plain) = read_plain_request(text) {
                 let h = self.run(now, plain.id, Ok((plain.command, plain.cmd_id)));
-                if let Some(r) = &h.response {
-                    self.transmit(r.encode());
-                }
-                return self.follow_up(h);
+                return self.answer(h);
             }
         }
         let incoming = if text.len() > self.config.max_frame_len {
@@ -235,10 +232,7 @@ impl Server {
             }
             IncomingRaw::Single(item) => {
                 let h = self.handle(now, item);
-                if let Some(r) = &h.response {
-                    self.transmit(r.encode());
-                }
-                self.follow_up(h);
+                self.answer(h);
             }
             IncomingRaw::Batch(items) => {
                 let handled: Vec<Handled> =
@@ -367,6 +361,14 @@ impl Server {
         if let Some(e) = rejection(id, r) {
             self.event(e);
         }
+    }
+
+    /// A single request's outputs, in order: its answer, then the rest.
+    fn answer(&mut self, h: Handled) {
+        if let Some(r) = &h.response {
+            self.transmit(r.encode());
+        }
+        self.follow_up(h);
     }
 
     /// After a request's answer: its notifications, then what the application hears.
