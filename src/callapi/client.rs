@@ -525,15 +525,13 @@ impl Client {
                 params: as_value(params()),
             });
         };
-        // Our name for the command: theirs unless the server named it (no copy then).
-        let ours: Cow<'_, str> = match self.aliases.get(cmd_id.as_ref()) {
-            Some(alias) => Cow::Owned(alias.to_string()),
-            None => cmd_id,
-        };
-        if self.commands.contains_key(ours.as_ref()) {
-            return self.apply(&ours, &event, p.data);
+        // Our name for the command: theirs unless the server named it (no string copied).
+        let alias = self.aliases.get(cmd_id.as_ref()).cloned();
+        let ours: &str = alias.as_deref().unwrap_or(&cmd_id);
+        if self.commands.contains_key(ours) {
+            return self.apply(ours, &event, p.data);
         }
-        if event == "Ended" && self.failed.remove(ours.as_ref()) {
+        if event == "Ended" && self.failed.remove(ours) {
             return; // The Ended that follows an Error: the command already ended.
         }
         if self.awaiting_started() {
@@ -544,7 +542,7 @@ impl Client {
             }
             self.early.push_back(Early {
                 method: method.into_owned(),
-                cmd_id: ours.into_owned(),
+                cmd_id: ours.to_owned(),
                 event: event.into_owned(),
                 data: p.data.map(str::to_owned),
                 params: params().map(|d| d.get().to_owned()),
@@ -553,7 +551,7 @@ impl Client {
         }
         self.event(ClientEvent::UnmatchedNotification {
             method: method.into_owned(),
-            cmd_id: Some(ours.into_owned()),
+            cmd_id: Some(ours.to_owned()),
             event: Some(event.into_owned()),
             params: as_value(params()),
         });
@@ -596,7 +594,7 @@ impl Client {
             match &ours {
                 Some(o) if self.commands.contains_key(o) => {
                     // Held as the text it was read as: valid JSON.
-                    self.apply(&o.clone(), &e.event, e.data.as_deref())
+                    self.apply(o, &e.event, e.data.as_deref())
                 }
                 _ => self.unmatched(e),
             }
