@@ -622,6 +622,8 @@ fn profile(which: &str) {
                 case.step(i);
             }
         }
+        // For turning a profiler's totals into a cost per step.
+        eprintln!("profiled steps={}", 20 * case.batch());
         return;
     }
     panic!("no case named {name}");

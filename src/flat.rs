@@ -48,6 +48,7 @@ pub(crate) fn visit<'de, V: Visitor<'de>>(text: &'de str, visitor: V) -> Option<
         text,
         pos: 0,
         depth: 0,
+        scratch: String::new(),
     };
     s.skip_ws();
     if s.peek() != Some(b'{') {
@@ -64,7 +65,7 @@ pub(crate) fn visit<'de, V: Visitor<'de>>(text: &'de str, visitor: V) -> Option<
 pub(crate) struct RawText<'a>(pub &'a str);
 
 /// The name this reader recognises to hand over a value's text.
-const RAW_TEXT: &str = "$callsig::RawText";
+pub(crate) const RAW_TEXT: &str = "$callsig::RawText";
 
 impl<'de> serde::Deserialize<'de> for RawText<'de> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -96,6 +97,16 @@ struct Scanner<'de> {
     text: &'de str,
     pos: usize,
     depth: u32,
+    /// The last string read that had escapes, decoded (allocated at the first such string).
+    scratch: String,
+}
+
+/// A string read by [`Scanner::string`].
+enum Str<'de> {
+    /// No escapes: the text itself.
+    Plain(&'de str),
+    /// Escapes, decoded into the scanner's scratch.
+    Unescaped,
 }
 
 impl<'de> Scanner<'de> {
@@ -107,18 +118,58 @@ impl<'de> Scanner<'de> {
         self.pos = skip_ws(self.text.as_bytes(), self.pos);
     }
 
-    /// The plain string starting here (after whitespace); moves past it.
-    fn string(&mut self) -> Result<&'de str, NotFlat> {
+    /// The plain string starting here (after whitespace); moves past it. A string with an
+    /// escape is not plain.
+    fn plain_string(&mut self) -> Result<&'de str, NotFlat> {
+        match self.string(false)? {
+            Str::Plain(s) => Ok(s),
+            Str::Unescaped => Err(NotFlat),
+        }
+    }
+
+    /// The string starting here (after whitespace); moves past it. A plain one is handed
+    /// back borrowed; one with escapes is checked as `serde_json` checks a string value
+    /// (a `\u` surrogate must be one of a pair) and, with `unescape`, decoded into
+    /// `self.scratch`.
+    fn string(&mut self, unescape: bool) -> Result<Str<'de>, NotFlat> {
         self.skip_ws();
-        let bytes = self.text.as_bytes();
+        let text = self.text;
+        let bytes = text.as_bytes();
         if bytes.get(self.pos) != Some(&b'"') {
             return Err(NotFlat);
         }
-        let open = self.pos;
-        let end = string_end(bytes, open + 1).ok_or(NotFlat)?;
-        self.pos = end + 1;
-        // Both ends sit next to an ASCII quote, so they are character boundaries.
-        self.text.get(open + 1..end).ok_or(NotFlat)
+        let start = self.pos + 1;
+        let mut at = special(bytes, start).ok_or(NotFlat)?;
+        if bytes[at] == b'"' {
+            self.pos = at + 1;
+            // Both ends sit next to an ASCII byte, so they are character boundaries.
+            return text.get(start..at).map(Str::Plain).ok_or(NotFlat);
+        }
+        self.scratch.clear();
+        if unescape {
+            // Decoded text is never longer than the text it comes from, so this is the one
+            // allocation a frame's escapes cost.
+            self.scratch.reserve(text.len() - start);
+        }
+        let mut run = start;
+        while bytes[at] == b'\\' {
+            let (c, next) = escape(bytes, at + 1)?;
+            if unescape {
+                self.scratch.push_str(text.get(run..at).ok_or(NotFlat)?);
+                self.scratch.push(c);
+            }
+            run = next;
+            at = special(bytes, next).ok_or(NotFlat)?;
+        }
+        // A control character inside a string is an error for serde_json to tell.
+        if bytes[at] != b'"' {
+            return Err(NotFlat);
+        }
+        if unescape {
+            self.scratch.push_str(text.get(run..at).ok_or(NotFlat)?);
+        }
+        self.pos = at + 1;
+        Ok(Str::Unescaped)
     }
 
     /// An integer of at most 18 digits (so it fits either way), as `serde_json` would
@@ -158,8 +209,8 @@ impl<'de> Scanner<'de> {
         }
     }
 
-    /// The object starting here, served to `visitor`, which must take every member (as
-    /// `serde_json` requires: a visitor that stops early is refused).
+    /// The object starting here, served to `visitor`. A visitor may stop before the
+    /// closing brace only where `serde_json` lets it: with no member left.
     fn object<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value, NotFlat> {
         self.nested(|s| {
             let mut m = Members {
@@ -168,11 +219,14 @@ impl<'de> Scanner<'de> {
                 done: false,
             };
             let value = visitor.visit_map(&mut m)?;
-            m.done.then_some(value).ok_or(NotFlat)
+            let done = m.done;
+            s.close_early(done, b'}')?;
+            Ok(value)
         })
     }
 
-    /// The array starting here, served to `visitor`, which must take every element.
+    /// The array starting here, served to `visitor` (which may stop with no element left,
+    /// as a tuple's visitor does).
     fn array<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value, NotFlat> {
         self.nested(|s| {
             let mut e = Elements {
@@ -181,8 +235,24 @@ impl<'de> Scanner<'de> {
                 done: false,
             };
             let value = visitor.visit_seq(&mut e)?;
-            e.done.then_some(value).ok_or(NotFlat)
+            let done = e.done;
+            s.close_early(done, b']')?;
+            Ok(value)
         })
+    }
+
+    /// After a visitor has returned: unless it read the closing bracket itself, that
+    /// bracket must come next (anything else is an error for serde_json to tell).
+    fn close_early(&mut self, done: bool, close: u8) -> Result<(), NotFlat> {
+        if done {
+            return Ok(());
+        }
+        self.skip_ws();
+        if self.peek() != Some(close) {
+            return Err(NotFlat);
+        }
+        self.pos += 1;
+        Ok(())
     }
 
     /// Steps into the bracket here for `read`, within the depth limit.
@@ -204,7 +274,7 @@ impl<'de> Scanner<'de> {
     fn skip_value(&mut self) -> Result<(), NotFlat> {
         self.skip_ws();
         match self.peek() {
-            Some(b'"') => self.string().map(drop),
+            Some(b'"') => self.string(false).map(drop),
             Some(b'{') => self.object(IgnoredAny).map(drop),
             Some(b'[') => self.array(IgnoredAny).map(drop),
             Some(b't') => self.literal("true"),
@@ -242,7 +312,7 @@ impl<'de> MapAccess<'de> for Members<'_, 'de> {
             Some(b'"') if !self.started => {}
             _ => return Err(NotFlat),
         }
-        let key = self.s.string()?;
+        let key = self.s.plain_string()?;
         self.s.skip_ws();
         if self.s.peek() != Some(b':') {
             return Err(NotFlat);
@@ -307,7 +377,10 @@ impl<'de> serde::Deserializer<'de> for Value<'_, 'de> {
         let s = self.0;
         s.skip_ws();
         match s.peek() {
-            Some(b'"') => visitor.visit_borrowed_str(s.string()?),
+            Some(b'"') => match s.string(true)? {
+                Str::Plain(v) => visitor.visit_borrowed_str(v),
+                Str::Unescaped => visitor.visit_str(&s.scratch),
+            },
             Some(b'{') => s.object(visitor),
             Some(b'[') => s.array(visitor),
             Some(b't') => s.literal("true").and_then(|()| visitor.visit_bool(true)),
@@ -362,14 +435,17 @@ impl<'de> serde::Deserializer<'de> for Value<'_, 'de> {
         if s.peek() != Some(b'"') {
             return Err(NotFlat);
         }
-        PlainStr(s.string()?).deserialize_enum(name, variants, visitor)
+        PlainStr(s.plain_string()?).deserialize_enum(name, variants, visitor)
     }
 
     fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotFlat> {
         let s = self.0;
         s.skip_ws();
         if s.peek() == Some(b'"') {
-            return visitor.visit_borrowed_bytes(s.string()?.as_bytes());
+            return match s.string(true)? {
+                Str::Plain(v) => visitor.visit_borrowed_bytes(v.as_bytes()),
+                Str::Unescaped => visitor.visit_bytes(s.scratch.as_bytes()),
+            };
         }
         Value(s).deserialize_any(visitor)
     }
@@ -389,9 +465,9 @@ impl<'de> serde::Deserializer<'de> for Value<'_, 'de> {
     }
 }
 
-/// Where the plain string whose inside starts at `at` ends (its closing quote); `None`
-/// at an escape, a control character or the end of the text.
-fn string_end(bytes: &[u8], mut at: usize) -> Option<usize> {
+/// Where the first byte at or after `at` that ends a plain run of string is: a quote, a
+/// backslash or a control character; `None` at the end of the text.
+fn special(bytes: &[u8], mut at: usize) -> Option<usize> {
     // Eight bytes at a time: a byte is flagged when it is `"`, `\` or below 0x20 (the
     // usual has-zero-byte tricks; only the lowest flag is exact, and only it is used).
     const ONES: u64 = 0x0101_0101_0101_0101;
@@ -408,19 +484,59 @@ fn string_end(bytes: &[u8], mut at: usize) -> Option<usize> {
             | x.wrapping_sub(ONES * 0x20) & !x)
             & HIGH;
         if flags != 0 {
-            at += (flags.trailing_zeros() / 8) as usize;
-            return (bytes.get(at) == Some(&b'"')).then_some(at);
+            return Some(at + (flags.trailing_zeros() / 8) as usize);
         }
         at += 8;
     }
-    loop {
-        match bytes.get(at) {
-            Some(b'"') => return Some(at),
-            Some(&b) if b == b'\\' || b < 0x20 => return None,
-            Some(_) => at += 1,
-            None => return None,
+    let rest = bytes.get(at..)?;
+    let i = rest
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+    Some(at + i)
+}
+
+/// The escape whose letter is at `at` (just past the backslash): the character it stands
+/// for and where the text goes on. A `\u` surrogate must be followed by its pair, as
+/// `serde_json` requires of a string value; anything it would refuse is refused here.
+fn escape(bytes: &[u8], at: usize) -> Result<(char, usize), NotFlat> {
+    let c = match bytes.get(at) {
+        Some(b'"') => '"',
+        Some(b'\\') => '\\',
+        Some(b'/') => '/',
+        Some(b'b') => '\u{8}',
+        Some(b'f') => '\u{c}',
+        Some(b'n') => '\n',
+        Some(b'r') => '\r',
+        Some(b't') => '\t',
+        Some(b'u') => {
+            let high = hex4(bytes, at + 1)?;
+            if !(0xD800..0xDC00).contains(&high) {
+                // Not a surrogate at all, or a trailing one alone (refused).
+                let c = char::from_u32(high).ok_or(NotFlat)?;
+                return Ok((c, at + 5));
+            }
+            if bytes.get(at + 5..at + 7) != Some(b"\\u") {
+                return Err(NotFlat);
+            }
+            let low = hex4(bytes, at + 7)?;
+            if !(0xDC00..0xE000).contains(&low) {
+                return Err(NotFlat);
+            }
+            let c = char::from_u32(0x1_0000 + ((high - 0xD800) << 10) + (low - 0xDC00));
+            return Ok((c.ok_or(NotFlat)?, at + 11));
         }
-    }
+        _ => return Err(NotFlat),
+    };
+    Ok((c, at + 1))
+}
+
+/// Four hex digits at `at`, either case.
+fn hex4(bytes: &[u8], at: usize) -> Result<u32, NotFlat> {
+    let digits = bytes.get(at..at + 4).ok_or(NotFlat)?;
+    digits.iter().try_fold(0, |n, &d| {
+        let v = (d as char).to_digit(16).ok_or(NotFlat)?;
+        Ok(n << 4 | v)
+    })
 }
 
 fn skip_ws(bytes: &[u8], mut at: usize) -> usize {
@@ -510,26 +626,28 @@ mod tests {
     }
 
     #[test]
-    fn string_end_finds_the_first_special_byte_at_every_offset() {
+    fn special_finds_the_first_special_byte_at_every_offset() {
         let naive = |b: &[u8], at: usize| {
-            let i = at
-                + b[at..]
-                    .iter()
-                    .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
-            (b[i] == b'"').then_some(i)
+            let i = b[at..]
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+            Some(at + i)
         };
         for len in 0..26 {
             for pos in 0..len {
-                for special in [b'"', b'\\', 0x01, 0x1f, 0x20, 0x7f, 0xc3] {
+                for special_byte in [b'"', b'\\', 0x01, 0x1f, 0x20, 0x7f, 0xc3] {
                     let mut text = vec![b'a'; len];
-                    text[pos] = special;
-                    text.push(b'"');
-                    for start in 0..2.min(len) {
-                        assert_eq!(
-                            string_end(&text, start),
-                            naive(&text, start),
-                            "{text:?} {start}"
-                        );
+                    text[pos] = special_byte;
+                    for end in [None, Some(b'"')] {
+                        let mut text = text.clone();
+                        text.extend(end);
+                        for start in 0..2.min(len) {
+                            assert_eq!(
+                                special(&text, start),
+                                naive(&text, start),
+                                "{text:?} {start}"
+                            );
+                        }
                     }
                 }
             }
@@ -563,7 +681,7 @@ mod tests {
     }
 
     #[test]
-    fn a_visitor_that_stops_early_is_not_whole() {
+    fn a_visitor_may_stop_only_at_the_closing_bracket() {
         struct First;
         impl<'de> Visitor<'de> for First {
             type Value = Option<(&'de str, &'de str)>;
@@ -574,9 +692,45 @@ mod tests {
                 map.next_entry()
             }
         }
-        assert_eq!(visit(r#"{"a":"x","b":"y"}"#, First), None);
-        assert_eq!(visit(r#"{"a":"x"}"#, First), None);
-        assert_eq!(visit("{}", First), Some(None));
+        // As serde_json: refused with a member left, taken at the closing brace.
+        for (text, taken) in [
+            (r#"{"a":"x","b":"y"}"#, None),
+            (r#"{"a":"x"}"#, Some(Some(("a", "x")))),
+            (r#"{"a":"x" }"#, Some(Some(("a", "x")))),
+            ("{}", Some(None)),
+        ] {
+            use serde::Deserializer as _;
+            let theirs = serde_json::Deserializer::from_str(text).deserialize_map(First);
+            assert_eq!(theirs.ok(), taken, "{text}");
+            assert_eq!(visit(text, First), taken, "{text}");
+        }
+
+        // A tuple's visitor stops after its last element.
+        struct AsPair;
+        impl<'de> Visitor<'de> for AsPair {
+            type Value = (u64, RawText<'de>);
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let (_, pair) = map
+                    .next_entry::<&str, (u64, RawText<'de>)>()?
+                    .ok_or_else(|| serde::de::Error::custom("empty"))?;
+                Ok(pair)
+            }
+        }
+        for (text, taken) in [
+            (
+                r#"{"p":[1, {"b":"x"} ]}"#,
+                Some((1, RawText(r#"{"b":"x"}"#))),
+            ),
+            (r#"{"p":[1,{"b":"x"},2]}"#, None),
+        ] {
+            use serde::Deserializer as _;
+            let theirs = serde_json::Deserializer::from_str(text).deserialize_map(AsPair);
+            assert_eq!(theirs.ok(), taken, "{text}");
+            assert_eq!(visit(text, AsPair), taken, "{text}");
+        }
     }
 
     #[test]
@@ -641,6 +795,7 @@ mod tests {
             Just("false".to_string()),
             Just("null".to_string()),
             Just("nul".to_string()),
+            escaped_string(),
         ];
         leaf.prop_recursive(4, 24, 4, |inner| {
             prop_oneof![
@@ -653,6 +808,31 @@ mod tests {
                 }),
             ]
         })
+    }
+
+    /// A string with escapes, well-formed or not, and now and then a raw control character.
+    fn escaped_string() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            "[a-zé]{0,3}",
+            Just(r"\n".to_string()),
+            Just(r#"\""#.to_string()),
+            Just(r"\\".to_string()),
+            Just(r"\/".to_string()),
+            Just(r"\b".to_string()),
+            Just(r"\u00E9".to_string()),
+            any::<u16>().prop_map(|n| format!("\\u{n:04x}")),
+            Just(r"\ud83d\ude00".to_string()),
+            Just(r"\uD83D\uDE00".to_string()),
+            Just(r"\ud83d".to_string()),
+            Just(r"\ud83d\n".to_string()),
+            Just(r"\ud83d\u0041".to_string()),
+            Just(r"\ude00".to_string()),
+            Just(r"\q".to_string()),
+            Just(r"\u12".to_string()),
+            Just(r"\u12g4".to_string()),
+            Just("\u{1}".to_string()),
+        ];
+        proptest::collection::vec(piece, 0..5).prop_map(|p| format!("\"{}\"", p.concat()))
     }
 
     fn json_string() -> impl Strategy<Value = String> {
@@ -721,6 +901,41 @@ mod tests {
                 let theirs = (&mut de).deserialize_map(Raws).unwrap();
                 prop_assert_eq!(ours, theirs);
             }
+        }
+
+        /// Every string serde_json writes (escapes and all) is read here, to the same value,
+        /// as a value and as raw text.
+        #[test]
+        fn escaped_strings_are_read(
+            text in prop_oneof![any::<String>(), "[a-z\"\\\\/\n\r\t\u{1}\u{8}\u{c}\u{1f}\u{7f}é😀]{0,12}"],
+        ) {
+            let json = format!("{{\"a\":{}}}", serde_json::to_string(&text).unwrap());
+            struct AsValue;
+            impl<'de> Visitor<'de> for AsValue {
+                type Value = String;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("an object")
+                }
+                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                    let (_, v) = map.next_entry::<&str, String>()?.unwrap_or_default();
+                    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                    Ok(v)
+                }
+            }
+            struct AsRaw;
+            impl<'de> Visitor<'de> for AsRaw {
+                type Value = &'de str;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("an object")
+                }
+                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                    let raw = map.next_entry::<&str, RawText<'de>>()?.map_or("", |(_, r)| r.0);
+                    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                    Ok(raw)
+                }
+            }
+            prop_assert_eq!(visit(&json, AsValue), Some(text));
+            prop_assert_eq!(visit(&json, AsRaw), Some(&json[5..json.len() - 1]));
         }
 
         /// Whatever the scanner accepts, serde_json reads to the same members; and every

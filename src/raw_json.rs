@@ -61,8 +61,23 @@ impl Serialize for RawJson {
 /// Read from JSON text, the value's text as written; from a tree, its compact text.
 impl<'de> Deserialize<'de> for RawJson {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = Box::<RawValue>::deserialize(d)?;
-        Ok(RawJson(String::from(raw.get())))
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawJson;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            // From the fast reader (`crate::flat`): the text itself.
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<RawJson, E> {
+                Ok(RawJson(v.to_owned()))
+            }
+            // From `serde_json`, text or tree: through its raw value, whose box becomes ours.
+            fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<RawJson, D::Error> {
+                let raw = Box::<RawValue>::deserialize(d)?;
+                Ok(RawJson(String::from(Box::<str>::from(raw))))
+            }
+        }
+        d.deserialize_newtype_struct(crate::flat::RAW_TEXT, V)
     }
 }
 

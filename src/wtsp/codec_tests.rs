@@ -518,3 +518,75 @@ fn writer_emits_documented_names_only() {
         r#"{"event":"ice_media","line":0,"call_id":"c","type":"audio","receiving":true}"#
     );
 }
+
+mod flat_first {
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    use crate::wtsp::wire::Fields;
+
+    const KEYS: &[&str] = &[
+        "handshake",
+        "request",
+        "response",
+        "event",
+        "transaction",
+        "line",
+        "call_id",
+        "number",
+        "jsep",
+        "type",
+        "sdp",
+        "candidate",
+        "code",
+        "reason",
+        "lines",
+        "call_logs",
+        "registration",
+        "status",
+        "data",
+        "refer_id",
+        "settings",
+        "timestamp",
+    ];
+
+    /// JSON of the shape WTSP frames have, with strings that need escapes, floats and
+    /// wrong types mixed in.
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            Just(Value::from(1.5)),
+            proptest::sample::select(&["state", "accept", "ack", "offer", "registered"][..])
+                .prop_map(Value::from),
+            "[a-z\"\\\\\r\n\u{1}é😀]{0,8}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 32, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                prop::collection::btree_map(
+                    proptest::sample::select(KEYS).prop_map(String::from),
+                    inner,
+                    0..6
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// The fast reader in front of serde_json changes nothing: the same fields, or the
+        /// same error.
+        #[test]
+        fn fields_read_flat_first_as_the_general_reader(v in json_value()) {
+            let text = v.to_string();
+            let (mut flat, mut general) = (Fields::default(), Fields::default());
+            let flat_result = flat.read_flat_first(&text).map_err(|e| e.to_string());
+            let general_result = general.read(&text).map_err(|e| e.to_string());
+            prop_assert_eq!(&flat_result, &general_result, "{}", text);
+            prop_assert_eq!(format!("{flat:?}"), format!("{general:?}"), "{}", text);
+        }
+    }
+}

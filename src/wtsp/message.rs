@@ -174,7 +174,7 @@ impl CallLog {
         // Read from the text as sent, borrowing its strings.
         let text = self.message.get();
         let mut f = Fields::default();
-        if let Err(e) = f.read(text) {
+        if let Err(e) = f.read_flat_first(text) {
             return Err(if text.trim_start().starts_with('{') {
                 DecodeError::InvalidField {
                     message: None,
@@ -329,7 +329,7 @@ impl Message {
     /// Reads one text frame.
     pub fn decode(text: &str) -> Result<Message, DecodeError> {
         let mut f = Fields::default();
-        match f.read(text) {
+        match f.read_flat_first(text) {
             Ok(()) => {
                 f.lift_data();
                 Self::from_fields(&mut f, || serde_json::from_str(text).unwrap_or(Value::Null))
@@ -342,7 +342,7 @@ impl Message {
     /// the frame as it came, so nothing of it needs copying); anything else is decoded.
     pub(crate) fn decode_at_server(text: &str) -> Result<Option<Message>, DecodeError> {
         let mut f = Fields::default();
-        match f.read(text) {
+        match f.read_flat_first(text) {
             Ok(()) => {
                 f.lift_data();
                 if f.handshake.as_deref() == Some("keepalive") && f.transaction.is_some() {
