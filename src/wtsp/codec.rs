@@ -68,6 +68,25 @@ pub(crate) fn handshake_to(h: &Handshake) -> Fields<'_> {
     }
 }
 
+/// Whether [`request_from`] reads a request of this name from these fields without an
+/// error, given `line` and `call_id` (which a call log supplies): checked without building
+/// anything, for replaying call logs.
+pub(crate) fn request_complete(name: &str, f: &Fields<'_>) -> bool {
+    f.transaction.is_some()
+        && match name {
+            "outgoing_call" => f.number.is_some() && f.jsep.is_some(),
+            "accept" | "update" => f.jsep.is_some(),
+            "transfer" => f.number.is_some(),
+            "ice_trickle" => f.candidate.is_some(),
+            "presence_update" => f.settings.is_some(),
+            "hold" => matches!(
+                f.direction.as_deref(),
+                None | Some("sendonly" | "recvonly" | "inactive")
+            ),
+            _ => true,
+        }
+}
+
 pub(crate) fn request_from(name: &str, f: &mut Fields<'_>) -> Result<Request, DecodeError> {
     let transaction = own(f.transaction.take());
     let missing = |field: &'static str| DecodeError::MissingField {
@@ -242,7 +261,7 @@ pub(crate) fn response_to(r: &Response) -> Fields<'_> {
     f
 }
 
-fn offer_from(f: &mut Fields<'_>) -> CallOffer {
+pub(crate) fn offer_from(f: &mut Fields<'_>) -> CallOffer {
     CallOffer {
         callee: own(f.callee.take()),
         caller: own(f.caller.take()),

@@ -590,3 +590,54 @@ mod flat_first {
         }
     }
 }
+
+/// `request_complete` says exactly when `request_from` reads a logged request: every
+/// request name against every combination of the members requests require.
+#[test]
+fn request_complete_is_request_from_succeeding() {
+    let members: [(&str, serde_json::Value); 8] = [
+        ("transaction", json!("transaction-1")),
+        ("number", json!("100")),
+        ("jsep", json!({"type": "offer", "sdp": ""})),
+        ("candidate", json!(null)),
+        ("settings", json!({})),
+        ("direction", json!("inactive")),
+        ("direction", json!("sideways")),
+        ("refer_id", json!("r")),
+    ];
+    let names = [
+        "outgoing_call",
+        "accept",
+        "decline",
+        "hangup",
+        "hold",
+        "unhold",
+        "transfer",
+        "update",
+        "ice_trickle",
+        "presence_update",
+        "nonsense",
+    ];
+    for name in names {
+        for mask in 0u32..1 << members.len() {
+            let mut v = json!({"line": 0, "call_id": "c"});
+            for (i, (k, m)) in members.iter().enumerate() {
+                if mask & 1 << i != 0 {
+                    v[*k] = m.clone();
+                }
+            }
+            let text = v.to_string();
+            let (mut a, mut b) = (
+                super::wire::Fields::default(),
+                super::wire::Fields::default(),
+            );
+            a.read(&text).unwrap();
+            b.read(&text).unwrap();
+            assert_eq!(
+                super::codec::request_complete(name, &a),
+                super::codec::request_from(name, &mut b).is_ok(),
+                "{name} {text}"
+            );
+        }
+    }
+}

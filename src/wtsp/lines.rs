@@ -3,9 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::codec;
 use super::event::{CallOffer, Event, EventKind};
-use super::message::{Line, LineInfo, Message, StateHandshake};
+use super::message::{CallLog, Line, LineInfo, StateHandshake};
 use super::request::{RequestGroup, RequestKind};
+use super::wire::Fields;
 use crate::UsageError;
 
 /// Who placed the call.
@@ -100,13 +102,10 @@ impl Lines {
         let mut lines = Lines::new(state.lines.len());
         for (i, info) in state.lines.iter().enumerate() {
             if let Some(info) = info {
-                lines.lines[i] = call_from_info(Line::Index(i as u32), info);
+                lines.lines[i] = call_from_info(info);
             }
         }
-        lines.guest = state
-            .guest_line
-            .as_ref()
-            .and_then(|info| call_from_info(Line::Guest, info));
+        lines.guest = state.guest_line.as_ref().and_then(call_from_info);
         lines
     }
 
@@ -217,21 +216,8 @@ impl Lines {
             return;
         };
         let Some(slot) = self.slot(line) else { return };
-        match kind {
-            RequestKind::OutgoingCall { .. } => {
-                *slot = Some(LineCall {
-                    call_id: call_id.into(),
-                    direction: Some(Direction::Outgoing),
-                    phase: CallPhase::Dialing,
-                    offer: None,
-                })
-            }
-            RequestKind::Accept { .. } => set_phase(slot, call_id, CallPhase::Accepting),
-            RequestKind::Hangup | RequestKind::Decline { refer_id: None } => {
-                set_phase(slot, call_id, CallPhase::HangingUp)
-            }
-            _ => {}
-        }
+        let referred = matches!(kind, RequestKind::Decline { refer_id: Some(_) });
+        apply_request(slot, call_id, request_step(kind.name(), referred));
     }
 
     /// An `outgoing_call` was refused: the line is free again.
@@ -255,88 +241,174 @@ impl Lines {
             return;
         };
         let Some(slot) = self.slot(line) else { return };
-        apply_event(slot, call_id, &event.kind);
+        let referred = matches!(
+            event.kind,
+            EventKind::Declining {
+                refer_id: Some(_),
+                ..
+            }
+        );
+        apply_event(
+            slot,
+            call_id,
+            event_step(event.kind.name(), referred),
+            || match &event.kind {
+                EventKind::IncomingCall(offer) => offer.clone(),
+                _ => CallOffer::default(),
+            },
+        );
     }
 }
 
-fn set_phase(slot: &mut Option<LineCall>, call_id: &str, phase: CallPhase) {
-    if let Some(c) = slot.as_mut().filter(|c| c.call_id == call_id) {
-        c.phase = phase;
+/// What a request does to the call on its line (the table on [`Lines`]), by its name.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum RequestStep {
+    /// `outgoing_call`: the line takes the new call.
+    Dial,
+    /// The call moves on.
+    Phase(CallPhase),
+    /// Nothing.
+    Keep,
+}
+
+/// `referred`: a `decline` that refers the call elsewhere does not end it here.
+fn request_step(name: &str, referred: bool) -> RequestStep {
+    match name {
+        "outgoing_call" => RequestStep::Dial,
+        "accept" => RequestStep::Phase(CallPhase::Accepting),
+        "hangup" => RequestStep::Phase(CallPhase::HangingUp),
+        "decline" if !referred => RequestStep::Phase(CallPhase::HangingUp),
+        _ => RequestStep::Keep,
     }
 }
 
-fn apply_event(slot: &mut Option<LineCall>, call_id: &str, kind: &EventKind) {
-    let phase = match kind {
-        EventKind::IncomingCall(offer) => {
+fn apply_request(slot: &mut Option<LineCall>, call_id: &str, step: RequestStep) {
+    match step {
+        RequestStep::Dial => {
+            *slot = Some(LineCall {
+                call_id: call_id.into(),
+                direction: Some(Direction::Outgoing),
+                phase: CallPhase::Dialing,
+                offer: None,
+            })
+        }
+        RequestStep::Phase(phase) => {
+            if let Some(c) = slot.as_mut().filter(|c| c.call_id == call_id) {
+                c.phase = phase;
+            }
+        }
+        RequestStep::Keep => {}
+    }
+}
+
+/// What an event does to the call on its line (the table on [`Lines`]), by its name.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum EventStep {
+    /// `incoming_call`: the line takes the offered call.
+    Offer,
+    /// `hangup`: the call is gone.
+    End,
+    /// A call event: the call moves to this phase, or stays where it is; either way a call
+    /// the model does not have is put on the line (the server is the authority).
+    Call(Option<CallPhase>),
+    /// A line or session event, or one we do not know.
+    Keep,
+}
+
+/// `referred`: a `declining` that refers the call elsewhere does not end it here.
+fn event_step(name: &str, referred: bool) -> EventStep {
+    use CallPhase::*;
+    match name {
+        "incoming_call" => EventStep::Offer,
+        "hangup" => EventStep::End,
+        "calling" => EventStep::Call(Some(Calling)),
+        "proceeding" | "ringing" => EventStep::Call(Some(Ringing)),
+        "progress" => EventStep::Call(Some(EarlyMedia)),
+        "accepting" => EventStep::Call(Some(Accepting)),
+        "accepted" => EventStep::Call(Some(Accepted)),
+        "hangingup" => EventStep::Call(Some(HangingUp)),
+        "declining" if !referred => EventStep::Call(Some(HangingUp)),
+        "declining" | "holding" | "resuming" | "transferring" | "updating" | "updated"
+        | "updating_call" | "notify" | "transfer" => EventStep::Call(None),
+        _ => EventStep::Keep,
+    }
+}
+
+fn apply_event(
+    slot: &mut Option<LineCall>,
+    call_id: &str,
+    step: EventStep,
+    offer: impl FnOnce() -> CallOffer,
+) {
+    match step {
+        EventStep::Offer => {
             *slot = Some(LineCall {
                 call_id: call_id.into(),
                 direction: Some(Direction::Incoming),
                 phase: CallPhase::Incoming,
-                offer: Some(offer.clone()),
-            });
-            return;
+                offer: Some(offer()),
+            })
         }
-        EventKind::Hangup { .. } => {
+        EventStep::End => {
             if slot.as_ref().is_some_and(|c| c.call_id == call_id) {
                 *slot = None;
             }
-            return;
         }
-        EventKind::Calling => Some(CallPhase::Calling),
-        EventKind::Proceeding { .. } | EventKind::Ringing => Some(CallPhase::Ringing),
-        EventKind::Progress { .. } => Some(CallPhase::EarlyMedia),
-        EventKind::Accepting => Some(CallPhase::Accepting),
-        EventKind::Accepted { .. } => Some(CallPhase::Accepted),
-        EventKind::Hangingup { .. } | EventKind::Declining { refer_id: None, .. } => {
-            Some(CallPhase::HangingUp)
-        }
-        // Call events that do not move the phase, and line or session events.
-        EventKind::Holding
-        | EventKind::Resuming
-        | EventKind::Transferring
-        | EventKind::Updating
-        | EventKind::Updated
-        | EventKind::UpdatingCall(_)
-        | EventKind::Notify { .. }
-        | EventKind::Declining { .. }
-        | EventKind::Transfer { .. } => None,
-        _ => return,
-    };
-    match slot {
-        Some(c) if c.call_id == call_id => {
-            if let Some(p) = phase {
-                c.phase = p;
+        EventStep::Call(phase) => match slot {
+            Some(c) if c.call_id == call_id => {
+                if let Some(p) = phase {
+                    c.phase = p;
+                }
             }
-        }
-        _ => {
-            // The server knows a call we do not: it is the authority.
-            *slot = Some(LineCall {
-                call_id: call_id.into(),
-                direction: None,
-                phase: phase.unwrap_or(CallPhase::Accepted),
-                offer: None,
-            })
-        }
+            _ => {
+                *slot = Some(LineCall {
+                    call_id: call_id.into(),
+                    direction: None,
+                    phase: phase.unwrap_or(CallPhase::Accepted),
+                    offer: None,
+                })
+            }
+        },
+        EventStep::Keep => {}
     }
 }
 
-fn call_from_info(line: Line, info: &LineInfo) -> Option<LineCall> {
+/// Replays one call log onto its line's call: what applying `CallLog::decode`'s message
+/// would do, read in place from the log's text, so that nothing of a log is built that
+/// the line model does not keep (a log the typed reader refuses does nothing here either).
+fn replay_log(slot: &mut Option<LineCall>, call_id: &str, log: &CallLog) {
+    let mut f = Fields::default();
+    if f.read_flat_first(log.message.get()).is_err() {
+        return;
+    }
+    f.lift_data();
+    // The first kind tag decides, as in `Message::from_fields`; a log supplies its own
+    // `line` and `call_id`, so only a request's other members can be missing.
+    if f.handshake.is_some() {
+        return;
+    }
+    if let Some(name) = f.request.as_deref() {
+        if codec::request_complete(name, &f) {
+            let step = request_step(name, f.refer_id.is_some());
+            apply_request(slot, call_id, step);
+        }
+        return;
+    }
+    if f.response.is_some() {
+        return;
+    }
+    if let Some(name) = f.event.take() {
+        let step = event_step(&name, f.refer_id.is_some());
+        apply_event(slot, call_id, step, || codec::offer_from(&mut f));
+    }
+}
+
+pub(super) fn call_from_info(info: &LineInfo) -> Option<LineCall> {
     let call_id = info.call_id.as_deref()?;
     let mut slot = None;
     // Logs are newest first; replay them oldest first.
     for log in info.call_logs.iter().rev() {
-        match log.decode(line, call_id) {
-            Ok(Message::Event(e)) => apply_event(&mut slot, call_id, &e.kind),
-            Ok(Message::Request(r)) => {
-                let mut lines = Lines {
-                    lines: vec![slot.take()],
-                    guest: None,
-                };
-                lines.on_request(Some(Line::Index(0)), Some(call_id), &r.kind);
-                slot = lines.lines.pop().flatten();
-            }
-            _ => {}
-        }
+        replay_log(&mut slot, call_id, log);
     }
     // A call with no telling log is still on the server: treat it as up.
     Some(slot.unwrap_or(LineCall {

@@ -259,3 +259,126 @@ fn events_move_the_phase_and_hangup_frees_the_line() {
     lines.on_event(&ev(EventKind::Ringing));
     assert_eq!(lines.get(Line::Index(0)).unwrap().phase, CallPhase::Ringing);
 }
+
+mod replay {
+    use proptest::prelude::*;
+    use serde_json::{json, Value};
+
+    use super::super::*;
+    use crate::wtsp::message::{CallLog, Message};
+
+    /// The reference: each log decoded into a typed message, then applied as the live
+    /// requests and events are.
+    fn by_decoding(info: &LineInfo) -> Option<LineCall> {
+        let call_id = info.call_id.as_deref()?;
+        let mut lines = Lines::new(1);
+        let l0 = Line::Index(0);
+        for log in info.call_logs.iter().rev() {
+            match log.decode(l0, call_id) {
+                Ok(Message::Event(mut e)) => {
+                    (e.line, e.call_id) = (Some(l0), Some(call_id.into()));
+                    lines.on_event(&e)
+                }
+                Ok(Message::Request(r)) => lines.on_request(Some(l0), Some(call_id), &r.kind),
+                _ => {}
+            }
+        }
+        Some(lines.get(l0).cloned().unwrap_or(LineCall {
+            call_id: call_id.into(),
+            direction: None,
+            phase: CallPhase::Accepted,
+            offer: None,
+        }))
+    }
+
+    const NAMES: &[&str] = &[
+        "outgoing_call",
+        "accept",
+        "decline",
+        "hangup",
+        "hold",
+        "transfer",
+        "update",
+        "incoming_call",
+        "calling",
+        "proceeding",
+        "ringing",
+        "progress",
+        "accepting",
+        "accepted",
+        "declining",
+        "hangingup",
+        "holding",
+        "updating_call",
+        "notify",
+        "missed_call",
+        "registered",
+        "state",
+        "ack",
+        "nonsense",
+    ];
+
+    /// A log message: a kind tag (or two), and members present, absent or malformed.
+    fn log_message() -> impl Strategy<Value = Value> {
+        let tag = prop_oneof![
+            Just("request"),
+            Just("event"),
+            Just("response"),
+            Just("handshake")
+        ];
+        let member = prop_oneof![
+            Just(("transaction", json!("transaction-1"))),
+            Just(("number", json!("100"))),
+            Just(("number", json!(100))),
+            Just(("jsep", json!({"type": "offer", "sdp": "v=0\r\n"}))),
+            Just(("jsep", json!({"sdp": "v=0"}))),
+            Just(("refer_id", json!("r1"))),
+            Just(("refer_id", json!(7))),
+            Just(("caller", json!("200"))),
+            Just(("caller", json!(["x"]))),
+            Just(("direction", json!("recvonly"))),
+            Just(("direction", json!("sideways"))),
+            Just(("code", json!(486))),
+            Just(("code", json!("486"))),
+            Just(("call_id", json!("elsewhere"))),
+            Just(("line", json!(3))),
+            Just((
+                "data",
+                json!({"caller": "300", "transaction": "transaction-2"})
+            )),
+        ];
+        (
+            prop::collection::vec((tag, proptest::sample::select(NAMES)), 1..3),
+            prop::collection::vec(member, 0..5),
+        )
+            .prop_map(|(tags, members)| {
+                let mut m = serde_json::Map::new();
+                for (k, v) in members {
+                    m.insert(k.into(), v);
+                }
+                for (t, n) in tags {
+                    m.insert(t.into(), json!(n));
+                }
+                Value::Object(m)
+            })
+    }
+
+    proptest! {
+        /// Replaying logs in place gives exactly what decoding each log and applying it
+        /// gives.
+        #[test]
+        fn replay_in_place_is_replay_by_decoding(
+            logs in prop::collection::vec(prop_oneof![9 => log_message(), 1 => Just(json!("text"))], 0..6),
+        ) {
+            let info = LineInfo {
+                call_id: Some("c1".into()),
+                call_logs: logs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| CallLog { timestamp: i as u64, message: crate::RawJson::from_value(m) })
+                    .collect(),
+            };
+            prop_assert_eq!(super::super::lines::call_from_info(&info), by_decoding(&info));
+        }
+    }
+}
