@@ -16,7 +16,7 @@
 //! lies between is valid UTF-8.) A value can also be taken as its JSON text
 //! ([`RawText`]), from either reader.
 
-use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::forward_to_deserialize_any;
 
 /// The frame is not of the simple shape this reader takes: read it with the general one.
@@ -270,18 +270,81 @@ impl<'de> Scanner<'de> {
         Ok(value)
     }
 
-    /// Moves past the value starting here, checking it.
+    /// Moves past the value starting here, checking it: in one loop over the bytes rather
+    /// than through visitors, since skipped and raw values are often most of a frame.
     fn skip_value(&mut self) -> Result<(), NotFlat> {
-        self.skip_ws();
-        match self.peek() {
-            Some(b'"') => self.string(false).map(drop),
-            Some(b'{') => self.object(IgnoredAny).map(drop),
-            Some(b'[') => self.array(IgnoredAny).map(drop),
-            Some(b't') => self.literal("true"),
-            Some(b'f') => self.literal("false"),
-            Some(b'n') => self.literal("null"),
-            _ => self.integer().map(drop),
+        // One bit per open bracket, innermost lowest: set for an object.
+        let mut open: u64 = 0;
+        let mut depth = 0;
+        loop {
+            // A value starts here.
+            self.skip_ws();
+            match self.peek() {
+                Some(b @ (b'{' | b'[')) => {
+                    if self.depth + depth >= MAX_DEPTH {
+                        return Err(NotFlat);
+                    }
+                    self.pos += 1;
+                    let object = b == b'{';
+                    self.skip_ws();
+                    if self.peek() == Some(if object { b'}' } else { b']' }) {
+                        self.pos += 1;
+                    } else {
+                        open = open << 1 | u64::from(object);
+                        depth += 1;
+                        if object {
+                            self.skip_key()?;
+                        }
+                        continue;
+                    }
+                }
+                Some(b'"') => {
+                    self.string(false)?;
+                }
+                Some(b't') => self.literal("true")?,
+                Some(b'f') => self.literal("false")?,
+                Some(b'n') => self.literal("null")?,
+                _ => drop(self.integer()?),
+            }
+            // A value has ended: close brackets until one goes on with a comma.
+            loop {
+                if depth == 0 {
+                    return Ok(());
+                }
+                self.skip_ws();
+                let object = open & 1 == 1;
+                match (self.peek(), object) {
+                    (Some(b','), _) => {
+                        self.pos += 1;
+                        if object {
+                            self.skip_key()?;
+                        }
+                        break;
+                    }
+                    (Some(b'}'), true) | (Some(b']'), false) => {
+                        self.pos += 1;
+                        open >>= 1;
+                        depth -= 1;
+                    }
+                    _ => return Err(NotFlat),
+                }
+            }
         }
+    }
+
+    /// A member name and its colon, skipped.
+    fn skip_key(&mut self) -> Result<(), NotFlat> {
+        self.skip_ws();
+        if self.peek() != Some(b'"') {
+            return Err(NotFlat);
+        }
+        self.string(false)?;
+        self.skip_ws();
+        if self.peek() != Some(b':') {
+            return Err(NotFlat);
+        }
+        self.pos += 1;
+        Ok(())
     }
 }
 
@@ -595,6 +658,7 @@ impl<'de> serde::Deserializer<'de> for PlainStr<'de> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use serde::de::IgnoredAny;
     use serde::Deserialize;
     use std::collections::BTreeMap;
 
@@ -900,6 +964,42 @@ mod tests {
                 let mut de = serde_json::Deserializer::from_str(&text);
                 let theirs = (&mut de).deserialize_map(Raws).unwrap();
                 prop_assert_eq!(ours, theirs);
+            }
+        }
+
+        /// Skipping checks the structure as serde_json does: any soup of JSON tokens taken
+        /// as a raw value here is taken, to the same text, by serde_json.
+        #[test]
+        fn skipping_checks_structure(
+            tokens in proptest::collection::vec(
+                proptest::sample::select(&["{", "}", "[", "]", ",", ":", "\"a\"", "\"\\n\"", "1", "null", " "][..]),
+                0..14,
+            ),
+        ) {
+            let text = format!("{{\"k\":{}}}", tokens.concat());
+            struct AsRaw;
+            impl<'de> Visitor<'de> for AsRaw {
+                type Value = &'de str;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("an object")
+                }
+                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                    let raw = map.next_entry::<&str, RawText<'de>>()?.map_or("", |(_, r)| r.0);
+                    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                    Ok(raw)
+                }
+            }
+            use serde::Deserializer as _;
+            let theirs = serde_json::Deserializer::from_str(&text).deserialize_map(AsRaw).ok();
+            let ours = visit(&text, AsRaw);
+            if ours.is_some() {
+                prop_assert_eq!(ours, theirs, "{}", text);
+            }
+            // Well-formed values made of these tokens are all taken.
+            if let Some(raw) = theirs {
+                if serde_json::from_str::<serde_json::Value>(&text).is_ok() {
+                    prop_assert_eq!(visit(&text, AsRaw), Some(raw), "{}", text);
+                }
             }
         }
 
