@@ -17,6 +17,8 @@
 //! ([`RawText`]), from either reader.
 
 use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use std::borrow::Cow;
+
 use serde::forward_to_deserialize_any;
 
 /// The frame is not of the simple shape this reader takes: read it with the general one.
@@ -48,7 +50,6 @@ pub(crate) fn visit<'de, V: Visitor<'de>>(text: &'de str, visitor: V) -> Option<
         text,
         pos: 0,
         depth: 0,
-        scratch: String::new(),
     };
     s.skip_ws();
     if s.peek() != Some(b'{') {
@@ -97,16 +98,14 @@ struct Scanner<'de> {
     text: &'de str,
     pos: usize,
     depth: u32,
-    /// The last string read that had escapes, decoded (allocated at the first such string).
-    scratch: String,
 }
 
 /// A string read by [`Scanner::string`].
 enum Str<'de> {
     /// No escapes: the text itself.
     Plain(&'de str),
-    /// Escapes, decoded into the scanner's scratch.
-    Unescaped,
+    /// Escapes (checked, not decoded).
+    Escaped,
 }
 
 impl<'de> Scanner<'de> {
@@ -121,17 +120,46 @@ impl<'de> Scanner<'de> {
     /// The plain string starting here (after whitespace); moves past it. A string with an
     /// escape is not plain.
     fn plain_string(&mut self) -> Result<&'de str, NotFlat> {
-        match self.string(false)? {
+        match self.string()? {
             Str::Plain(s) => Ok(s),
-            Str::Unescaped => Err(NotFlat),
+            Str::Escaped => Err(NotFlat),
         }
     }
 
     /// The string starting here (after whitespace); moves past it. A plain one is handed
-    /// back borrowed; one with escapes is checked as `serde_json` checks a string value
-    /// (a `\u` surrogate must be one of a pair) and, with `unescape`, decoded into
-    /// `self.scratch`.
-    fn string(&mut self, unescape: bool) -> Result<Str<'de>, NotFlat> {
+    /// back as it stands; one with escapes is checked as `serde_json` checks a string value
+    /// (a `\u` surrogate must be one of a pair) but not decoded (see
+    /// [`string_value`](Self::string_value) for that).
+    fn string(&mut self) -> Result<Str<'de>, NotFlat> {
+        self.skip_ws();
+        let text = self.text;
+        let bytes = text.as_bytes();
+        if bytes.get(self.pos) != Some(&b'"') {
+            return Err(NotFlat);
+        }
+        let start = self.pos + 1;
+        let mut at = special(bytes, start).ok_or(NotFlat)?;
+        let plain = bytes[at] == b'"';
+        while bytes[at] == b'\\' {
+            let (_, next) = escape(bytes, at + 1)?;
+            at = special(bytes, next).ok_or(NotFlat)?;
+        }
+        // A control character inside a string is an error for serde_json to tell.
+        if bytes[at] != b'"' {
+            return Err(NotFlat);
+        }
+        self.pos = at + 1;
+        if !plain {
+            return Ok(Str::Escaped);
+        }
+        // Both ends sit next to an ASCII byte, so they are character boundaries.
+        text.get(start..at).map(Str::Plain).ok_or(NotFlat)
+    }
+
+    /// The value of the string starting here (after whitespace); moves past it. A plain
+    /// string is borrowed; one with escapes is checked as [`string`](Self::string) checks
+    /// it and decoded in the same pass, into a string of its own for the visitor to keep.
+    fn string_value(&mut self) -> Result<std::borrow::Cow<'de, str>, NotFlat> {
         self.skip_ws();
         let text = self.text;
         let bytes = text.as_bytes();
@@ -142,34 +170,29 @@ impl<'de> Scanner<'de> {
         let mut at = special(bytes, start).ok_or(NotFlat)?;
         if bytes[at] == b'"' {
             self.pos = at + 1;
-            // Both ends sit next to an ASCII byte, so they are character boundaries.
-            return text.get(start..at).map(Str::Plain).ok_or(NotFlat);
+            return text.get(start..at).map(Into::into).ok_or(NotFlat);
         }
-        self.scratch.clear();
-        if unescape {
-            // Decoded text is never longer than the text it comes from, so this is the one
-            // allocation a frame's escapes cost.
-            self.scratch.reserve(text.len() - start);
-        }
+        // Decoded text is never longer than the text left, so up to a bound this is the
+        // only allocation.
+        let mut out = String::with_capacity((text.len() - start).min(8192));
         let mut run = start;
         while bytes[at] == b'\\' {
             let (c, next) = escape(bytes, at + 1)?;
-            if unescape {
-                self.scratch.push_str(text.get(run..at).ok_or(NotFlat)?);
-                self.scratch.push(c);
-            }
+            out.push_str(text.get(run..at).ok_or(NotFlat)?);
+            out.push(c);
             run = next;
             at = special(bytes, next).ok_or(NotFlat)?;
         }
-        // A control character inside a string is an error for serde_json to tell.
         if bytes[at] != b'"' {
             return Err(NotFlat);
         }
-        if unescape {
-            self.scratch.push_str(text.get(run..at).ok_or(NotFlat)?);
-        }
+        out.push_str(text.get(run..at).ok_or(NotFlat)?);
         self.pos = at + 1;
-        Ok(Str::Unescaped)
+        // Strings are often kept (an SDP in an offer): bound the room they waste.
+        if out.capacity() - out.len() > 256 {
+            out.shrink_to_fit();
+        }
+        Ok(out.into())
     }
 
     /// An integer of at most 18 digits (so it fits either way), as `serde_json` would
@@ -299,7 +322,7 @@ impl<'de> Scanner<'de> {
                     }
                 }
                 Some(b'"') => {
-                    self.string(false)?;
+                    self.string()?;
                 }
                 Some(b't') => self.literal("true")?,
                 Some(b'f') => self.literal("false")?,
@@ -338,7 +361,7 @@ impl<'de> Scanner<'de> {
         if self.peek() != Some(b'"') {
             return Err(NotFlat);
         }
-        self.string(false)?;
+        self.string()?;
         self.skip_ws();
         if self.peek() != Some(b':') {
             return Err(NotFlat);
@@ -440,9 +463,10 @@ impl<'de> serde::Deserializer<'de> for Value<'_, 'de> {
         let s = self.0;
         s.skip_ws();
         match s.peek() {
-            Some(b'"') => match s.string(true)? {
-                Str::Plain(v) => visitor.visit_borrowed_str(v),
-                Str::Unescaped => visitor.visit_str(&s.scratch),
+            Some(b'"') => match s.string_value()? {
+                Cow::Borrowed(v) => visitor.visit_borrowed_str(v),
+                // Handed over owned: a visitor that keeps it takes it without a copy.
+                Cow::Owned(v) => visitor.visit_string(v),
             },
             Some(b'{') => s.object(visitor),
             Some(b'[') => s.array(visitor),
@@ -505,9 +529,9 @@ impl<'de> serde::Deserializer<'de> for Value<'_, 'de> {
         let s = self.0;
         s.skip_ws();
         if s.peek() == Some(b'"') {
-            return match s.string(true)? {
-                Str::Plain(v) => visitor.visit_borrowed_bytes(v.as_bytes()),
-                Str::Unescaped => visitor.visit_bytes(s.scratch.as_bytes()),
+            return match s.string_value()? {
+                Cow::Borrowed(v) => visitor.visit_borrowed_bytes(v.as_bytes()),
+                Cow::Owned(v) => visitor.visit_byte_buf(v.into_bytes()),
             };
         }
         Value(s).deserialize_any(visitor)
