@@ -1,19 +1,25 @@
-//! A fast reader for the common shape of frame: JSON whose strings have no escapes and
-//! whose numbers are small integers, such as `{"messageType":"action","event":"media-up"}`
-//! or `{"jsonrpc":"2.0","method":"CallStart","params":{"cmd_id":"c1","event":"Ended"}}`.
+//! A fast reader for the common shape of frame: JSON whose numbers are small integers,
+//! such as `{"messageType":"action","event":"media-up"}`, `{"jsonrpc":"2.0","method":
+//! "CallStart","params":{"cmd_id":"c1","event":"Ended"}}` or a WTSP `accepted` event whose
+//! SDP is full of `\r\n`.
 //!
-//! [`visit`] serves such a frame to any `serde` visitor, every string borrowed from the
-//! frame, at a fraction of a general parser's cost: strings are scanned eight bytes at a
-//! time for quotes, backslashes and control characters, and nothing is built. The moment
-//! the text is anything else — an escape, a fraction or exponent, a long or negative-zero
-//! number, deep nesting, a syntax error, trailing bytes, or a value the visitor refuses —
-//! it fails with [`NotFlat`], which costs nothing to make, and the caller reads the frame
+//! [`visit`] serves such a frame to any `serde` visitor at a fraction of a general
+//! parser's cost: strings are scanned eight bytes at a time for quotes, backslashes and
+//! control characters; a string without escapes is handed over borrowed from the frame, one
+//! with escapes is decoded in the same pass straight into the `String` handed over (a
+//! visitor that keeps it takes it without a copy); skipped and raw values are checked in
+//! one loop over the bytes. The moment the text is anything else — a fraction or exponent,
+//! a long or negative-zero number, a lone `\u` surrogate or bad escape, an escaped member
+//! name, deep nesting, a syntax error, trailing bytes, or a value the visitor refuses — it
+//! fails with [`NotFlat`], which costs nothing to make, and the caller reads the frame
 //! again with `serde_json`. That reader stays the reference for every value and every
 //! error, so this one only has to be right about what it accepts, and hand each visitor
-//! what `serde_json` would: a borrowed string, `u64` for a non-negative integer and `i64`
-//! for a negative one, `visit_some` for a present option. (A plain JSON string is exactly
-//! `"`, any characters but `"`, `\` and U+0000–U+001F, `"`; the text is a `&str`, so what
-//! lies between is valid UTF-8.) A value can also be taken as its JSON text
+//! what `serde_json` would: a borrowed string (or an owned one where escapes were decoded),
+//! `u64` for a non-negative integer and `i64` for a negative one, `visit_some` for a
+//! present option, and a visitor may stop early only where `serde_json` lets it (at the
+//! closing bracket, as a tuple's does). (A JSON string is `"`, then characters other than
+//! `"`, `\` and U+0000–U+001F or escapes, then `"`; the text is a `&str`, so what lies
+//! between escapes is valid UTF-8.) A value can also be taken as its JSON text
 //! ([`RawText`]), from either reader.
 
 use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};

@@ -259,8 +259,8 @@ macro_rules! read_members {
                 }
 
                 /// Like [`read`](Self::read), trying the fast scanner first
-                /// ([`crate::flat`]): for frames usually of its simple shape (no escapes,
-                /// no floats), which then cost a fraction; others pay a partial scan.
+                /// ([`crate::flat`]): for frames usually of its shape (no floats, no odd
+                /// escapes), which then cost a fraction; others pay a partial scan.
                 #[allow(dead_code)]
                 pub fn read_flat_first(&mut self, text: &'de str) -> serde_json::Result<()> {
                     if $crate::flat::visit(text, ReadInto(self)).is_some() {
