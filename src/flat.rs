@@ -66,6 +66,19 @@ pub(crate) fn visit<'de, V: Visitor<'de>>(text: &'de str, visitor: V) -> Option<
     (s.pos == text.len()).then_some(value)
 }
 
+/// The value of `text`, which must be one JSON string and nothing else (as a
+/// [`RawText`] of a string is); `None` if it is not, or is not of the shape read here
+/// (a lone `\u` surrogate).
+pub(crate) fn string(text: &str) -> Option<Cow<'_, str>> {
+    let mut s = Scanner {
+        text,
+        pos: 0,
+        depth: 0,
+    };
+    let value = s.string_value().ok()?;
+    (s.pos == text.len()).then_some(value)
+}
+
 /// A value's JSON text, exactly as it stands in the frame (like `serde_json`'s raw value,
 /// which it is read through by `serde_json`, but served by this reader too).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,7 +87,8 @@ pub(crate) struct RawText<'a>(pub &'a str);
 /// The name this reader recognises to hand over a value's text.
 pub(crate) const RAW_TEXT: &str = "$callsig::RawText";
 
-impl<'de> serde::Deserialize<'de> for RawText<'de> {
+// For any shorter lifetime too, so a derived struct can hold one with `#[serde(borrow)]`.
+impl<'de: 'a, 'a> serde::Deserialize<'de> for RawText<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
@@ -147,7 +161,11 @@ impl<'de> Scanner<'de> {
         let mut at = special(bytes, start).ok_or(NotFlat)?;
         let plain = bytes[at] == b'"';
         while bytes[at] == b'\\' {
-            let (_, next) = escape(bytes, at + 1)?;
+            // The one-letter escapes are checked here; `\u` by `escape`.
+            let next = match bytes.get(at + 1) {
+                Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => at + 2,
+                _ => escape(bytes, at + 1)?.1,
+            };
             at = special(bytes, next).ok_or(NotFlat)?;
         }
         // A control character inside a string is an error for serde_json to tell.
@@ -560,6 +578,7 @@ impl<'de> serde::Deserializer<'de> for Value<'_, 'de> {
 
 /// Where the first byte at or after `at` that ends a plain run of string is: a quote, a
 /// backslash or a control character; `None` at the end of the text.
+#[inline]
 fn special(bytes: &[u8], mut at: usize) -> Option<usize> {
     // Eight bytes at a time: a byte is flagged when it is `"`, `\` or below 0x20 (the
     // usual has-zero-byte tricks; only the lowest flag is exact, and only it is used).

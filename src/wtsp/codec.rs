@@ -68,19 +68,44 @@ pub(crate) fn handshake_to(h: &Handshake) -> Fields<'_> {
     }
 }
 
-/// Whether [`request_from`] reads a request of this name from these fields without an
+/// What [`request_complete`] looks at: which members a logged request carries.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct RequestMembers<'a> {
+    pub transaction: bool,
+    pub number: bool,
+    pub jsep: bool,
+    pub candidate: bool,
+    pub settings: bool,
+    pub direction: Option<&'a str>,
+}
+
+impl<'a> RequestMembers<'a> {
+    #[cfg(test)]
+    pub fn of(f: &'a Fields<'_>) -> Self {
+        RequestMembers {
+            transaction: f.transaction.is_some(),
+            number: f.number.is_some(),
+            jsep: f.jsep.is_some(),
+            candidate: f.candidate.is_some(),
+            settings: f.settings.is_some(),
+            direction: f.direction.as_deref(),
+        }
+    }
+}
+
+/// Whether [`request_from`] reads a request of this name with these members without an
 /// error, given `line` and `call_id` (which a call log supplies): checked without building
 /// anything, for replaying call logs.
-pub(crate) fn request_complete(name: &str, f: &Fields<'_>) -> bool {
-    f.transaction.is_some()
+pub(crate) fn request_complete(name: &str, m: RequestMembers<'_>) -> bool {
+    m.transaction
         && match name {
-            "outgoing_call" => f.number.is_some() && f.jsep.is_some(),
-            "accept" | "update" => f.jsep.is_some(),
-            "transfer" => f.number.is_some(),
-            "ice_trickle" => f.candidate.is_some(),
-            "presence_update" => f.settings.is_some(),
+            "outgoing_call" => m.number && m.jsep,
+            "accept" | "update" => m.jsep,
+            "transfer" => m.number,
+            "ice_trickle" => m.candidate,
+            "presence_update" => m.settings,
             "hold" => matches!(
-                f.direction.as_deref(),
+                m.direction,
                 None | Some("sendonly" | "recvonly" | "inactive")
             ),
             _ => true,

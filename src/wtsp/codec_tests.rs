@@ -634,7 +634,7 @@ fn request_complete_is_request_from_succeeding() {
             a.read(&text).unwrap();
             b.read(&text).unwrap();
             assert_eq!(
-                super::codec::request_complete(name, &a),
+                super::codec::request_complete(name, super::codec::RequestMembers::of(&a)),
                 super::codec::request_from(name, &mut b).is_ok(),
                 "{name} {text}"
             );

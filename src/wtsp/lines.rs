@@ -3,11 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::codec;
 use super::event::{CallOffer, Event, EventKind};
-use super::message::{CallLog, Line, LineInfo, StateHandshake};
+use super::message::{Line, LineInfo, StateHandshake};
 use super::request::{RequestGroup, RequestKind};
-use super::wire::Fields;
 use crate::UsageError;
 
 /// Who placed the call.
@@ -262,7 +260,7 @@ impl Lines {
 
 /// What a request does to the call on its line (the table on [`Lines`]), by its name.
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum RequestStep {
+pub(super) enum RequestStep {
     /// `outgoing_call`: the line takes the new call.
     Dial,
     /// The call moves on.
@@ -272,7 +270,7 @@ enum RequestStep {
 }
 
 /// `referred`: a `decline` that refers the call elsewhere does not end it here.
-fn request_step(name: &str, referred: bool) -> RequestStep {
+pub(super) fn request_step(name: &str, referred: bool) -> RequestStep {
     match name {
         "outgoing_call" => RequestStep::Dial,
         "accept" => RequestStep::Phase(CallPhase::Accepting),
@@ -282,7 +280,7 @@ fn request_step(name: &str, referred: bool) -> RequestStep {
     }
 }
 
-fn apply_request(slot: &mut Option<LineCall>, call_id: &str, step: RequestStep) {
+pub(super) fn apply_request(slot: &mut Option<LineCall>, call_id: &str, step: RequestStep) {
     match step {
         RequestStep::Dial => {
             *slot = Some(LineCall {
@@ -303,7 +301,7 @@ fn apply_request(slot: &mut Option<LineCall>, call_id: &str, step: RequestStep) 
 
 /// What an event does to the call on its line (the table on [`Lines`]), by its name.
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum EventStep {
+pub(super) enum EventStep {
     /// `incoming_call`: the line takes the offered call.
     Offer,
     /// `hangup`: the call is gone.
@@ -316,7 +314,7 @@ enum EventStep {
 }
 
 /// `referred`: a `declining` that refers the call elsewhere does not end it here.
-fn event_step(name: &str, referred: bool) -> EventStep {
+pub(super) fn event_step(name: &str, referred: bool) -> EventStep {
     use CallPhase::*;
     match name {
         "incoming_call" => EventStep::Offer,
@@ -334,7 +332,7 @@ fn event_step(name: &str, referred: bool) -> EventStep {
     }
 }
 
-fn apply_event(
+pub(super) fn apply_event(
     slot: &mut Option<LineCall>,
     call_id: &str,
     step: EventStep,
@@ -373,42 +371,12 @@ fn apply_event(
     }
 }
 
-/// Replays one call log onto its line's call: what applying `CallLog::decode`'s message
-/// would do, read in place from the log's text, so that nothing of a log is built that
-/// the line model does not keep (a log the typed reader refuses does nothing here either).
-fn replay_log(slot: &mut Option<LineCall>, call_id: &str, log: &CallLog) {
-    let mut f = Fields::default();
-    if f.read_flat_first(log.message.get()).is_err() {
-        return;
-    }
-    f.lift_data();
-    // The first kind tag decides, as in `Message::from_fields`; a log supplies its own
-    // `line` and `call_id`, so only a request's other members can be missing.
-    if f.handshake.is_some() {
-        return;
-    }
-    if let Some(name) = f.request.as_deref() {
-        if codec::request_complete(name, &f) {
-            let step = request_step(name, f.refer_id.is_some());
-            apply_request(slot, call_id, step);
-        }
-        return;
-    }
-    if f.response.is_some() {
-        return;
-    }
-    if let Some(name) = f.event.take() {
-        let step = event_step(&name, f.refer_id.is_some());
-        apply_event(slot, call_id, step, || codec::offer_from(&mut f));
-    }
-}
-
 pub(super) fn call_from_info(info: &LineInfo) -> Option<LineCall> {
     let call_id = info.call_id.as_deref()?;
     let mut slot = None;
     // Logs are newest first; replay them oldest first.
     for log in info.call_logs.iter().rev() {
-        replay_log(&mut slot, call_id, log);
+        super::log_replay::replay_log(&mut slot, call_id, log);
     }
     // A call with no telling log is still on the server: treat it as up.
     Some(slot.unwrap_or(LineCall {

@@ -318,7 +318,8 @@ mod replay {
         "nonsense",
     ];
 
-    /// A log message: a kind tag (or two), and members present, absent or malformed.
+    /// A log message: a kind tag (or two), and members present, absent or malformed (only
+    /// those the line model reads are malformed: it skips the others unread).
     fn log_message() -> impl Strategy<Value = Value> {
         let tag = prop_oneof![
             Just("request"),
@@ -332,6 +333,10 @@ mod replay {
             Just(("number", json!(100))),
             Just(("jsep", json!({"type": "offer", "sdp": "v=0\r\n"}))),
             Just(("jsep", json!({"sdp": "v=0"}))),
+            Just(("jsep", json!({"type": "offer", "sdp": 0}))),
+            Just(("jsep", json!("v=0"))),
+            Just(("transaction", json!(1))),
+            Just(("is_focus", json!("yes"))),
             Just(("refer_id", json!("r1"))),
             Just(("refer_id", json!(7))),
             Just(("caller", json!("200"))),
@@ -339,7 +344,6 @@ mod replay {
             Just(("direction", json!("recvonly"))),
             Just(("direction", json!("sideways"))),
             Just(("code", json!(486))),
-            Just(("code", json!("486"))),
             Just(("call_id", json!("elsewhere"))),
             Just(("line", json!(3))),
             Just((
@@ -363,7 +367,53 @@ mod replay {
             })
     }
 
+    /// A malformed member the line model does not read does not stop a replay, though the
+    /// typed reader refuses the log.
+    #[test]
+    fn a_malformed_member_the_model_does_not_read_is_skipped() {
+        let log = json!({"event": "incoming_call", "caller": "9", "code": "486"});
+        let info = LineInfo {
+            call_id: Some("c1".into()),
+            call_logs: vec![CallLog {
+                timestamp: 1,
+                message: crate::RawJson::from_value(&log),
+            }],
+        };
+        assert!(info.call_logs[0].decode(Line::Index(0), "c1").is_err());
+        let call = super::super::lines::call_from_info(&info).unwrap();
+        assert_eq!(call.phase, CallPhase::Incoming);
+        assert_eq!(call.offer.unwrap().caller.as_deref(), Some("9"));
+        // A malformed member it reads makes it refuse the log, as the typed reader does.
+        for bad in [
+            json!({"event": "incoming_call", "caller": 9}).to_string(),
+            json!({"event": "calling", "jsep": {"type": "offer", "sdp": 1}}).to_string(),
+            // A lone surrogate: valid JSON text, but not a string's value.
+            r#"{"event":"incoming_call","jsep":{"type":"offer","sdp":"\ud800"}}"#.to_string(),
+        ] {
+            let message = crate::RawJson::new(bad.clone()).unwrap();
+            let info = LineInfo {
+                call_id: Some("c1".into()),
+                call_logs: vec![CallLog {
+                    timestamp: 1,
+                    message,
+                }],
+            };
+            assert!(
+                info.call_logs[0].decode(Line::Index(0), "c1").is_err(),
+                "{bad}"
+            );
+            let call = super::super::lines::call_from_info(&info).unwrap();
+            assert_eq!(
+                (call.phase, call.direction),
+                (CallPhase::Accepted, None),
+                "{bad}"
+            );
+        }
+    }
+
     proptest! {
+        #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
         /// Replaying logs in place gives exactly what decoding each log and applying it
         /// gives.
         #[test]

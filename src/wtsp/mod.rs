@@ -9,6 +9,7 @@ mod close_code;
 mod codec;
 mod event;
 mod lines;
+mod log_replay;
 mod message;
 mod request;
 mod server;
