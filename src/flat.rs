@@ -137,6 +137,17 @@ impl<'de> Scanner<'de> {
         self.pos = skip_ws(self.text.as_bytes(), self.pos);
     }
 
+    /// Where the string starting here (after whitespace) has its inside, and where the
+    /// first quote, backslash or control character in it is.
+    fn open_string(&self) -> Result<(usize, usize), NotFlat> {
+        let bytes = self.text.as_bytes();
+        let open = skip_ws(bytes, self.pos);
+        if bytes.get(open) != Some(&b'"') {
+            return Err(NotFlat);
+        }
+        Ok((open + 1, special(bytes, open + 1).ok_or(NotFlat)?))
+    }
+
     /// The plain string starting here (after whitespace); moves past it. A string with an
     /// escape is not plain.
     fn plain_string(&mut self) -> Result<&'de str, NotFlat> {
@@ -151,14 +162,9 @@ impl<'de> Scanner<'de> {
     /// (a `\u` surrogate must be one of a pair) but not decoded (see
     /// [`string_value`](Self::string_value) for that).
     fn string(&mut self) -> Result<Str<'de>, NotFlat> {
-        self.skip_ws();
+        let (start, mut at) = self.open_string()?;
         let text = self.text;
         let bytes = text.as_bytes();
-        if bytes.get(self.pos) != Some(&b'"') {
-            return Err(NotFlat);
-        }
-        let start = self.pos + 1;
-        let mut at = special(bytes, start).ok_or(NotFlat)?;
         let plain = bytes[at] == b'"';
         while bytes[at] == b'\\' {
             // The one-letter escapes are checked here; `\u` by `escape`.
@@ -184,14 +190,9 @@ impl<'de> Scanner<'de> {
     /// string is borrowed; one with escapes is checked as [`string`](Self::string) checks
     /// it and decoded in the same pass, into a string of its own for the visitor to keep.
     fn string_value(&mut self) -> Result<std::borrow::Cow<'de, str>, NotFlat> {
-        self.skip_ws();
+        let (start, mut at) = self.open_string()?;
         let text = self.text;
         let bytes = text.as_bytes();
-        if bytes.get(self.pos) != Some(&b'"') {
-            return Err(NotFlat);
-        }
-        let start = self.pos + 1;
-        let mut at = special(bytes, start).ok_or(NotFlat)?;
         if bytes[at] == b'"' {
             self.pos = at + 1;
             return text.get(start..at).map(Into::into).ok_or(NotFlat);
@@ -893,6 +894,23 @@ mod tests {
         assert_eq!(visit(r#"{"a":"x"}"#, Raw), None);
     }
 
+    /// Reads an object's first member as raw text (the rest skipped).
+    struct AsRaw;
+
+    impl<'de> Visitor<'de> for AsRaw {
+        type Value = &'de str;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let raw = map
+                .next_entry::<&str, RawText<'de>>()?
+                .map_or("", |(_, r)| r.0);
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(raw)
+        }
+    }
+
     /// Any JSON value, as text, with the shapes this reader takes and those it leaves.
     fn json_value() -> impl Strategy<Value = String> {
         let leaf = prop_oneof![
@@ -1026,18 +1044,6 @@ mod tests {
             ),
         ) {
             let text = format!("{{\"k\":{}}}", tokens.concat());
-            struct AsRaw;
-            impl<'de> Visitor<'de> for AsRaw {
-                type Value = &'de str;
-                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                    f.write_str("an object")
-                }
-                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                    let raw = map.next_entry::<&str, RawText<'de>>()?.map_or("", |(_, r)| r.0);
-                    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                    Ok(raw)
-                }
-            }
             use serde::Deserializer as _;
             let theirs = serde_json::Deserializer::from_str(&text).deserialize_map(AsRaw).ok();
             let ours = visit(&text, AsRaw);
@@ -1069,18 +1075,6 @@ mod tests {
                     let (_, v) = map.next_entry::<&str, String>()?.unwrap_or_default();
                     while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
                     Ok(v)
-                }
-            }
-            struct AsRaw;
-            impl<'de> Visitor<'de> for AsRaw {
-                type Value = &'de str;
-                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                    f.write_str("an object")
-                }
-                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                    let raw = map.next_entry::<&str, RawText<'de>>()?.map_or("", |(_, r)| r.0);
-                    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                    Ok(raw)
                 }
             }
             prop_assert_eq!(visit(&json, AsValue), Some(text));

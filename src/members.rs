@@ -282,7 +282,24 @@ macro_rules! read_members {
     };
 }
 
-pub(crate) use {read_member, read_members};
+/// `fn lift_data(&mut self)` for a struct read with `nested "data" => data`: the obsolete
+/// 2022 WTSP format nested type-specific members in `data`; each listed member of `data`
+/// (itself lifted first) counts where the top level lacks it.
+macro_rules! lift_data {
+    ($($f:ident),* $(,)?) => {
+        /// Treats the members of a legacy `data` object as top-level fields (the top
+        /// level wins).
+        pub fn lift_data(&mut self) {
+            let Some(mut data) = self.data.take() else {
+                return;
+            };
+            data.lift_data();
+            $( if self.$f.is_none() { self.$f = data.$f.take(); } )*
+        }
+    };
+}
+
+pub(crate) use {lift_data, read_member, read_members};
 
 #[cfg(test)]
 mod tests {

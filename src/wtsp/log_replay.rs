@@ -100,37 +100,23 @@ read_members! {
     nested "data" => data
 }
 
-macro_rules! lift {
-    ($self:ident, $data:ident, $($f:ident),* $(,)?) => {
-        $( if $self.$f.is_none() { $self.$f = $data.$f.take(); } )*
-    };
-}
-
 impl<'a> LogFields<'a> {
-    /// As `Fields::lift_data`: members of `data` count where the top level lacks them.
-    fn lift_data(&mut self) {
-        let Some(mut data) = self.data.take() else {
-            return;
-        };
-        data.lift_data();
-        lift!(
-            self,
-            data,
-            transaction,
-            number,
-            jsep,
-            candidate,
-            settings,
-            direction,
-            refer_id,
-            callee,
-            caller,
-            caller_display_name,
-            referred_by,
-            replace_call_id,
-            is_focus,
-        );
-    }
+    // As `Fields`.
+    crate::members::lift_data!(
+        transaction,
+        number,
+        jsep,
+        candidate,
+        settings,
+        direction,
+        refer_id,
+        callee,
+        caller,
+        caller_display_name,
+        referred_by,
+        replace_call_id,
+        is_focus,
+    );
 
     fn request_members(&self) -> RequestMembers<'_> {
         RequestMembers {

@@ -126,64 +126,49 @@ pub(crate) struct Fields<'a> {
     pub data: Option<Box<Fields<'a>>>,
 }
 
-macro_rules! lift {
-    ($self:ident, $data:ident, $($f:ident),* $(,)?) => {
-        $( if $self.$f.is_none() { $self.$f = $data.$f.take(); } )*
-    };
-}
-
-impl<'a> Fields<'a> {
-    /// Treats the members of a legacy `data` object as top-level fields (the top level wins).
-    pub fn lift_data(&mut self) {
-        let Some(mut data) = self.data.take() else {
-            return;
-        };
-        data.lift_data();
-        lift!(
-            self,
-            data,
-            transaction,
-            line,
-            call_id,
-            number,
-            jsep,
-            from,
-            refer_id,
-            replaces,
-            direction,
-            replace_call_id,
-            candidate,
-            settings,
-            code,
-            reason,
-            phrase,
-            media_type,
-            receiving,
-            mid,
-            media,
-            uplink,
-            lost,
-            refer_to,
-            referred_by,
-            callee,
-            caller,
-            caller_display_name,
-            is_focus,
-            notify,
-            subscription_state,
-            content_type,
-            content,
-            presence_info,
-            keepalive_interval,
-            timestamp,
-            registration,
-            lines,
-            guest_line,
-            user_active_calls,
-            dialog_infos,
-            presence_infos,
-        );
-    }
+impl Fields<'_> {
+    crate::members::lift_data!(
+        transaction,
+        line,
+        call_id,
+        number,
+        jsep,
+        from,
+        refer_id,
+        replaces,
+        direction,
+        replace_call_id,
+        candidate,
+        settings,
+        code,
+        reason,
+        phrase,
+        media_type,
+        receiving,
+        mid,
+        media,
+        uplink,
+        lost,
+        refer_to,
+        referred_by,
+        callee,
+        caller,
+        caller_display_name,
+        is_focus,
+        notify,
+        subscription_state,
+        content_type,
+        content,
+        presence_info,
+        keepalive_interval,
+        timestamp,
+        registration,
+        lines,
+        guest_line,
+        user_active_calls,
+        dialog_infos,
+        presence_infos,
+    );
 }
 
 /// `CallLog` is written as the two-element array `[server_time_ms, message]`.
