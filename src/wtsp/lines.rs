@@ -95,7 +95,10 @@ impl Lines {
     }
 
     /// The lines as a `state` handshake describes them, each call's phase replayed from its
-    /// `call_logs` (oldest first).
+    /// `call_logs` (oldest first) by the table above. A log counts when
+    /// [`CallLog::decode`](super::CallLog::decode) would read it, except that members the
+    /// replay does not use are not checked: a log with, say, `"code": "486"` still moves
+    /// its call.
     pub fn from_handshake(state: &StateHandshake) -> Self {
         let mut lines = Lines::new(state.lines.len());
         for (i, info) in state.lines.iter().enumerate() {
