@@ -99,6 +99,8 @@
 //! The machines never panic on any input from the network or the application. The crate
 //! has `#![forbid(unsafe_code)]`.
 #![forbid(unsafe_code)]
+// A default built on every call (`unwrap_or(String::from(..))`) allocates on hot paths.
+#![warn(clippy::or_fun_call)]
 #![warn(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 

@@ -298,7 +298,7 @@ impl Replay {
             out.push(format!(
                 "{{\"at\":{},\"wake\":{}}}",
                 at.as_millis(),
-                deadline.map_or("null".to_owned(), |d| d.as_millis().to_string())
+                deadline.map_or_else(|| "null".to_owned(), |d| d.as_millis().to_string())
             ));
         }
     }

@@ -39,7 +39,7 @@ pub(crate) fn handshake_from(name: &str, f: &mut Fields<'_>) -> Result<Handshake
             presence_infos: f.presence_infos.take().map(Cow::into_owned),
         }),
         "keepalive" => Handshake::Keepalive {
-            transaction: transaction.ok_or(DecodeError::MissingField {
+            transaction: transaction.ok_or_else(|| DecodeError::MissingField {
                 message: name.to_owned(),
                 field: "transaction",
                 transaction: None,

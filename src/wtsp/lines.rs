@@ -382,7 +382,7 @@ pub(super) fn call_from_info(info: &LineInfo) -> Option<LineCall> {
         super::log_replay::replay_log(&mut slot, call_id, log);
     }
     // A call with no telling log is still on the server: treat it as up.
-    Some(slot.unwrap_or(LineCall {
+    Some(slot.unwrap_or_else(|| LineCall {
         call_id: call_id.into(),
         direction: None,
         phase: CallPhase::Accepted,

@@ -283,7 +283,7 @@ mod replay {
                 _ => {}
             }
         }
-        Some(lines.get(l0).cloned().unwrap_or(LineCall {
+        Some(lines.get(l0).cloned().unwrap_or_else(|| LineCall {
             call_id: call_id.into(),
             direction: None,
             phase: CallPhase::Accepted,
