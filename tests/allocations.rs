@@ -198,3 +198,57 @@ fn call_api_callstart_allocates_the_event_the_reply_and_the_bookkeeping() {
     assert_eq!(least, 4, "{counts:?}");
     assert!(counts.iter().all(|n| *n <= least + 4), "{counts:?}");
 }
+
+fn ready_wtsp_client(lines: &str) -> wtsp::Client {
+    let mut c = wtsp::Client::new(wtsp::ClientConfig::new("wss://h", "t"));
+    c.connect(t(0)).unwrap();
+    c.handle_open(t(0)).unwrap();
+    c.handle_frame(
+        t(0),
+        &format!(
+            r#"{{"handshake":"state","keepalive_interval":30000,"timestamp":1,"registration":{{"status":"registered"}},"lines":{lines}}}"#
+        ),
+    );
+    while !matches!(c.poll_output(), wtsp::ClientOutput::Timeout(_)) {}
+    c
+}
+
+#[test]
+fn wtsp_client_accepted_with_sdp_allocates_only_the_events_strings() {
+    let mut c = ready_wtsp_client(r#"[{"call_id":"call-1","call_logs":[]}]"#);
+    let sdp =
+        "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n";
+    let frame = serde_json::json!({"event": "accepted", "line": 0, "call_id": "call-1",
+        "jsep": {"type": "answer", "sdp": sdp}})
+    .to_string();
+    let n = allocations(|| {
+        c.handle_frame(t(1), &frame);
+        while !matches!(c.poll_output(), wtsp::ClientOutput::Timeout(_)) {}
+    });
+    // The event's call id, and its jsep's type and SDP (decoded from its escapes once,
+    // straight into the string the event keeps).
+    assert_eq!(n, 3);
+}
+
+#[test]
+fn wtsp_client_state_handshake_allocates_what_it_hands_over() {
+    let mut c = ready_wtsp_client("[null]");
+    let jsep = serde_json::json!({"type": "offer", "sdp": "v=0\r\ns=-\r\n"});
+    let frame = serde_json::json!({
+        "handshake": "state", "keepalive_interval": 30000, "timestamp": 2,
+        "registration": {"status": "registered"},
+        "lines": [{"call_id": "call-1", "call_logs": [
+            [3, {"event": "accepted"}],
+            [2, {"request": "accept", "transaction": "transaction-3", "jsep": jsep}],
+            [1, {"event": "incoming_call", "caller": "100", "callee": "200", "jsep": jsep}]]}]
+    })
+    .to_string();
+    let n = allocations(|| {
+        c.handle_frame(t(1), &frame);
+        while !matches!(c.poll_output(), wtsp::ClientOutput::Timeout(_)) {}
+    });
+    // Handed to the application: the box, the lines, the call id, the log list and each
+    // log's text (7). The line model: its lines, the call's id and its offer's caller,
+    // callee, jsep type and SDP (6). Replaying the logs builds nothing else.
+    assert_eq!(n, 13);
+}
