@@ -35,6 +35,18 @@ fn drain_client(c: &mut Client) -> Vec<ClientOutput> {
     }
 }
 
+/// A client that has sent one `CallStart` (its outputs drained), and the command's cmd_id.
+fn client_with_call_start() -> (Client, String) {
+    let mut c = Client::new(ClientConfig::default());
+    let call = Command::CallStart {
+        caller: "a".into(),
+        callee: "b".into(),
+    };
+    let id = c.start(t(0), &call).unwrap();
+    drain_client(&mut c);
+    (c, id)
+}
+
 fn tx(s: &str) -> ServerOutput {
     ServerOutput::Transmit(s.into())
 }
@@ -119,17 +131,7 @@ fn server_checkpoint_and_restore_give_the_same_future() {
 
 #[test]
 fn the_client_routes_notifications_that_overtake_started() {
-    let mut c = Client::new(ClientConfig::default());
-    let id = c
-        .start(
-            t(0),
-            &Command::CallStart {
-                caller: "a".into(),
-                callee: "b".into(),
-            },
-        )
-        .unwrap();
-    drain_client(&mut c);
+    let (mut c, id) = client_with_call_start();
     c.handle_frame(t(1), r#"{"jsonrpc":"2.0","method":"CallStart","params":{"cmd_id":"cmd-1","event":"CallerAnswered","data":{"caller":"a","callee":"b"}}}"#);
     assert_eq!(
         drain_client(&mut c),
@@ -169,16 +171,7 @@ fn the_client_routes_notifications_that_overtake_started() {
 
 #[test]
 fn a_held_notification_keeps_its_data_until_started_names_its_command() {
-    let mut c = Client::new(ClientConfig::default());
-    c.start(
-        t(0),
-        &Command::CallStart {
-            caller: "a".into(),
-            callee: "b".into(),
-        },
-    )
-    .unwrap();
-    drain_client(&mut c);
+    let (mut c, _) = client_with_call_start();
     // The server names the command itself; its first event overtakes the result, with the
     // event named before its data (read in place), and is held.
     c.handle_frame(t(1), r#"{"jsonrpc":"2.0","method":"CallStart","params":{"cmd_id":"srv-9","event":"CallerAnswered","data":{"caller":"sip:a@x","callee":"sip:b@x"}}}"#);

@@ -286,7 +286,7 @@ pub(crate) fn response_to(r: &Response) -> Fields<'_> {
     f
 }
 
-pub(crate) fn offer_from(f: &mut Fields<'_>) -> CallOffer {
+fn offer_from(f: &mut Fields<'_>) -> CallOffer {
     CallOffer {
         callee: own(f.callee.take()),
         caller: own(f.caller.take()),
