@@ -515,10 +515,7 @@ impl<'de> serde::Deserializer<'de> for Value<'_, 'de> {
             s.skip_value()?;
             return visitor.visit_borrowed_str(s.text.get(start..s.pos).ok_or(NotFlat)?);
         }
-        // `serde_json`'s own private types (its raw value) speak to its reader only.
-        if name.starts_with("$serde_json") {
-            return Err(NotFlat);
-        }
+        speaks_to_us(name)?;
         visitor.visit_newtype_struct(self)
     }
 
@@ -564,6 +561,16 @@ impl<'de> serde::Deserializer<'de> for Value<'_, 'de> {
     }
 }
 
+/// A newtype by this name may be read here: `serde_json`'s own private types (its raw
+/// value) speak to its reader only.
+fn speaks_to_us(name: &str) -> Result<(), NotFlat> {
+    if name.starts_with("$serde_json") {
+        Err(NotFlat)
+    } else {
+        Ok(())
+    }
+}
+
 /// A plain JSON string (a member name, or a string value asked for as an enum), as
 /// `serde_json` would present it: borrowed, `Some` to an `Option`, a unit variant to an
 /// enum, the inside to a newtype.
@@ -585,10 +592,7 @@ impl<'de> serde::Deserializer<'de> for PlainStr<'de> {
         name: &'static str,
         visitor: V,
     ) -> Result<V::Value, NotFlat> {
-        // `serde_json`'s own private types (a raw value) speak to its deserializer only.
-        if name.starts_with("$serde_json") {
-            return Err(NotFlat);
-        }
+        speaks_to_us(name)?;
         visitor.visit_newtype_struct(self)
     }
 
