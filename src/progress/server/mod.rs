@@ -312,7 +312,6 @@ impl<C: Ord + Clone + Debug> Server<C> {
         let Some(state) = self.conns.get(conn) else {
             return Routing::NotMine;
         };
-        let state = state.clone(); // cheap: a shared call id
         let decoded = if text.len() > self.config.max_frame_len {
             Err(DecodeError::Malformed(format!(
                 "frame of {} bytes",
@@ -321,6 +320,30 @@ impl<C: Ord + Clone + Debug> Server<C> {
         } else {
             ClientMessage::decode(text)
         };
+        // `media-up` on a connecting call, the most frequent action, is served with the
+        // connection's entry borrowed: cloning its shared call id costs two atomic
+        // operations, as much as the rest of the step's bookkeeping.
+        if let (
+            Ok(ClientMessage::Action {
+                event: ActionEvent::MediaUp,
+                ..
+            }),
+            ConnState::Joined { call_id, role },
+        ) = (&decoded, state)
+        {
+            if let Some(call) = self.calls.get_mut(call_id) {
+                if matches!(call.state, State::Connecting | State::HalfConnected) {
+                    let (out, encoder) = (&mut self.out, &mut self.encoder);
+                    if let Some(last) = media_up(out, encoder, conn, call_id, call, *role) {
+                        // The second party's: a final state needs the whole server.
+                        let call_id = call_id.clone();
+                        self.set_state(now, &call_id, last, None);
+                    }
+                    return Routing::Handled;
+                }
+            }
+        }
+        let state = state.clone(); // a shared call id
         match (decoded, state) {
             (Err(DecodeError::UnknownType(_)), _) => {
                 if let Some(message) = crate::progress::RawJson::new(text) {
@@ -546,30 +569,6 @@ impl<C: Ord + Clone + Debug> Server<C> {
                 );
                 self.set_state(now, call_id, State::Connecting, None);
             }
-            ActionEvent::MediaUp if matches!(state, State::Connecting | State::HalfConnected) => {
-                if call.media_up[role.index()] {
-                    // Nothing changes; the sender still gets its answer.
-                    return self.send(
-                        conn,
-                        &ServerMessage::Progress {
-                            state,
-                            reason: None,
-                        },
-                    );
-                }
-                call.media_up[role.index()] = true;
-                let next = if call.media_up[role.other().index()] {
-                    State::Connected
-                } else {
-                    State::HalfConnected
-                };
-                if next.is_final() {
-                    self.set_state(now, call_id, next, None);
-                } else {
-                    // The common half-way step: the call in hand, no second lookup.
-                    announce(&mut self.out, &mut self.encoder, call_id, call, next, None);
-                }
-            }
             ActionEvent::Terminate => match reason {
                 Some(r) if !valid_reason(&r) => self.refuse(now, conn, "invalid reason"),
                 reason => self.set_state(now, call_id, State::Terminated, reason),
@@ -693,6 +692,35 @@ impl<C: Ord + Clone + Debug> Server<C> {
     }
 }
 
+/// `media-up` from `role`'s connection `conn` on a connecting call: a repeat is answered
+/// with the state as it is; a first one half-connects the call (announced here) unless
+/// the other party's came already: then `Connected` is returned, for the caller to set
+/// (a final state closes connections, which needs the whole server).
+fn media_up<C: Ord + Clone>(
+    out: &mut VecDeque<Output<C>>,
+    encoder: &mut Encoder,
+    conn: &C,
+    call_id: &Arc<str>,
+    call: &mut Call<C>,
+    role: Role,
+) -> Option<State> {
+    if call.media_up[role.index()] {
+        // Nothing changes; the sender still gets its answer.
+        let text = encoder.progress(&call.state, None);
+        out.push_back(Output::Transmit {
+            conn: conn.clone(),
+            text,
+        });
+        return None;
+    }
+    call.media_up[role.index()] = true;
+    if call.media_up[role.other().index()] {
+        return Some(State::Connected);
+    }
+    announce(out, encoder, call_id, call, State::HalfConnected, None);
+    None
+}
+
 /// Records a call's new state, sends `progress` to each of its devices (one frame, shared
 /// by all) and tells the application. Takes the server's parts rather than the server, so
 /// a caller holding the call need not look it up again.
@@ -704,12 +732,22 @@ fn announce<C: Ord + Clone>(
     state: State,
     reason: Option<Reason>,
 ) {
-    let text = encoder.progress(&state, reason.as_ref());
-    for conn in call.devices.iter().flatten() {
-        out.push_back(Output::Transmit {
-            conn: conn.clone(),
-            text: text.clone(),
-        });
+    // Each device's frame shares one text; the last takes this reference rather than
+    // a clone (a clone and a drop are two atomic operations).
+    let mut text = Some(encoder.progress(&state, reason.as_ref()));
+    let devices = call.devices[0].len() + call.devices[1].len();
+    for (i, conn) in call.devices.iter().flatten().enumerate() {
+        let shared = if i + 1 == devices {
+            text.take()
+        } else {
+            text.clone()
+        };
+        if let Some(text) = shared {
+            out.push_back(Output::Transmit {
+                conn: conn.clone(),
+                text,
+            });
+        }
     }
     call.state = state.clone();
     call.reason = reason.clone();
