@@ -215,6 +215,87 @@ fn drain_server(s: &mut Server, w: &mut SWatch) -> Result<Option<Timestamp>, Tes
     }
 }
 
+/// Feeds one op to the server (a `Wait` moves `now` on and fires timers).
+fn apply_sop(s: &mut Server, op: &SOp, now: &mut u64) {
+    let methods = [
+        "CallEnd",
+        "CallHold",
+        "Echo",
+        "CallStart",
+        "CallUnhold",
+        "CallEnd",
+    ];
+    let at = t(*now);
+    match op {
+        SOp::Request(c, with_id) => {
+            let method = methods[*c as usize];
+            let mut m = json!({"jsonrpc": "2.0", "method": method,
+                "params": {"callid": "x", "caller": "a", "callee": "b", "cmd_id": format!("c{c}")}});
+            if *with_id {
+                m["id"] = json!(c);
+            }
+            s.handle_frame(at, &m.to_string());
+        }
+        SOp::Notify(c) => {
+            let _ = s.notify(at, &format!("c{c}"), "Progressing", None);
+        }
+        SOp::Fail(c) => {
+            let _ = s.fail(at, &format!("c{c}"), "503");
+        }
+        SOp::End(c) => {
+            let _ = s.end(at, &format!("c{c}"));
+        }
+        SOp::Garbage(g) => s.handle_frame(at, g),
+        SOp::Close => s.handle_close(at),
+        SOp::Wait(dt) => {
+            *now += dt;
+            s.handle_timeout(t(*now));
+        }
+    }
+}
+
+/// Every output up to and including the deadline.
+fn outputs(s: &mut Server) -> Vec<ServerOutput> {
+    let mut v = Vec::new();
+    loop {
+        let o = s.poll_output();
+        let last = matches!(o, ServerOutput::Timeout(_));
+        v.push(o);
+        if last {
+            return v;
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn server_checkpoint_and_restore_give_the_same_future(
+        ops in prop::collection::vec(sop(), 0..40),
+        split in 0usize..40,
+    ) {
+        let mut config = ServerConfig::default();
+        config.max_running = 4;
+        let mut s = Server::new(config);
+        let split = split.min(ops.len());
+        let mut now = 0u64;
+        for op in &ops[..split] {
+            apply_sop(&mut s, op, &mut now);
+            outputs(&mut s);
+        }
+        let mut r: Server = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        prop_assert_eq!(&r, &s);
+        let mut r_now = now;
+        for op in &ops[split..] {
+            apply_sop(&mut s, op, &mut now);
+            apply_sop(&mut r, op, &mut r_now);
+            prop_assert_eq!(outputs(&mut r), outputs(&mut s), "after {:?}", op);
+            prop_assert_eq!(r.next_timer(), s.next_timer());
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
@@ -225,27 +306,8 @@ proptest! {
         let mut s = Server::new(config);
         let mut w = SWatch::default();
         let mut now = 0u64;
-        let methods = ["CallEnd", "CallHold", "Echo", "CallStart", "CallUnhold", "CallEnd"];
         for op in &ops {
-            let at = t(now);
-            match op {
-                SOp::Request(c, with_id) => {
-                    let method = methods[*c as usize];
-                    let mut m = json!({"jsonrpc": "2.0", "method": method,
-                        "params": {"callid": "x", "caller": "a", "callee": "b", "cmd_id": format!("c{c}")}});
-                    if *with_id { m["id"] = json!(c); }
-                    s.handle_frame(at, &m.to_string());
-                }
-                SOp::Notify(c) => { let _ = s.notify(at, &format!("c{c}"), "Progressing", None); }
-                SOp::Fail(c) => { let _ = s.fail(at, &format!("c{c}"), "503"); }
-                SOp::End(c) => { let _ = s.end(at, &format!("c{c}")); }
-                SOp::Garbage(g) => s.handle_frame(at, g),
-                SOp::Close => s.handle_close(at),
-                SOp::Wait(dt) => {
-                    now += dt;
-                    s.handle_timeout(t(now));
-                }
-            }
+            apply_sop(&mut s, op, &mut now);
             let d = drain_server(&mut s, &mut w)?;
             prop_assert!(d.is_none_or(|d| d.as_millis() > now) || !matches!(op, SOp::Wait(_)));
         }

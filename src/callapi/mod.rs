@@ -12,6 +12,7 @@ mod id;
 pub mod jsonrpc;
 mod notify_read;
 mod params_read;
+mod running;
 mod server;
 
 pub use client::{

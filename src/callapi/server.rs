@@ -14,9 +14,8 @@ use super::jsonrpc::{
     INVALID_REQUEST, METHOD_NOT_FOUND, SERVER_ERROR,
 };
 use super::params_read::{read_plain, read_plain_request};
+use super::running::Running;
 use super::Command;
-use crate::id_map::IdMap;
-use crate::timer::TimerQueue;
 use crate::{Timestamp, UsageError};
 
 /// Server configuration.
@@ -146,13 +145,9 @@ pub struct Server {
     config: ServerConfig,
     closed: bool,
     next_cmd: u64,
-    /// Running commands: cmd_id → method. The key is the one copy of the id, shared by
-    /// timers and events. Hashed: a lookup by id is one hash and a comparison, where an
-    /// ordered map compared strings at every level. Nothing is sent in its order: what
-    /// iterates it sorts first, and a checkpoint writes it in key order.
-    #[serde(serialize_with = "crate::id_map::sorted")]
-    running: IdMap<Arc<str>, Cow<'static, str>>,
-    timers: TimerQueue<ServerTimer>,
+    /// Running commands with their `command` timers. Nothing is sent in the map's order:
+    /// what iterates it sorts first, and a checkpoint writes it in cmd_id order.
+    running: Running,
     out: VecDeque<Output>,
 }
 
@@ -171,33 +166,26 @@ impl Server {
             config,
             closed: false,
             next_cmd: 1,
-            running: IdMap::default(),
-            timers: TimerQueue::new(),
+            running: Running::default(),
             out: VecDeque::new(),
         }
     }
 
     /// The commands running, by cmd_id (in cmd_id order), with their method.
     pub fn running(&self) -> impl Iterator<Item = (&str, &str)> {
-        let mut running: Vec<(&str, &str)> = self
-            .running
-            .iter()
-            .map(|(k, v)| (&**k, v.as_ref()))
-            .collect();
-        running.sort_unstable();
-        running.into_iter()
+        self.running.sorted().into_iter()
     }
 
     /// The earliest timer and its deadline.
     pub fn next_timer(&self) -> Option<(Timestamp, &ServerTimer)> {
-        self.timers.next()
+        self.running.next_timer()
     }
 
     /// The next output. Call after every input until it returns [`Output::Timeout`].
     pub fn poll_output(&mut self) -> Output {
         self.out
             .pop_front()
-            .unwrap_or_else(|| Output::Timeout(self.timers.next().map(|(at, _)| at)))
+            .unwrap_or_else(|| Output::Timeout(self.running.next_timer().map(|(at, _)| at)))
     }
 
     // ---- inputs ------------------------------------------------------------------------
@@ -256,28 +244,23 @@ impl Server {
             return;
         }
         self.closed = true;
-        self.timers = TimerQueue::new();
-        let mut cancelled: Vec<Arc<str>> = std::mem::take(&mut self.running).into_keys().collect();
-        cancelled.sort_unstable();
-        for cmd_id in cancelled {
+        for cmd_id in self.running.take_all() {
             self.event(ServerEvent::CommandCancelled { cmd_id });
         }
     }
 
     /// Fires every timer due at or before `now`. Safe to call early, late or twice.
     pub fn handle_timeout(&mut self, now: Timestamp) {
-        while let Some((_, ServerTimer::Command(cmd_id))) = self.timers.pop_due(now) {
-            if let Some(method) = self.running.remove(&cmd_id) {
-                let error = notification(
-                    &method,
-                    &cmd_id,
-                    "Error",
-                    Some(&Value::String("timeout".into())),
-                );
-                self.transmit(error);
-                self.transmit(notification(&method, &cmd_id, "Ended", None));
-                self.event(ServerEvent::CommandTimedOut { cmd_id });
-            }
+        while let Some((cmd_id, method)) = self.running.pop_due(now) {
+            let error = notification(
+                &method,
+                &cmd_id,
+                "Error",
+                Some(&Value::String("timeout".into())),
+            );
+            self.transmit(error);
+            self.transmit(notification(&method, &cmd_id, "Ended", None));
+            self.event(ServerEvent::CommandTimedOut { cmd_id });
         }
     }
 
@@ -336,7 +319,7 @@ impl Server {
             });
         }
         self.running
-            .get(cmd_id)
+            .method(cmd_id)
             .cloned()
             .ok_or_else(|| UsageError::UnknownCommand {
                 cmd_id: cmd_id.to_owned(),
@@ -344,9 +327,7 @@ impl Server {
     }
 
     fn finish(&mut self, cmd_id: &str) {
-        if let Some((id, _)) = self.running.remove_entry(cmd_id) {
-            self.timers.cancel(&ServerTimer::Command(id));
-        }
+        self.running.finish(cmd_id);
     }
 
     fn transmit(&mut self, text: String) {
@@ -442,7 +423,7 @@ impl Server {
         h: &mut Handled,
     ) -> Result<Arc<str>, ErrorObject> {
         if let Some(c) = &given {
-            if self.running.contains_key(c) {
+            if self.running.contains(c) {
                 return Err(ErrorObject::new(
                     INVALID_PARAMS,
                     format!("parameter cmd_id: command {c} is already running"),
@@ -460,11 +441,8 @@ impl Server {
             h.notifications
                 .push(notification(method, &cmd_id, "Ended", None));
         } else {
-            self.running.insert(cmd_id.clone(), Cow::Borrowed(method));
-            self.timers.set(
-                ServerTimer::Command(cmd_id.clone()),
-                now + self.config.command_timeout,
-            );
+            self.running
+                .start(cmd_id.clone(), method, now + self.config.command_timeout);
             h.event = Some(ServerEvent::CommandStarted {
                 cmd_id: cmd_id.clone(),
                 id: id.cloned(),
@@ -486,7 +464,7 @@ impl Server {
                 (seed >> 32) & 0xffff,
                 n & 0xffff_ffff_ffff
             );
-            if !self.running.contains_key(id.as_str()) {
+            if !self.running.contains(&id) {
                 return id.into();
             }
         }
