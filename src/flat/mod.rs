@@ -166,11 +166,23 @@ impl<'de> Scanner<'de> {
     /// (a `\u` surrogate must be one of a pair) but not decoded (see
     /// [`string_value`](Self::string_value) for that).
     fn string(&mut self) -> Result<Str<'de>, NotFlat> {
-        let (start, mut at) = self.open_string()?;
+        let (start, at) = self.open_string()?;
         let text = self.text;
-        let bytes = text.as_bytes();
-        let plain = bytes[at] == b'"';
-        while bytes[at] == b'\\' {
+        if text.as_bytes().get(at) == Some(&b'"') {
+            self.pos = at + 1;
+            // Both ends sit next to an ASCII byte, so they are character boundaries.
+            return text.get(start..at).map(Str::Plain).ok_or(NotFlat);
+        }
+        self.escaped_string(at).map(|()| Str::Escaped)
+    }
+
+    /// The rest of a string from its first special byte at `at` (kept out of the plain
+    /// path, which most strings take: it stays small).
+    #[cold]
+    #[inline(never)]
+    fn escaped_string(&mut self, mut at: usize) -> Result<(), NotFlat> {
+        let bytes = self.text.as_bytes();
+        while bytes.get(at) == Some(&b'\\') {
             // The one-letter escapes are checked here; `\u` by `escape`.
             let next = match bytes.get(at + 1) {
                 Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => at + 2,
@@ -179,40 +191,45 @@ impl<'de> Scanner<'de> {
             at = special(bytes, next).ok_or(NotFlat)?;
         }
         // A control character inside a string is an error for serde_json to tell.
-        if bytes[at] != b'"' {
+        if bytes.get(at) != Some(&b'"') {
             return Err(NotFlat);
         }
         self.pos = at + 1;
-        if !plain {
-            return Ok(Str::Escaped);
-        }
-        // Both ends sit next to an ASCII byte, so they are character boundaries.
-        text.get(start..at).map(Str::Plain).ok_or(NotFlat)
+        Ok(())
     }
 
     /// The value of the string starting here (after whitespace); moves past it. A plain
     /// string is borrowed; one with escapes is checked as [`string`](Self::string) checks
     /// it and decoded in the same pass, into a string of its own for the visitor to keep.
     fn string_value(&mut self) -> Result<std::borrow::Cow<'de, str>, NotFlat> {
-        let (start, mut at) = self.open_string()?;
+        let (start, at) = self.open_string()?;
         let text = self.text;
-        let bytes = text.as_bytes();
-        if bytes[at] == b'"' {
+        if text.as_bytes().get(at) == Some(&b'"') {
             self.pos = at + 1;
             return text.get(start..at).map(Into::into).ok_or(NotFlat);
         }
+        self.decode_string(start, at).map(Into::into)
+    }
+
+    /// Decodes a string with escapes whose inside starts at `start` and whose first
+    /// special byte is at `at`.
+    #[cold]
+    #[inline(never)]
+    fn decode_string(&mut self, start: usize, mut at: usize) -> Result<String, NotFlat> {
+        let text = self.text;
+        let bytes = text.as_bytes();
         // Decoded text is never longer than the text left, so up to a bound this is the
         // only allocation.
         let mut out = String::with_capacity((text.len() - start).min(8192));
         let mut run = start;
-        while bytes[at] == b'\\' {
+        while bytes.get(at) == Some(&b'\\') {
             let (c, next) = escape(bytes, at + 1)?;
             out.push_str(text.get(run..at).ok_or(NotFlat)?);
             out.push(c);
             run = next;
             at = special(bytes, next).ok_or(NotFlat)?;
         }
-        if bytes[at] != b'"' {
+        if bytes.get(at) != Some(&b'"') {
             return Err(NotFlat);
         }
         out.push_str(text.get(run..at).ok_or(NotFlat)?);
@@ -221,7 +238,7 @@ impl<'de> Scanner<'de> {
         if out.capacity() - out.len() > 256 {
             out.shrink_to_fit();
         }
-        Ok(out.into())
+        Ok(out)
     }
 
     /// An integer of at most 18 digits (so it fits either way), as `serde_json` would
