@@ -83,6 +83,18 @@ pub(crate) fn string(text: &str) -> Option<Cow<'_, str>> {
     (s.pos == text.len()).then_some(value)
 }
 
+/// The plain string (no escape, no control character) whose inside `text` starts with:
+/// the string and the text after its closing quote. `None` if it is not plain or not
+/// closed.
+pub(crate) fn split_plain_string(text: &str) -> Option<(&str, &str)> {
+    let end = special(text.as_bytes(), 0)?;
+    if text.as_bytes()[end] != b'"' {
+        return None;
+    }
+    // The quote is ASCII, so both sides of it are character boundaries.
+    Some((text.get(..end)?, text.get(end + 1..)?))
+}
+
 /// A value's JSON text, exactly as it stands in the frame (like `serde_json`'s raw value,
 /// which it is read through by `serde_json`, but served by this reader too).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

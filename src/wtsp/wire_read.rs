@@ -88,13 +88,117 @@ pub(crate) struct ResponseFields<'a> {
     pub reason: Option<Cow<'a, str>>,
 }
 
+/// A response as servers write one: compact (no whitespace), `response` first, values
+/// plain — strings without escapes, small integers, `null` — read straight off the bytes.
+/// (Through the scanner, the general machinery cost several times the frame's own few
+/// strings.) It takes a subset of what [`read_response`]'s scanner path takes, with the
+/// same result (proptest); anything else is `None`, for that path.
+fn read_plain_response(text: &str) -> Option<ResponseFields<'_>> {
+    let (response, mut rest) = plain_string(text.strip_prefix(r#"{"response":"#)?)?;
+    let mut f = ResponseFields {
+        response: Cow::Borrowed(response),
+        ..ResponseFields::default()
+    };
+    let mut transaction = None;
+    let mut seen = 0u8;
+    while rest != "}" {
+        let name;
+        (name, rest) = plain_string(rest.strip_prefix(',')?)?;
+        rest = rest.strip_prefix(':')?;
+        let bit = match name {
+            "transaction" => {
+                let s;
+                (s, rest) = plain_string(rest)?;
+                transaction = Some(Cow::Borrowed(s));
+                1
+            }
+            "line" => {
+                // Nine digits at most: always a `u32`.
+                let n;
+                (n, rest) = null_or(rest, |r| integer(r, false, 9))?;
+                f.line = Some(n.map(|n| n as u32));
+                2
+            }
+            "call_id" => {
+                let s;
+                (s, rest) = null_or(rest, plain_string)?;
+                f.call_id = s.map(Cow::Borrowed);
+                4
+            }
+            "code" => {
+                (f.code, rest) = null_or(rest, |r| integer(r, true, 18))?;
+                8
+            }
+            "reason" => {
+                let s;
+                (s, rest) = null_or(rest, plain_string)?;
+                f.reason = s.map(Cow::Borrowed);
+                16
+            }
+            _ => return None,
+        };
+        if seen & bit != 0 {
+            return None;
+        }
+        seen |= bit;
+    }
+    f.transaction = transaction?;
+    Some(f)
+}
+
+/// The plain string `text` starts with (quotes included), and the text after it.
+fn plain_string(text: &str) -> Option<(&str, &str)> {
+    crate::flat::split_plain_string(text.strip_prefix('"')?)
+}
+
+/// `null` (as `None`) or what `read` reads, and the text after it.
+fn null_or<'a, T>(
+    text: &'a str,
+    read: impl FnOnce(&'a str) -> Option<(T, &'a str)>,
+) -> Option<(Option<T>, &'a str)> {
+    match text.strip_prefix("null") {
+        Some(rest) => Some((None, rest)),
+        None => read(text).map(|(v, rest)| (Some(v), rest)),
+    }
+}
+
+/// An integer of 1 to `max_digits` digits (no leading zero; a `-` first if `signed`, not
+/// `-0`) that no fraction or exponent follows, and the text after it.
+fn integer(text: &str, signed: bool, max_digits: usize) -> Option<(i64, &str)> {
+    let (negative, digits_on) = match text.strip_prefix('-') {
+        Some(rest) if signed => (true, rest),
+        Some(_) => return None,
+        None => (false, text),
+    };
+    let digits = digits_on.bytes().take_while(u8::is_ascii_digit).count();
+    let rest = &digits_on[digits..];
+    if digits == 0
+        || digits > max_digits
+        || (digits > 1 && digits_on.starts_with('0'))
+        || rest.starts_with(['.', 'e', 'E'])
+    {
+        return None;
+    }
+    let n: i64 = digits_on[..digits].parse().ok()?;
+    if negative && n == 0 {
+        return None;
+    }
+    Some((if negative { -n } else { n }, rest))
+}
+
 /// The kind tag comes first in every frame WTSP implementations write. A frame whose
 /// first member is `response` is read here into a small struct; one whose first member is
 /// anything else is given up at once, having cost a look at its first bytes; so is a
 /// response with members beyond a response's, a repeated member, or no `transaction`.
 /// Every frame given up (`None`) goes to the general reader, which also has every error
-/// to tell.
+/// to tell. A response laid out as servers write them is read off its bytes first
+/// ([`read_plain_response`]); any other layout through the scanner.
 pub(crate) fn read_response(text: &str) -> Option<ResponseFields<'_>> {
+    read_plain_response(text).or_else(|| read_scanned_response(text))
+}
+
+/// [`read_response`] through the scanner (or serde_json): any layout.
+fn read_scanned_response(text: &str) -> Option<ResponseFields<'_>> {
     // Looked at on the bytes: giving up through serde would build an error value.
     let inside = crate::members::skip_json_ws(text).strip_prefix('{')?;
     if !crate::members::skip_json_ws(inside).starts_with("\"response\"") {
@@ -168,6 +272,7 @@ pub(crate) fn read_response(text: &str) -> Option<ResponseFields<'_>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy as _;
 
     fn read(text: &str) -> serde_json::Result<Fields<'_>> {
         let mut f = Fields::default();
@@ -264,6 +369,149 @@ mod tests {
             "",
         ] {
             assert_eq!(read_response(text), None, "{text}");
+        }
+    }
+
+    fn response_value() -> impl proptest::strategy::Strategy<Value = &'static str> {
+        proptest::sample::select(vec![
+            r#""ack""#,
+            r#""error""#,
+            r#""transaction-7""#,
+            r#""""#,
+            r#""a\"b""#,
+            r#""\u00e9t\u00e9""#,
+            "\"caf\u{e9}\"",
+            "null",
+            "0",
+            "7",
+            "-3",
+            "-0",
+            "01",
+            "1.5",
+            "1e3",
+            "999999999",
+            "4294967295",
+            "4294967296",
+            "1000000000",
+            "123456789012345678",
+            "-123456789012345678",
+            "1234567890123456789",
+            "true",
+            "{}",
+            "[1]",
+        ])
+    }
+
+    /// A member named `key`: mostly with a value of its kind (edge cases included), now
+    /// and then any.
+    fn member(
+        key: &'static str,
+    ) -> impl proptest::strategy::Strategy<Value = (&'static str, &'static str)> {
+        let fitting = match key {
+            "line" => vec![
+                "0",
+                "7",
+                "null",
+                "999999999",
+                "4294967296",
+                "01",
+                "-1",
+                "1.5",
+            ],
+            "code" => vec![
+                "-32601",
+                "7",
+                "null",
+                "0",
+                "-0",
+                "01",
+                "1e3",
+                "123456789012345678",
+                "-1234567890123456789",
+            ],
+            _ => vec![
+                r#""t1""#,
+                r#""transaction-7""#,
+                "null",
+                r#""a\"b""#,
+                "\"caf\u{e9}\"",
+            ],
+        };
+        proptest::prop_oneof![
+            3 => proptest::sample::select(fitting),
+            1 => response_value(),
+        ]
+        .prop_map(move |v| (key, v))
+    }
+
+    fn any_member() -> impl proptest::strategy::Strategy<Value = (&'static str, &'static str)> {
+        proptest::sample::select(vec![
+            "transaction",
+            "line",
+            "call_id",
+            "code",
+            "reason",
+            "response",
+            "x",
+        ])
+        .prop_flat_map(member)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(1024))]
+
+        /// The plain reader takes a subset of what the scanner path takes, with the same
+        /// members; whatever it refuses, the scanner path still reads as before.
+        #[test]
+        fn plain_responses_read_as_the_scanner_reads_them(
+            first in proptest::prop_oneof![
+                3 => proptest::sample::select(vec![r#""ack""#, r#""error""#]),
+                1 => response_value(),
+            ],
+            members in (
+                proptest::collection::vec(any_member(), 0..4),
+                member("transaction"),
+                proptest::bool::weighted(0.9),
+            ).prop_flat_map(|(mut members, tx, with_tx)| {
+                if with_tx {
+                    members.push(tx);
+                }
+                proptest::strategy::Just(members).prop_shuffle()
+            }),
+            space in proptest::sample::select(vec!["", "", "", " "]),
+        ) {
+            let mut text = format!(r#"{{"response":{space}{first}"#);
+            for (k, v) in &members {
+                text.push_str(&format!(r#","{k}":{v}"#));
+            }
+            text.push('}');
+            if let Some(plain) = read_plain_response(&text) {
+                proptest::prop_assert_eq!(Some(plain), read_scanned_response(&text), "{}", text);
+            }
+        }
+    }
+
+    #[test]
+    fn acks_as_servers_write_them_are_read_plain() {
+        for text in [
+            r#"{"response":"ack","transaction":"transaction-1"}"#,
+            r#"{"response":"ack","line":0,"call_id":"c1","transaction":"t"}"#,
+            r#"{"response":"error","transaction":"t","code":-32601,"reason":"no such method"}"#,
+            r#"{"response":"ack","line":null,"call_id":null,"transaction":"t"}"#,
+        ] {
+            let plain = read_plain_response(text);
+            assert!(plain.is_some(), "{text}");
+            assert_eq!(plain, read_scanned_response(text), "{text}");
+        }
+        for text in [
+            r#"{ "response":"ack","transaction":"t"}"#,
+            r#"{"response":"ack","transaction":"t\u0031"}"#,
+            r#"{"transaction":"t","response":"ack"}"#,
+            r#"{"response":"ack","transaction":"t","transaction":"u"}"#,
+            r#"{"response":"ack","line":4294967296,"transaction":"t"}"#,
+            r#"{"response":"ack"}"#,
+        ] {
+            assert_eq!(read_plain_response(text), None, "{text}");
         }
     }
 }
