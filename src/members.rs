@@ -152,6 +152,10 @@ macro_rules! read_member {
     (value, $map:ident, $slot:expr) => {
         $slot = $map.next_value()?
     };
+    // A value kept as its JSON text (`RawText`): `null` reads as absent.
+    (raw, $map:ident, $slot:expr) => {
+        $slot = $map.next_value()?
+    };
     // A member where `null` means something: absent stays `None`, `null` is `Some(None)`.
     (nullable, $map:ident, $slot:expr) => {
         $slot = Some($map.next_value()?)
@@ -162,10 +166,51 @@ macro_rules! read_member {
     };
 }
 
+/// Reads one member's value into its slot from a [`crate::flat::PlainObject`]: only the
+/// string kinds can be read there (a plain string, or `null` where `null` reads as
+/// absent); any other kind gives up (`None`), for the scanner to read.
+macro_rules! read_plain_member {
+    (str, $obj:ident, $slot:expr) => {
+        $slot = $obj.opt_str()?.map(std::borrow::Cow::Borrowed)
+    };
+    (LenientStr, $obj:ident, $slot:expr) => {
+        $slot = $obj.opt_str()?.map(std::borrow::Cow::Borrowed)
+    };
+    (StrictStr, $obj:ident, $slot:expr) => {
+        $slot = Some(std::borrow::Cow::Borrowed($obj.str()?))
+    };
+    (raw, $obj:ident, $slot:expr) => {
+        $slot = $obj.opt_raw_str()?
+    };
+    ($other:ident, $obj:ident, $slot:expr) => {
+        return None
+    };
+}
+
+/// Whether a member kind can be read by [`read_plain_member!`].
+macro_rules! plain_kind {
+    (str) => {
+        true
+    };
+    (LenientStr) => {
+        true
+    };
+    (StrictStr) => {
+        true
+    };
+    (raw) => {
+        true
+    };
+    ($other:ident) => {
+        false
+    };
+}
+
 /// Generates, for `$ty<'de>` (a struct of `Option` slots with `Default`):
 /// `fn read_members(map, &mut $ty)`, `$ty::read(&mut self, text)` (one whole frame) and
 /// `Deserialize for $ty` (for nesting and for reading from a `Value`). Each member is
-/// `"name" => field: how`, `how` being `str`, `value`, `nullable` or a wrapper type; with
+/// `"name" => field: how`, `how` being `str`, `value`, `raw` (an `Option<RawText>`: the
+/// value's JSON text), `nullable` or a wrapper type; with
 /// `nested "name" => field`, a member of that name reads another `$ty` into `field`; with
 /// `unknown => flag`, an unknown member sets the `bool` field `flag`.
 macro_rules! read_members {
@@ -187,6 +232,11 @@ macro_rules! read_members {
 
             // One bit per member in `read_members`.
             const _: () = assert!(NAMES.len() <= 64);
+
+            /// Whether every member is of a string kind, so that a frame may be read by
+            /// `read_plain` (a struct with other kinds would only pay for trying).
+            const PLAIN: bool =
+                true $(&& $crate::members::plain_kind!($how))* $(&& { let _ = $nested; false })?;
 
             impl<'de> serde::Deserialize<'de> for Member {
                 fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -258,16 +308,67 @@ macro_rules! read_members {
                     de.end()
                 }
 
-                /// Like [`read`](Self::read), trying the fast scanner first
-                /// ([`crate::flat`]): for frames usually of its shape (no floats, no odd
+                /// Like [`read`](Self::read), trying the fast readers first: a compact
+                /// object of plain strings straight off its bytes, then the scanner
+                /// ([`crate::flat`]) for frames usually of its shape (no floats, no odd
                 /// escapes), which then cost a fraction; others pay a partial scan.
                 #[allow(dead_code)]
                 pub fn read_flat_first(&mut self, text: &'de str) -> serde_json::Result<()> {
+                    if PLAIN && self.read_plain(text).is_some() {
+                        return Ok(());
+                    }
                     if $crate::flat::visit(text, ReadInto(self)).is_some() {
                         return Ok(());
                     }
                     *self = Self::default();
                     self.read(text)
+                }
+
+                /// Reads `text` if it is a compact object whose members are all of
+                /// string kinds with plain values ([`crate::flat::PlainObject`]); `None`
+                /// for anything else, a repeated member included, with `self` (empty
+                /// before) as empty again: only the slots touched are reset, since
+                /// resetting a wide struct whole cost more than most reads.
+                fn read_plain(&mut self, text: &'de str) -> Option<()> {
+                    let mut seen = 0u64;
+                    let read = self.read_plain_into(text, &mut seen);
+                    if read.is_none() {
+                        $(
+                            if seen & (1u64 << Member::$field as u32) != 0 {
+                                self.$field = Default::default();
+                            }
+                        )*
+                        $( self.$ufield = false; )?
+                    }
+                    read
+                }
+
+                #[allow(unreachable_code, unused_variables, unused_mut)]
+                fn read_plain_into(&mut self, text: &'de str, seen: &mut u64) -> Option<()> {
+                    let mut obj = $crate::flat::PlainObject::new(text)?;
+                    while let Some(name) = obj.next_name()? {
+                        let member = match name {
+                            $($name => Member::$field,)*
+                            $($nested => Member::$nfield,)?
+                            _ => Member::unknown,
+                        };
+                        if !matches!(member, Member::unknown) {
+                            let bit = 1u64 << member as u32;
+                            if *seen & bit != 0 {
+                                return None;
+                            }
+                            *seen |= bit;
+                        }
+                        match member {
+                            $(Member::$field => $crate::members::read_plain_member!($how, obj, self.$field),)*
+                            $(Member::$nfield => return None,)?
+                            Member::unknown => {
+                                $(self.$ufield = true;)?
+                                obj.opt_str()?;
+                            }
+                        }
+                    }
+                    Some(())
                 }
             }
 
@@ -299,7 +400,7 @@ macro_rules! lift_data {
     };
 }
 
-pub(crate) use {lift_data, read_member, read_members};
+pub(crate) use {lift_data, plain_kind, read_member, read_members, read_plain_member};
 
 #[cfg(test)]
 mod tests {
@@ -312,6 +413,7 @@ mod tests {
         v: Option<serde_json::Value>,
         n: Option<Option<u32>>,
         l: Option<Cow<'a, str>>,
+        r: Option<crate::flat::RawText<'a>>,
         other: bool,
     }
 
@@ -321,6 +423,25 @@ mod tests {
             "v" => v: value,
             "n" => n: nullable,
             "l" => l: LenientStr,
+            "r" => r: raw,
+        }
+        unknown => other
+    }
+
+    /// A struct of string kinds only, which tries the plain reader first.
+    #[derive(Debug, Default, PartialEq)]
+    struct Strings<'a> {
+        s: Option<Cow<'a, str>>,
+        l: Option<Cow<'a, str>>,
+        r: Option<crate::flat::RawText<'a>>,
+        other: bool,
+    }
+
+    read_members! {
+        Strings {
+            "s" => s: str,
+            "l" => l: LenientStr,
+            "r" => r: raw,
         }
         unknown => other
     }
@@ -331,7 +452,7 @@ mod tests {
         #[test]
         fn flat_first_reads_as_the_general_reader(
             members in proptest::collection::vec((
-                prop_oneof![Just("s"), Just("v"), Just("n"), Just("l"), Just("x")],
+                prop_oneof![Just("s"), Just("v"), Just("n"), Just("l"), Just("r"), Just("x")],
                 prop_oneof![
                     Just("\"plain\""), Just("\"\""), Just(r#""q\"""#), Just("7"), Just("null"),
                     Just("{}"), Just("[1]"), Just("-3"), Just("1.5"), Just(r#"{"a":[1,"x"]}"#),
@@ -348,6 +469,22 @@ mod tests {
             prop_assert_eq!(&flat_result, &general_result);
             if flat_result.is_ok() {
                 prop_assert_eq!(flat, general);
+            }
+            // The same members, read by a struct of string kinds (plain reader first).
+            let mut general = Strings::default();
+            let general_result = general.read(&text).map_err(|e| e.to_string());
+            let mut fast = Strings::default();
+            let fast_result = fast.read_flat_first(&text).map_err(|e| e.to_string());
+            prop_assert_eq!(&fast_result, &general_result);
+            if fast_result.is_ok() {
+                prop_assert_eq!(&fast, &general);
+            }
+            // What the plain reader takes, it reads as the general reader does; what it
+            // gives up, it leaves as it found.
+            let mut plain = Strings::default();
+            match plain.read_plain(&text) {
+                Some(()) => prop_assert_eq!(Ok(plain), general_result.map(|()| general)),
+                None => prop_assert_eq!(plain, Strings::default()),
             }
         }
     }

@@ -227,7 +227,7 @@ read_members! {
         "state" => state: str,
         "reason" => reason: str,
         "event" => event: str,
-        "echo" => echo: value,
+        "echo" => echo: raw,
     }
 }
 
