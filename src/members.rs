@@ -368,7 +368,7 @@ macro_rules! read_members {
                             }
                         }
                     }
-                    Some(())
+                    obj.end()
                 }
             }
 

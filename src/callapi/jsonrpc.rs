@@ -14,7 +14,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 pub use super::id::{Id, IdNumber};
-use super::notify_read::{CallParams, ParamsSlot};
+use super::notify_read::{read_plain_notification, CallParams, ParamsSlot};
 use crate::members::read_members;
 
 /// Invalid JSON was received.
@@ -445,7 +445,9 @@ pub(crate) type Messages<'a> = std::iter::Chain<
 
 /// Reads one frame from a server without building trees: the client's hot path. A single
 /// message is read in one pass, straight into its members, a call notification's params
-/// included (`read_params`; otherwise they are kept as text).
+/// included (`read_params`; otherwise they are kept as text); a call notification written
+/// compactly with plain values is read straight off its bytes first
+/// ([`read_plain_notification`]).
 pub(crate) fn read_from_server_ref(text: &str, read_params: bool) -> Result<Messages<'_>, String> {
     if crate::members::skip_json_ws(text).starts_with('[') {
         let items: Vec<&RawValue> =
@@ -457,6 +459,13 @@ pub(crate) fn read_from_server_ref(text: &str, read_params: bool) -> Result<Mess
         return Ok(None.into_iter().chain(batch));
     }
     if read_params {
+        if let Some((method, p)) = read_plain_notification(text) {
+            let message = FromServerRef::Notification {
+                method,
+                params: NoteParams::Call(p),
+            };
+            return Ok(Some(message).into_iter().chain(Vec::new()));
+        }
         let mut m = MessageWithCall::default();
         if m.read_flat_first(text).is_ok() && !matches!(m.params, Some(ParamsSlot::Misfit)) {
             let message = match (m.method, m.params) {

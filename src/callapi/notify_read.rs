@@ -104,6 +104,69 @@ impl<'de> Deserialize<'de> for ParamsSlot<'de> {
     }
 }
 
+/// A call notification as servers write one — compact, `method` a plain string, `params`
+/// an object whose `cmd_id`, `event` (or `status`) and other members are plain strings or
+/// `null` and whose `data` is a plain string, `null` or an object of those — read straight
+/// off the bytes: its method and params. `None` for anything else (a response, a repeated
+/// member, no `cmd_id` or event...), which the one-pass reader then reads; it agrees with
+/// the tolerant reader on every frame this takes (proptest).
+pub(crate) fn read_plain_notification(text: &str) -> Option<(Cow<'_, str>, CallParams<'_>)> {
+    let mut o = crate::flat::PlainObject::new(text)?;
+    let (mut method, mut params) = (None, None);
+    while let Some(name) = o.next_name()? {
+        match name {
+            "method" if method.is_none() => method = Some(o.str()?),
+            "params" if params.is_none() => {
+                let mut inner = o.object()?;
+                params = Some(read_plain_params(&mut inner)?);
+                o.resume(inner)?;
+            }
+            // A response's members, or a repeated one: not for this reader.
+            "method" | "params" | "id" | "result" | "error" => return None,
+            _ => {
+                o.opt_str()?;
+            }
+        }
+    }
+    o.end()?;
+    Some((Cow::Borrowed(method?), params?))
+}
+
+fn read_plain_params<'a>(o: &mut crate::flat::PlainObject<'a>) -> Option<CallParams<'a>> {
+    let mut p = CallParams::default();
+    let (mut status, mut seen) = (None, 0u8);
+    while let Some(name) = o.next_name()? {
+        let bit = match name {
+            "cmd_id" => {
+                p.cmd_id = o.opt_str()?.map(Cow::Borrowed);
+                1
+            }
+            "event" => {
+                p.event = o.opt_str()?.map(Cow::Borrowed);
+                2
+            }
+            "status" => {
+                status = o.opt_str()?.map(Cow::Borrowed);
+                4
+            }
+            "data" => {
+                p.data = Some(o.raw_value()?);
+                8
+            }
+            _ => {
+                o.opt_str()?;
+                0
+            }
+        };
+        if seen & bit != 0 {
+            return None;
+        }
+        seen |= bit;
+    }
+    p.event = p.event.or(status);
+    (p.cmd_id.is_some() && p.event.is_some()).then_some(p)
+}
+
 impl<'a> CallParams<'a> {
     /// Reads params kept as text the tolerant way: params that do not fit read as no
     /// members at all (the notification then matches no command).
@@ -118,6 +181,7 @@ impl<'a> CallParams<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy as _;
 
     fn slot(text: &str) -> ParamsSlot<'_> {
         serde_json::from_str(text).unwrap()
@@ -157,5 +221,69 @@ mod tests {
             assert!(p.cmd_id.is_none() && p.event.is_none(), "{text}");
         }
         assert!(matches!(slot("null"), ParamsSlot::Null));
+    }
+
+    fn params_value() -> impl proptest::strategy::Strategy<Value = &'static str> {
+        proptest::sample::select(vec![
+            r#""c1""#,
+            r#""CallerAnswered""#,
+            r#""Ended""#,
+            "null",
+            "3",
+            r#""a\"b""#,
+            r#"{"caller":"a","callee":null}"#,
+            r#"{"caller":{"x":"y"}}"#,
+            r#"{"a":1}"#,
+            "[]",
+            r#"{}"#,
+            "\"\u{e9}\"",
+        ])
+    }
+
+    proptest::proptest! {
+        /// What the plain reader takes, the tolerant reader reads alike: method, cmd_id,
+        /// event and data text.
+        #[test]
+        fn plain_notifications_read_as_the_tolerant_reader_reads_them(
+            envelope in proptest::collection::vec((
+                proptest::sample::select(vec!["jsonrpc", "method", "params", "id", "x"]),
+                proptest::sample::select(vec![r#""2.0""#, r#""CallStart""#, "null", "1", "P"]),
+            ), 0..4).prop_map(|mut v| {
+                v.push(("method", r#""CallStart""#));
+                v.push(("params", "P"));
+                v
+            }).prop_shuffle(),
+            params in proptest::collection::vec((
+                proptest::sample::select(vec!["cmd_id", "event", "status", "data", "x"]),
+                params_value(),
+            ), 0..3).prop_map(|mut v| {
+                v.push(("cmd_id", r#""c1""#));
+                v.push(("event", r#""CallerAnswered""#));
+                v.push(("data", r#"{"caller":"a"}"#));
+                v
+            }).prop_shuffle(),
+        ) {
+            let body = |members: &[(&str, &str)]| -> String {
+                members.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect::<Vec<_>>().join(",")
+            };
+            let params_text = format!("{{{}}}", body(&params));
+            let envelope: Vec<(&str, String)> = envelope
+                .iter()
+                .map(|(k, v)| (*k, if *v == "P" { params_text.clone() } else { (*v).to_owned() }))
+                .collect();
+            let text = format!("{{{}}}", envelope.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect::<Vec<_>>().join(","));
+            if let Some((method, p)) = read_plain_notification(&text) {
+                let mut messages = crate::callapi::jsonrpc::read_from_server_ref(&text, false)
+                    .expect("a message");
+                let Some(crate::callapi::jsonrpc::FromServerRef::Notification { method: m, params: crate::callapi::jsonrpc::NoteParams::Raw(raw) }) = messages.next() else {
+                    return Err(proptest::test_runner::TestCaseError::fail(format!("not a notification: {text}")));
+                };
+                let reference = CallParams::from_raw(raw);
+                proptest::prop_assert_eq!(method, m, "{}", text);
+                proptest::prop_assert_eq!(p.cmd_id, reference.cmd_id, "{}", text);
+                proptest::prop_assert_eq!(p.event, reference.event, "{}", text);
+                proptest::prop_assert_eq!(p.data, reference.data, "{}", text);
+            }
+        }
     }
 }

@@ -28,8 +28,10 @@ use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::forward_to_deserialize_any;
 
 mod bytes;
+mod plain;
 
 use bytes::{escape, skip_ws, special};
+pub(crate) use plain::{split_plain_string, PlainObject};
 
 /// The frame is not of the simple shape this reader takes: read it with the general one.
 #[derive(Debug)]
@@ -81,77 +83,6 @@ pub(crate) fn string(text: &str) -> Option<Cow<'_, str>> {
     };
     let value = s.string_value().ok()?;
     (s.pos == text.len()).then_some(value)
-}
-
-/// The plain string (no escape, no control character) whose inside `text` starts with:
-/// the string and the text after its closing quote. `None` if it is not plain or not
-/// closed.
-pub(crate) fn split_plain_string(text: &str) -> Option<(&str, &str)> {
-    let end = special(text.as_bytes(), 0)?;
-    if text.as_bytes()[end] != b'"' {
-        return None;
-    }
-    // The quote is ASCII, so both sides of it are character boundaries.
-    Some((text.get(..end)?, text.get(end + 1..)?))
-}
-
-/// An object written compactly (no whitespace) whose member values are plain strings or
-/// `null`, as small messages are written: read member by member straight off the bytes,
-/// which costs a fraction of the scanner's general machinery. Every method returns `None`
-/// for anything else; the caller then uses the scanner.
-pub(crate) struct PlainObject<'de> {
-    rest: &'de str,
-    started: bool,
-}
-
-impl<'de> PlainObject<'de> {
-    /// The object `text` is (it must be all of `text`).
-    pub(crate) fn new(text: &'de str) -> Option<Self> {
-        Some(PlainObject {
-            rest: text.strip_prefix('{')?,
-            started: false,
-        })
-    }
-
-    /// The next member's name (moving past its colon), or `None` at the closing brace,
-    /// which must end the text.
-    pub(crate) fn next_name(&mut self) -> Option<Option<&'de str>> {
-        if self.rest == "}" {
-            return Some(None);
-        }
-        let rest = if self.started {
-            self.rest.strip_prefix(',')?
-        } else {
-            self.rest
-        };
-        self.started = true;
-        let (name, rest) = split_plain_string(rest.strip_prefix('"')?)?;
-        self.rest = rest.strip_prefix(':')?;
-        Some(Some(name))
-    }
-
-    /// The member's value: a plain string, or `null` (as `None`).
-    pub(crate) fn opt_str(&mut self) -> Option<Option<&'de str>> {
-        if let Some(rest) = self.rest.strip_prefix("null") {
-            self.rest = rest;
-            return Some(None);
-        }
-        self.str().map(Some)
-    }
-
-    /// The member's value as its JSON text (quotes included) if it is a plain string;
-    /// `null` as `None`.
-    pub(crate) fn opt_raw_str(&mut self) -> Option<Option<RawText<'de>>> {
-        let text = self.rest;
-        Some(self.opt_str()?.map(|s| RawText(&text[..s.len() + 2])))
-    }
-
-    /// The member's value, which must be a plain string.
-    pub(crate) fn str(&mut self) -> Option<&'de str> {
-        let (s, rest) = split_plain_string(self.rest.strip_prefix('"')?)?;
-        self.rest = rest;
-        Some(s)
-    }
 }
 
 /// A value's JSON text, exactly as it stands in the frame (like `serde_json`'s raw value,
