@@ -85,6 +85,17 @@ pub(crate) fn string(text: &str) -> Option<Cow<'_, str>> {
     (s.pos == text.len()).then_some(value)
 }
 
+/// The value `text` starts with, read by `T` through the scanner, and the text after it.
+fn value_at<'de, T: serde::Deserialize<'de>>(text: &'de str) -> Option<(T, &'de str)> {
+    let mut s = Scanner {
+        text,
+        pos: 0,
+        depth: 1,
+    };
+    let value = T::deserialize(Value(&mut s)).ok()?;
+    Some((value, text.get(s.pos..)?))
+}
+
 /// A value's JSON text, exactly as it stands in the frame (like `serde_json`'s raw value,
 /// which it is read through by `serde_json`, but served by this reader too).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -101,6 +101,30 @@ impl<'de> PlainObject<'de> {
         Some(&text[..text.len() - self.rest.len()])
     }
 
+    /// The member's value as its JSON text, `null` as `None`.
+    pub(crate) fn opt_raw(&mut self) -> Option<Option<RawText<'de>>> {
+        match self.rest.as_bytes().first() {
+            Some(b'"' | b'n') => self.opt_raw_str(),
+            _ => self.value(),
+        }
+    }
+
+    /// Moves past the member's value, whatever it is.
+    pub(crate) fn skip(&mut self) -> Option<()> {
+        match self.rest.as_bytes().first() {
+            Some(b'"' | b'n') => self.opt_str().map(drop),
+            _ => self.value::<serde::de::IgnoredAny>().map(drop),
+        }
+    }
+
+    /// The member's value, of any kind, read through the scanner (which takes whitespace
+    /// inside it too); reading goes on after it.
+    pub(crate) fn value<T: serde::Deserialize<'de>>(&mut self) -> Option<T> {
+        let (value, rest) = super::value_at(self.rest)?;
+        self.rest = rest;
+        Some(value)
+    }
+
     /// The member's value, an object: a cursor over it. Read it to its closing brace,
     /// then hand it back with [`resume`](Self::resume).
     pub(crate) fn object(&self) -> Option<PlainObject<'de>> {
