@@ -332,7 +332,6 @@ macro_rules! read_members {
                     read
                 }
 
-                #[allow(unreachable_code, unused_variables, unused_mut)]
                 fn read_plain_into(&mut self, text: &'de str, seen: &mut u64) -> Option<()> {
                     let mut obj = $crate::flat::PlainObject::new(text)?;
                     while let Some(name) = obj.next_name()? {
