@@ -66,9 +66,18 @@ pub(crate) fn sorted<K: Serialize + Ord, V: Serialize, S: Serializer>(
     map: &IdMap<K, V>,
     s: S,
 ) -> Result<S::Ok, S::Error> {
-    let mut entries: Vec<(&K, &V)> = map.iter().collect();
-    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    s.collect_map(entries)
+    Sorted(map).serialize(s)
+}
+
+/// A map that serializes in key order (for a field written by hand).
+pub(crate) struct Sorted<'a, K, V>(pub &'a IdMap<K, V>);
+
+impl<K: Serialize + Ord, V: Serialize> Serialize for Sorted<'_, K, V> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut entries: Vec<(&K, &V)> = self.0.iter().collect();
+        entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        s.collect_map(entries)
+    }
 }
 
 #[cfg(test)]

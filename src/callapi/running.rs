@@ -201,22 +201,11 @@ struct Checkpoint<M> {
 
 impl Serialize for Running {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut commands: Vec<(&Arc<str>, &Command)> = self.commands.iter().collect();
-        commands.sort_unstable_by(|a, b| a.0.cmp(b.0));
         Checkpoint {
-            commands: SortedMap(commands),
+            commands: crate::id_map::Sorted(&self.commands),
             next_seq: self.next_seq,
         }
         .serialize(s)
-    }
-}
-
-/// Entries written as a JSON object, in the order given.
-struct SortedMap<'a>(Vec<(&'a Arc<str>, &'a Command)>);
-
-impl Serialize for SortedMap<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(self.0.iter().copied())
     }
 }
 
