@@ -146,6 +146,10 @@ fn read_plain_response(text: &str) -> Option<ResponseFields<'_>> {
     Some(f)
 }
 
+// These few helpers repeat what `flat::PlainObject` does, on purpose: reading a response
+// through that cursor (its member bookkeeping, its general `null` handling) measured
+// ~180 instructions more per `ack`, a ratio of about 2.0 instead of 1.6.
+
 /// The plain string `text` starts with (quotes included), and the text after it.
 fn plain_string(text: &str) -> Option<(&str, &str)> {
     crate::flat::split_plain_string(text.strip_prefix('"')?)
