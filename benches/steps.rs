@@ -373,12 +373,22 @@ struct CallStartRequest {
 
 impl Case for CallStartRequest {
     fn prepare(&mut self) {
-        self.server = callapi::Server::new(callapi::ServerConfig::default());
         if self.frames.is_empty() {
-            for i in 0..self.batch() {
+            for i in 0..2 * self.batch() {
                 self.frames.push(format!(r#"{{"jsonrpc":"2.0","id":{i},"method":"CallStart","params":{{"caller":"sip:alice@10.0.0.10","callee":"sip:bob@10.0.0.11","cmd_id":"c{i}"}}}}"#));
             }
         }
+        // A connection past its first commands: as many as a batch starts have run and
+        // ended, so its tables have grown (a new connection's first commands grow them).
+        let mut s = callapi::Server::new(callapi::ServerConfig::default());
+        for frame in &self.frames[self.batch()..] {
+            s.handle_frame(t(0), frame);
+        }
+        for i in self.batch()..2 * self.batch() {
+            s.end(t(0), &format!("c{i}")).unwrap();
+        }
+        while !matches!(s.poll_output(), callapi::ServerOutput::Timeout(_)) {}
+        self.server = s;
     }
     fn step(&mut self, i: usize) {
         self.server.handle_frame(t(1), black_box(&self.frames[i]));

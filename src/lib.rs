@@ -114,6 +114,7 @@ pub mod progress;
 mod raw_json;
 mod routing;
 mod serde_pairs;
+mod text;
 mod time;
 pub mod timer;
 pub mod transcript;
@@ -122,6 +123,7 @@ pub mod wtsp;
 pub use error::UsageError;
 pub use raw_json::RawJson;
 pub use routing::Routing;
+pub use text::Text;
 
 /// The README's example is compiled and run as a doctest.
 #[cfg(doctest)]

@@ -142,6 +142,24 @@ impl<'de> Deserialize<'de> for LenientStr<'de> {
     }
 }
 
+/// A struct of [`read_members!`], read member by member off a compact object's bytes.
+pub(crate) trait PlainMembers<'de>: Default {
+    /// Reads `obj`'s members to its closing brace; `None` gives up (an escape, whitespace,
+    /// a repeated member...).
+    fn read_plain_object(&mut self, obj: &mut crate::flat::PlainObject<'de>) -> Option<()>;
+}
+
+/// The member's value, an object, read into a fresh `T` off its bytes.
+pub(crate) fn read_plain_object<'de, T: PlainMembers<'de>>(
+    obj: &mut crate::flat::PlainObject<'de>,
+) -> Option<T> {
+    let mut inner = obj.object()?;
+    let mut value = T::default();
+    value.read_plain_object(&mut inner)?;
+    obj.resume(inner)?;
+    Some(value)
+}
+
 /// Reads one member's value into its slot.
 macro_rules! read_member {
     // A string: `null` reads as absent.
@@ -158,6 +176,11 @@ macro_rules! read_member {
     };
     // A member where `null` means something: absent stays `None`, `null` is `Some(None)`.
     (nullable, $map:ident, $slot:expr) => {
+        $slot = Some($map.next_value()?)
+    };
+    // An object read into another struct of `read_members!`; `null` or another type is an
+    // error.
+    (object, $map:ident, $slot:expr) => {
         $slot = Some($map.next_value()?)
     };
     // Through a newtype whose field is the slot's whole value.
@@ -189,6 +212,9 @@ macro_rules! read_plain_member {
     (nullable, $obj:ident, $slot:expr) => {
         $slot = Some($obj.value()?)
     };
+    (object, $obj:ident, $slot:expr) => {
+        $slot = Some($crate::members::read_plain_object($obj)?)
+    };
     ($wrapper:ident, $obj:ident, $slot:expr) => {
         $slot = $obj.value::<$wrapper<'de>>()?.0
     };
@@ -198,7 +224,8 @@ macro_rules! read_plain_member {
 /// `fn read_members(map, &mut $ty)`, `$ty::read(&mut self, text)` (one whole frame) and
 /// `Deserialize for $ty` (for nesting and for reading from a `Value`). Each member is
 /// `"name" => field: how`, `how` being `str`, `value`, `raw` (an `Option<RawText>`: the
-/// value's JSON text), `nullable` or a wrapper type; with
+/// value's JSON text), `nullable`, `object` (another struct of this macro, read off the
+/// bytes with the rest when plain) or a wrapper type; with
 /// `nested "name" => field`, a member of that name reads another `$ty` into `field`; with
 /// `unknown => flag`, an unknown member sets the `bool` field `flag`.
 macro_rules! read_members {
@@ -334,6 +361,17 @@ macro_rules! read_members {
 
                 fn read_plain_into(&mut self, text: &'de str, seen: &mut u64) -> Option<()> {
                     let mut obj = $crate::flat::PlainObject::new(text)?;
+                    self.read_plain_members(&mut obj, seen)?;
+                    obj.end()
+                }
+
+                /// Reads `obj`'s members to its closing brace.
+                #[inline(always)]
+                fn read_plain_members(
+                    &mut self,
+                    obj: &mut $crate::flat::PlainObject<'de>,
+                    seen: &mut u64,
+                ) -> Option<()> {
                     while let Some(name) = obj.next_name()? {
                         let member = match name {
                             $($name => Member::$field,)*
@@ -356,7 +394,13 @@ macro_rules! read_members {
                             }
                         }
                     }
-                    obj.end()
+                    Some(())
+                }
+            }
+
+            impl<'de> $crate::members::PlainMembers<'de> for $ty<'de> {
+                fn read_plain_object(&mut self, obj: &mut $crate::flat::PlainObject<'de>) -> Option<()> {
+                    self.read_plain_members(obj, &mut 0)
                 }
             }
 

@@ -16,7 +16,7 @@ use super::jsonrpc::{params_of, read_from_server_ref, FromServerRef, Id, NotePar
 use super::notify_read::CallParams;
 use super::{CallEvent, Command};
 use crate::timer::TimerQueue;
-use crate::{Timestamp, UsageError};
+use crate::{Text, Timestamp, UsageError};
 
 /// Client configuration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,14 +82,14 @@ pub enum ClientEvent {
     /// The server answered `Started`.
     Started {
         /// The command, as the client named it (shared with the machine).
-        cmd_id: Arc<str>,
+        cmd_id: Text,
         /// The server's own cmd_id, when it chose a different one.
         server_cmd_id: Option<String>,
     },
     /// A progress event of a command.
     Progress {
         /// The command (shared with the machine: handing it out copies nothing).
-        cmd_id: Arc<str>,
+        cmd_id: Text,
         /// Its method (borrowed for the catalog's methods).
         method: Cow<'static, str>,
         /// What happened.
@@ -98,7 +98,7 @@ pub enum ClientEvent {
     /// A command ended.
     Ended {
         /// The command.
-        cmd_id: Arc<str>,
+        cmd_id: Text,
         /// Its method.
         method: Cow<'static, str>,
         /// How.
@@ -439,7 +439,7 @@ impl Client {
             }
         }
         self.event(ClientEvent::Ended {
-            cmd_id: id,
+            cmd_id: id.into(),
             method: live.method,
             outcome,
         });
@@ -488,7 +488,7 @@ impl Client {
                     self.aliases.insert(t.clone(), cmd_id.clone());
                 }
                 self.event(ClientEvent::Started {
-                    cmd_id,
+                    cmd_id: cmd_id.into(),
                     server_cmd_id: theirs.clone(),
                 });
                 if let Some(t) = theirs {
@@ -576,7 +576,7 @@ impl Client {
                 let (cmd_id, method) = (id.clone(), live.method.clone());
                 let event = CallEvent::from_raw(event, data);
                 self.event(ClientEvent::Progress {
-                    cmd_id,
+                    cmd_id: cmd_id.into(),
                     method,
                     event,
                 });

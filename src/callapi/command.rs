@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::members::LenientStr;
+use crate::Text;
 use serde_json::{Map, Value};
 
 /// Which party of a dialog.
@@ -64,30 +65,30 @@ pub enum Command {
     /// Call `caller`, then connect them to `callee`.
     CallStart {
         /// SIP URI of the first party.
-        caller: String,
+        caller: Text,
         /// SIP URI of the second party.
-        callee: String,
+        callee: Text,
     },
     /// Transfer one leg of a dialog to a new destination.
     CallBlindTransfer {
         /// SIP Call-ID of the dialog.
-        callid: String,
+        callid: Text,
         /// The party to transfer.
         leg: Leg,
         /// SIP URI of the transfer target.
-        destination: String,
+        destination: Text,
     },
     /// Join a leg of one dialog to a leg of another.
     CallAttendedTransfer {
         /// SIP Call-ID of dialog #1.
         #[serde(rename = "callidA")]
-        callid_a: String,
+        callid_a: Text,
         /// The party of dialog #1.
         #[serde(rename = "legA")]
         leg_a: Leg,
         /// SIP Call-ID of dialog #2.
         #[serde(rename = "callidB")]
-        callid_b: String,
+        callid_b: Text,
         /// The party of dialog #2.
         #[serde(rename = "legB")]
         leg_b: Leg,
@@ -95,17 +96,17 @@ pub enum Command {
     /// Put both legs of a dialog on hold.
     CallHold {
         /// SIP Call-ID of the dialog.
-        callid: String,
+        callid: Text,
     },
     /// Resume both legs of a dialog.
     CallUnhold {
         /// SIP Call-ID of the dialog.
-        callid: String,
+        callid: Text,
     },
     /// End a dialog.
     CallEnd {
         /// SIP Call-ID of the dialog.
-        callid: String,
+        callid: Text,
     },
     /// Answered with `Reply` carrying the params as received.
     Echo {
@@ -214,14 +215,15 @@ impl Command {
                 return Err(ParamError::NotAString(k.clone()));
             }
         }
-        let s = |name: &'static str| -> Result<String, ParamError> {
+        let text = |name: &'static str| -> Result<&str, ParamError> {
             match map.get(name).and_then(Value::as_str) {
-                Some(v) if !v.is_empty() => Ok(v.to_owned()),
+                Some(v) if !v.is_empty() => Ok(v),
                 _ => Err(ParamError::Missing(name)),
             }
         };
+        let s = |name: &'static str| text(name).map(Text::from);
         let leg = |name: &'static str| -> Result<Leg, ParamError> {
-            Leg::parse(&s(name)?).ok_or(ParamError::BadLeg(name))
+            Leg::parse(text(name)?).ok_or(ParamError::BadLeg(name))
         };
         Ok(match method {
             "CallStart" => Command::CallStart {

@@ -6,7 +6,6 @@
 //! hands anything else back, so both readers always agree.
 
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
@@ -14,6 +13,7 @@ use serde_json::value::RawValue;
 use super::command::{Command, Leg};
 use super::jsonrpc::Id;
 use crate::members::{read_members, Str};
+use crate::Text;
 
 /// A string member; anything else (`null` too) fails the fast read.
 struct StrictStr<'a>(Option<Cow<'a, str>>);
@@ -55,12 +55,12 @@ read_members! {
     unknown => unknown
 }
 
-/// A call command (not `Echo`) and its non-empty `cmd_id`, when its params are plain;
+/// A call command (not `Echo`) read from plain params, its strings still in the frame;
 /// `None` sends the caller to the tree-based reader.
-pub(crate) fn read_plain(
+pub(crate) fn read_plain<'a>(
     method: &str,
-    params: Option<&RawValue>,
-) -> Option<(Command, Option<Arc<str>>)> {
+    params: Option<&'a RawValue>,
+) -> Option<PlainCommand<'a>> {
     let mut p = Params::default();
     if let Some(raw) = params {
         p.read(raw.get()).ok()?;
@@ -68,22 +68,63 @@ pub(crate) fn read_plain(
     command_from(method, p)
 }
 
-/// A single request with plain call-command params, read in one pass: envelope and params
-/// together (rather than the params skipped as text, then read).
-pub(crate) struct PlainRequest {
-    pub id: Option<Id>,
-    pub command: Command,
-    pub cmd_id: Option<Arc<str>>,
+/// The call commands' kinds, as [`PlainCommand`] holds them.
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Start,
+    BlindTransfer,
+    AttendedTransfer,
+    Hold,
+    Unhold,
+    End,
 }
 
-/// The params member of a [`Request`] read as plain params; `null` or another type fails
-/// the read (the general reader then has the answer).
-struct PlainParams<'a>(Option<Params<'a>>);
+/// A call command read from plain params, borrowing the frame: [`PlainCommand::build`]
+/// makes the [`Command`] and its cmd_id with one allocation for all their strings.
+#[derive(Debug)]
+pub(crate) struct PlainCommand<'a> {
+    kind: Kind,
+    /// The command's strings in field order (`callid`s first; `""` when it has one).
+    texts: [Cow<'a, str>; 2],
+    legs: [Leg; 2],
+    /// The non-empty `cmd_id` given, if any.
+    pub cmd_id: Option<Cow<'a, str>>,
+}
 
-impl<'de> Deserialize<'de> for PlainParams<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Params::deserialize(d).map(|p| PlainParams(Some(p)))
+impl PlainCommand<'_> {
+    /// The command and `cmd_id` as [`Text`]s cut from one buffer (staged in `scratch`).
+    pub(crate) fn build(&self, cmd_id: &str, scratch: &mut String) -> (Command, Text) {
+        let [cmd_id, a, b] = Text::join([cmd_id, &self.texts[0], &self.texts[1]], scratch);
+        let [leg_a, leg_b] = self.legs;
+        let command = match self.kind {
+            Kind::Start => Command::CallStart {
+                caller: a,
+                callee: b,
+            },
+            Kind::BlindTransfer => Command::CallBlindTransfer {
+                callid: a,
+                leg: leg_a,
+                destination: b,
+            },
+            Kind::AttendedTransfer => Command::CallAttendedTransfer {
+                callid_a: a,
+                leg_a,
+                callid_b: b,
+                leg_b,
+            },
+            Kind::Hold => Command::CallHold { callid: a },
+            Kind::Unhold => Command::CallUnhold { callid: a },
+            Kind::End => Command::CallEnd { callid: a },
+        };
+        (command, cmd_id)
     }
+}
+
+/// A single request with plain call-command params, read in one pass: envelope and params
+/// together (rather than the params skipped as text, then read).
+pub(crate) struct PlainRequest<'a> {
+    pub id: Option<Id>,
+    pub command: PlainCommand<'a>,
 }
 
 /// An id of the usual kinds, read in place: a non-negative integer, a string or `null`.
@@ -127,14 +168,14 @@ read_members! {
         "jsonrpc" => jsonrpc: StrictStr,
         "id" => id: nullable,
         "method" => method: StrictStr,
-        "params" => params: PlainParams,
+        "params" => params: object,
     }
 }
 
 /// Reads a frame that is one valid request of a call command with plain params. `None`
 /// for any other frame — a batch, an invalid request, `Echo`, odd params — which the
 /// general reader then reads (and answers) as before, so this only ever saves work.
-pub(crate) fn read_plain_request(text: &str) -> Option<PlainRequest> {
+pub(crate) fn read_plain_request(text: &str) -> Option<PlainRequest<'_>> {
     // A batch is told by its first byte, before serde would build an error for it.
     if !crate::members::skip_json_ws(text).starts_with('{') {
         return None;
@@ -145,53 +186,60 @@ pub(crate) fn read_plain_request(text: &str) -> Option<PlainRequest> {
     if r.jsonrpc.as_deref() != Some("2.0") {
         return None;
     }
-    let (command, cmd_id) = command_from(&r.method?, r.params.unwrap_or_default())?;
+    let command = command_from(&r.method?, r.params.unwrap_or_default())?;
     Some(PlainRequest {
         id: r.id.map(|PlainId(id)| id),
         command,
-        cmd_id,
     })
 }
 
-fn command_from(method: &str, p: Params<'_>) -> Option<(Command, Option<Arc<str>>)> {
+fn command_from<'a>(method: &str, p: Params<'a>) -> Option<PlainCommand<'a>> {
     if p.unknown {
         return None;
     }
-    let s = |v: Option<Cow<'_, str>>| v.filter(|s| !s.is_empty()).map(Cow::into_owned);
+    let s = |v: Option<Cow<'a, str>>| v.filter(|s| !s.is_empty());
     let leg = |v: &Option<Cow<'_, str>>| v.as_deref().and_then(Leg::parse);
-    let command = match method {
-        "CallStart" => Command::CallStart {
-            caller: s(p.caller)?,
-            callee: s(p.callee)?,
-        },
-        "CallBlindTransfer" => Command::CallBlindTransfer {
-            leg: leg(&p.leg)?,
-            callid: s(p.callid)?,
-            destination: s(p.destination)?,
-        },
-        "CallAttendedTransfer" => Command::CallAttendedTransfer {
-            leg_a: leg(&p.leg_a)?,
-            leg_b: leg(&p.leg_b)?,
-            callid_a: s(p.callid_a)?,
-            callid_b: s(p.callid_b)?,
-        },
-        "CallHold" => Command::CallHold {
-            callid: s(p.callid)?,
-        },
-        "CallUnhold" => Command::CallUnhold {
-            callid: s(p.callid)?,
-        },
-        "CallEnd" => Command::CallEnd {
-            callid: s(p.callid)?,
-        },
+    // Unused slots: a leg is never read where the kind has none.
+    let (kind, texts, legs) = match method {
+        "CallStart" => (Kind::Start, [s(p.caller)?, s(p.callee)?], [Leg::Caller; 2]),
+        "CallBlindTransfer" => (
+            Kind::BlindTransfer,
+            [s(p.callid)?, s(p.destination)?],
+            [leg(&p.leg)?, Leg::Caller],
+        ),
+        "CallAttendedTransfer" => (
+            Kind::AttendedTransfer,
+            [s(p.callid_a)?, s(p.callid_b)?],
+            [leg(&p.leg_a)?, leg(&p.leg_b)?],
+        ),
+        "CallHold" => (
+            Kind::Hold,
+            [s(p.callid)?, Cow::Borrowed("")],
+            [Leg::Caller; 2],
+        ),
+        "CallUnhold" => (
+            Kind::Unhold,
+            [s(p.callid)?, Cow::Borrowed("")],
+            [Leg::Caller; 2],
+        ),
+        "CallEnd" => (
+            Kind::End,
+            [s(p.callid)?, Cow::Borrowed("")],
+            [Leg::Caller; 2],
+        ),
         _ => return None,
     };
     let cmd_id = match p.cmd_id {
         None => None,
-        Some(c) if !c.is_empty() => Some(Arc::from(&*c)),
+        Some(c) if !c.is_empty() => Some(c),
         Some(_) => return None,
     };
-    Some((command, cmd_id))
+    Some(PlainCommand {
+        kind,
+        texts,
+        legs,
+        cmd_id,
+    })
 }
 
 #[cfg(test)]
@@ -200,15 +248,26 @@ mod tests {
     use serde_json::Value;
 
     /// The tree-based reading of the same params, as the server does it.
-    fn reference(method: &str, params: &str) -> Option<(Command, Option<Arc<str>>)> {
+    fn reference(method: &str, params: &str) -> Option<(Command, Option<Text>)> {
         let v: Value = serde_json::from_str(params).unwrap();
         let cmd_id = match v.get("cmd_id") {
             None => None,
-            Some(Value::String(s)) if !s.is_empty() => Some(Arc::from(s.as_str())),
+            Some(Value::String(s)) if !s.is_empty() => Some(Text::from(s.as_str())),
             Some(_) => return None,
         };
         let command = Command::from_params(method, Some(&v))?.ok()?;
         Some((command, cmd_id))
+    }
+
+    /// The command a plain reading builds, and its cmd_id when one was given.
+    fn built(plain: Option<PlainCommand<'_>>) -> Option<(Command, Option<Text>)> {
+        let plain = plain?;
+        let (command, cmd_id) =
+            plain.build(plain.cmd_id.as_deref().unwrap_or("gen"), &mut String::new());
+        if plain.cmd_id.is_none() {
+            assert_eq!(cmd_id, "gen");
+        }
+        Some((command, plain.cmd_id.is_some().then_some(cmd_id)))
     }
 
     #[test]
@@ -230,7 +289,7 @@ mod tests {
         ];
         for (method, params) in cases {
             let raw: &RawValue = serde_json::from_str(params).unwrap();
-            let fast = read_plain(method, Some(raw));
+            let fast = built(read_plain(method, Some(raw)));
             assert!(fast.is_some(), "{method} {params}");
             assert_eq!(fast, reference(method, params), "{method} {params}");
         }
@@ -256,9 +315,9 @@ mod tests {
         ];
         for (method, params) in cases {
             let raw: &RawValue = serde_json::from_str(params).unwrap();
-            assert_eq!(read_plain(method, Some(raw)), None, "{method} {params}");
+            assert!(read_plain(method, Some(raw)).is_none(), "{method} {params}");
         }
-        assert_eq!(read_plain("CallStart", None), None);
+        assert!(read_plain("CallStart", None).is_none());
     }
 
     #[test]
@@ -273,8 +332,8 @@ mod tests {
         };
         assert_eq!(Some(plain.id), Some(general.id));
         assert_eq!(
-            Some((plain.command, plain.cmd_id)),
-            read_plain(&general.method, general.params)
+            built(Some(plain.command)),
+            built(read_plain(&general.method, general.params))
         );
     }
 
@@ -312,8 +371,8 @@ mod tests {
                 let general = general.expect("the general reader reads it too");
                 proptest::prop_assert_eq!(&plain.id, &general.id);
                 proptest::prop_assert_eq!(
-                    Some((plain.command, plain.cmd_id)),
-                    read_plain(&general.method, general.params)
+                    built(Some(plain.command)),
+                    built(read_plain(&general.method, general.params))
                 );
             }
         }

@@ -3,7 +3,6 @@
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -13,10 +12,11 @@ use super::jsonrpc::{
     read_incoming_raw, ErrorObject, Id, IncomingRaw, RequestRaw, Response, INVALID_PARAMS,
     INVALID_REQUEST, METHOD_NOT_FOUND, SERVER_ERROR,
 };
-use super::params_read::{read_plain, read_plain_request};
+use super::params_read::{read_plain, read_plain_request, PlainCommand};
 use super::running::Running;
 use super::Command;
-use crate::{Timestamp, UsageError};
+use crate::text::Scratch;
+use crate::{Text, Timestamp, UsageError};
 
 /// Server configuration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,7 +52,7 @@ pub enum ServerEvent {
     /// with [`Server::notify`], [`Server::fail`] and [`Server::end`].
     CommandStarted {
         /// Its cmd_id.
-        cmd_id: Arc<str>,
+        cmd_id: Text,
         /// The request's id (`None` for a notification).
         id: Option<Id>,
         /// What to do.
@@ -62,12 +62,12 @@ pub enum ServerEvent {
     /// sent.
     CommandTimedOut {
         /// The command.
-        cmd_id: Arc<str>,
+        cmd_id: Text,
     },
     /// The connection closed while the command ran: clean up its SIP side.
     CommandCancelled {
         /// The command.
-        cmd_id: Arc<str>,
+        cmd_id: Text,
     },
     /// A request was refused with a JSON-RPC error (sent, unless it came as a notification).
     RequestRejected {
@@ -97,7 +97,7 @@ pub enum Output {
 #[serde(rename_all = "snake_case")]
 pub enum ServerTimer {
     /// This command must have ended.
-    Command(Arc<str>),
+    Command(Text),
 }
 
 impl ServerTimer {
@@ -149,12 +149,16 @@ pub struct Server {
     /// what iterates it sorts first, and a checkpoint writes it in cmd_id order.
     running: Running,
     out: VecDeque<Output>,
+    /// Where a started command's strings are joined into one buffer.
+    #[serde(skip)]
+    scratch: Scratch,
 }
 
-/// What one request of a frame produced: its answer (if any), then its notifications and
-/// the application's event (at most one per request), which must follow the answer.
+/// What one request of a frame produced: its answer (if any, written), then its
+/// notifications and the application's event (at most one per request), which must follow
+/// the answer.
 struct Handled {
-    response: Option<Reply>,
+    response: Option<String>,
     notifications: Vec<String>,
     event: Option<ServerEvent>,
 }
@@ -168,6 +172,7 @@ impl Server {
             next_cmd: 1,
             running: Running::default(),
             out: VecDeque::new(),
+            scratch: Scratch::default(),
         }
     }
 
@@ -198,7 +203,7 @@ impl Server {
         // A single call-command request with plain params, the usual frame: one pass.
         if text.len() <= self.config.max_frame_len {
             if let Some(plain) = read_plain_request(text) {
-                let h = self.run(now, plain.id, Ok((plain.command, plain.cmd_id)));
+                let h = self.run(now, plain.id, Ok(Parsed::Plain(plain.command)));
                 return self.answer(h);
             }
         }
@@ -223,13 +228,20 @@ impl Server {
                 self.answer(h);
             }
             IncomingRaw::Batch(items) => {
-                let handled: Vec<Handled> =
+                let mut handled: Vec<Handled> =
                     items.into_iter().map(|i| self.handle(now, i)).collect();
-                let responses: Vec<&Reply> =
-                    handled.iter().filter_map(|h| h.response.as_ref()).collect();
-                // An array of only notifications gets nothing at all.
-                if !responses.is_empty() {
-                    self.transmit(serde_json::to_string(&responses).unwrap_or_default());
+                // The answers in one array (compact JSON: joined by commas); an array of
+                // only notifications gets nothing at all.
+                let mut array = String::new();
+                for h in &mut handled {
+                    if let Some(r) = h.response.take() {
+                        array.push(if array.is_empty() { '[' } else { ',' });
+                        array.push_str(&r);
+                    }
+                }
+                if !array.is_empty() {
+                    array.push(']');
+                    self.transmit(array);
                 }
                 for h in handled {
                     self.follow_up(h);
@@ -345,9 +357,9 @@ impl Server {
     }
 
     /// A single request's outputs, in order: its answer, then the rest.
-    fn answer(&mut self, h: Handled) {
-        if let Some(r) = &h.response {
-            self.transmit(r.encode());
+    fn answer(&mut self, mut h: Handled) {
+        if let Some(r) = h.response.take() {
+            self.transmit(r);
         }
         self.follow_up(h);
     }
@@ -369,15 +381,16 @@ impl Server {
             Err(r) => {
                 let event = rejection(Some(r.id.clone()).filter(|id| *id != Id::Null), &r);
                 return Handled {
-                    response: Some(Reply::Response(r)),
+                    response: Some(r.encode()),
                     notifications: Vec::new(),
                     event,
                 };
             }
         };
         let parsed = match read_plain(&request.method, request.params) {
-            Some(plain) => Ok(plain),
-            None => read_from_tree(&request.method, request.params_value().as_ref()),
+            Some(plain) => Ok(Parsed::Plain(plain)),
+            None => read_from_tree(&request.method, request.params_value().as_ref())
+                .map(|(command, given)| Parsed::Read(command, given)),
         };
         self.run(now, request.id, parsed)
     }
@@ -387,42 +400,44 @@ impl Server {
         &mut self,
         now: Timestamp,
         id: Option<Id>,
-        parsed: Result<(Command, Option<Arc<str>>), ErrorObject>,
+        parsed: Result<Parsed<'_>, ErrorObject>,
     ) -> Handled {
         let mut h = Handled {
             response: None,
             notifications: Vec::new(),
             event: None,
         };
-        let outcome = parsed
-            .and_then(|(command, given)| self.start(now, id.as_ref(), command, given, &mut h));
-        if let Err(e) = &outcome {
+        let outcome = parsed.and_then(|parsed| self.start(now, id.as_ref(), parsed, &mut h));
+        if let Err(e) = outcome {
             h.event = Some(ServerEvent::RequestRejected {
                 id: id.clone(),
                 code: e.code,
                 message: e.message.clone(),
             });
+            h.response = id.map(|id| {
+                Response {
+                    id,
+                    outcome: Err(e),
+                }
+                .encode()
+            });
         }
-        h.response = id.map(|id| match outcome {
-            Ok(cmd_id) => Reply::Started { id, cmd_id },
-            Err(e) => Reply::Response(Response {
-                id,
-                outcome: Err(e),
-            }),
-        });
         h
     }
 
-    /// Starts a command; its cmd_id, for the `Started` result.
+    /// Starts a command: `Started` (for a request with an id), then what follows it.
     fn start(
         &mut self,
         now: Timestamp,
         id: Option<&Id>,
-        command: Command,
-        given: Option<Arc<str>>,
+        parsed: Parsed<'_>,
         h: &mut Handled,
-    ) -> Result<Arc<str>, ErrorObject> {
-        if let Some(c) = &given {
+    ) -> Result<(), ErrorObject> {
+        let given = match &parsed {
+            Parsed::Plain(p) => p.cmd_id.as_deref(),
+            Parsed::Read(_, given) => given.as_deref(),
+        };
+        if let Some(c) = given {
             if self.running.contains(c) {
                 return Err(ErrorObject::new(
                     INVALID_PARAMS,
@@ -433,7 +448,24 @@ impl Server {
         if self.running.len() >= self.config.max_running {
             return Err(ErrorObject::new(SERVER_ERROR, "too many running commands"));
         }
-        let cmd_id = given.unwrap_or_else(|| self.generate_cmd_id());
+        let (command, cmd_id) = match parsed {
+            Parsed::Plain(p) => {
+                let generated;
+                let cmd_id = match p.cmd_id.as_deref() {
+                    Some(c) => c,
+                    None => {
+                        generated = self.generate_cmd_id();
+                        generated.as_str()
+                    }
+                };
+                p.build(cmd_id, &mut self.scratch.0)
+            }
+            Parsed::Read(command, given) => {
+                let cmd_id = given.unwrap_or_else(|| self.generate_cmd_id().as_str().into());
+                (command, cmd_id)
+            }
+        };
+        h.response = id.map(|id| Started::new(id, &cmd_id).encode());
         let method = command.method();
         if let Command::Echo { params } = &command {
             h.notifications
@@ -444,30 +476,57 @@ impl Server {
             self.running
                 .start(cmd_id.clone(), method, now + self.config.command_timeout);
             h.event = Some(ServerEvent::CommandStarted {
-                cmd_id: cmd_id.clone(),
+                cmd_id,
                 id: id.cloned(),
                 command,
             });
         }
-        Ok(cmd_id)
+        Ok(())
     }
 
     /// A UUID-shaped id from the seed and a counter, skipping any that is running.
-    fn generate_cmd_id(&mut self) -> Arc<str> {
+    fn generate_cmd_id(&mut self) -> GeneratedId {
         loop {
             let n = self.next_cmd;
             self.next_cmd = self.next_cmd.wrapping_add(1);
-            let seed = self.config.cmd_id_seed;
-            let id = format!(
-                "{:08x}-{:04x}-4000-8000-{:012x}",
-                seed & 0xffff_ffff,
-                (seed >> 32) & 0xffff,
-                n & 0xffff_ffff_ffff
-            );
-            if !self.running.contains(&id) {
-                return id.into();
+            let id = GeneratedId::new(self.config.cmd_id_seed, n);
+            if !self.running.contains(id.as_str()) {
+                return id;
             }
         }
+    }
+}
+
+/// A command read from a request: plain (its strings still in the frame), or read from
+/// the params tree with the cmd_id given.
+enum Parsed<'a> {
+    Plain(PlainCommand<'a>),
+    Read(Command, Option<Text>),
+}
+
+/// A generated cmd_id, `ssssssss-ssss-4000-8000-nnnnnnnnnnnn` (seed, then counter, in
+/// lowercase hex), written on the stack: it is copied into the command's buffer.
+struct GeneratedId([u8; 36]);
+
+impl GeneratedId {
+    fn new(seed: u64, n: u64) -> GeneratedId {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut b = *b"00000000-0000-4000-8000-000000000000";
+        let mut put = |range: std::ops::Range<usize>, mut v: u64| {
+            for i in range.rev() {
+                b[i] = HEX[(v & 0xf) as usize];
+                v >>= 4;
+            }
+        };
+        put(0..8, seed & 0xffff_ffff);
+        put(9..13, (seed >> 32) & 0xffff);
+        put(24..36, n & 0xffff_ffff_ffff);
+        GeneratedId(b)
+    }
+
+    fn as_str(&self) -> &str {
+        // Hex digits and dashes only.
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
 }
 
@@ -476,7 +535,7 @@ impl Server {
 fn read_from_tree(
     method: &str,
     params: Option<&Value>,
-) -> Result<(Command, Option<Arc<str>>), ErrorObject> {
+) -> Result<(Command, Option<Text>), ErrorObject> {
     let Some(parsed) = Command::from_params(method, params) else {
         return Err(ErrorObject::new(
             METHOD_NOT_FOUND,
@@ -485,7 +544,7 @@ fn read_from_tree(
     };
     let given = match params.and_then(|p| p.get("cmd_id")) {
         None => None,
-        Some(Value::String(s)) if !s.is_empty() => Some(Arc::from(s.as_str())),
+        Some(Value::String(s)) if !s.is_empty() => Some(Text::from(s.as_str())),
         Some(_) => {
             return Err(ErrorObject::new(
                 INVALID_PARAMS,
@@ -497,37 +556,54 @@ fn read_from_tree(
     Ok((command, given))
 }
 
-/// The answer to one request: `Started` is written straight from its cmd_id.
-enum Reply {
-    Started { id: Id, cmd_id: Arc<str> },
-    Response(Response),
+/// The `Started` answer to a request, written straight from its cmd_id.
+#[derive(Serialize)]
+struct Started<'a> {
+    jsonrpc: &'static str,
+    id: &'a Id,
+    result: StartedResult<'a>,
 }
 
-impl Reply {
-    fn encode(&self) -> String {
-        // `Started` with a plain id, written by hand: serde's map writer cost as much as
-        // reading the request. (Same bytes: see the tests.)
-        if let Reply::Started { id, cmd_id } = self {
-            use crate::json_out::{str_to_string, u64_to_string};
-            // The frame's fixed text is 64 bytes; an id of up to 20 digits, or a plain
-            // string id, fits without growing.
-            let id_len = match id {
-                Id::String(s) => s.len() + 2,
-                _ => 20,
-            };
-            let mut out = String::with_capacity(64 + id_len + cmd_id.len());
-            out.push_str(r#"{"jsonrpc":"2.0","id":"#);
-            match (id, id_u64(id)) {
-                (_, Some(n)) => u64_to_string(&mut out, n),
-                (Id::String(s), _) => str_to_string(&mut out, s),
-                _ => return serde_json::to_string(self).unwrap_or_default(),
-            }
-            out.push_str(r#","result":{"cmd_id":"#);
-            str_to_string(&mut out, cmd_id);
-            out.push_str(r#","event":"Started"}}"#);
-            return out;
+#[derive(Serialize)]
+struct StartedResult<'a> {
+    cmd_id: &'a str,
+    event: &'static str,
+}
+
+impl<'a> Started<'a> {
+    fn new(id: &'a Id, cmd_id: &'a str) -> Self {
+        Started {
+            jsonrpc: "2.0",
+            id,
+            result: StartedResult {
+                cmd_id,
+                event: "Started",
+            },
         }
-        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    fn encode(&self) -> String {
+        // With a plain id, written by hand: serde's map writer cost as much as reading the
+        // request. (Same bytes: see the tests.)
+        use crate::json_out::{str_to_string, u64_to_string};
+        let (id, cmd_id) = (self.id, self.result.cmd_id);
+        // The frame's fixed text is 64 bytes; an id of up to 20 digits, or a plain string
+        // id, fits without growing.
+        let id_len = match id {
+            Id::String(s) => s.len() + 2,
+            _ => 20,
+        };
+        let mut out = String::with_capacity(64 + id_len + cmd_id.len());
+        out.push_str(r#"{"jsonrpc":"2.0","id":"#);
+        match (id, id_u64(id)) {
+            (_, Some(n)) => u64_to_string(&mut out, n),
+            (Id::String(s), _) => str_to_string(&mut out, s),
+            _ => return serde_json::to_string(self).unwrap_or_default(),
+        }
+        out.push_str(r#","result":{"cmd_id":"#);
+        str_to_string(&mut out, cmd_id);
+        out.push_str(r#","event":"Started"}}"#);
+        out
     }
 }
 
@@ -535,34 +611,6 @@ fn id_u64(id: &Id) -> Option<u64> {
     match id {
         Id::Number(n) => n.as_u64(),
         _ => None,
-    }
-}
-
-impl Serialize for Reply {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct Started<'a> {
-            cmd_id: &'a str,
-            event: &'static str,
-        }
-        #[derive(Serialize)]
-        struct Wire<'a> {
-            jsonrpc: &'static str,
-            id: &'a Id,
-            result: Started<'a>,
-        }
-        match self {
-            Reply::Started { id, cmd_id } => Wire {
-                jsonrpc: "2.0",
-                id,
-                result: Started {
-                    cmd_id,
-                    event: "Started",
-                },
-            }
-            .serialize(s),
-            Reply::Response(r) => r.serialize(s),
-        }
     }
 }
 
@@ -612,6 +660,22 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    proptest! {
+        /// Generated cmd_ids are `{:08x}-{:04x}-4000-8000-{:012x}` of the seed's parts and
+        /// the counter.
+        #[test]
+        fn generated_ids_are_the_uuid_shape(seed in any::<u64>(), n in any::<u64>()) {
+            let expected = format!(
+                "{:08x}-{:04x}-4000-8000-{:012x}",
+                seed & 0xffff_ffff,
+                (seed >> 32) & 0xffff,
+                n & 0xffff_ffff_ffff
+            );
+            let id = GeneratedId::new(seed, n);
+            prop_assert_eq!(id.as_str(), expected);
+        }
+    }
+
     fn any_id() -> impl Strategy<Value = Id> {
         prop_oneof![
             any::<u64>().prop_map(|n| Id::Number(n.into())),
@@ -626,7 +690,7 @@ mod tests {
         /// The hand-written `Started` is the bytes serde writes.
         #[test]
         fn started_is_written_as_serde_writes_it(id in any_id(), cmd_id in ".{0,12}") {
-            let reply = Reply::Started { id, cmd_id: cmd_id.as_str().into() };
+            let reply = Started::new(&id, &cmd_id);
             prop_assert_eq!(reply.encode(), serde_json::to_string(&reply).unwrap());
         }
     }
