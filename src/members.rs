@@ -446,6 +446,7 @@ mod tests {
         n: Option<Option<u32>>,
         l: Option<Cow<'a, str>>,
         r: Option<crate::flat::RawText<'a>>,
+        o: Option<Strings<'a>>,
         other: bool,
     }
 
@@ -456,6 +457,7 @@ mod tests {
             "n" => n: nullable,
             "l" => l: LenientStr,
             "r" => r: raw,
+            "o" => o: object,
         }
         unknown => other
     }
@@ -484,10 +486,15 @@ mod tests {
         #[test]
         fn flat_first_reads_as_the_general_reader(
             members in proptest::collection::vec((
-                prop_oneof![Just("s"), Just("v"), Just("n"), Just("l"), Just("r"), Just("x")],
+                prop_oneof![
+                    Just("s"), Just("v"), Just("n"), Just("l"), Just("r"), Just("o"), Just("x"),
+                ],
                 prop_oneof![
                     Just("\"plain\""), Just("\"\""), Just(r#""q\"""#), Just("7"), Just("null"),
                     Just("{}"), Just("[1]"), Just("-3"), Just("1.5"), Just(r#"{"a":[1,"x"]}"#),
+                    Just(r#"{"s":"x","l":null,"r":"y"}"#), Just(r#"{"s":"q\"","l":7}"#),
+                    Just(r#"{"s":"a","s":"b"}"#), Just(r#"{ "s":"x"}"#), Just(r#"{"r":{"s":1}}"#),
+                    Just(r#"{"s":null}"#),
                 ],
             ), 0..5),
             tail in prop_oneof![Just(""), Just(" "), Just(","), Just("}")],
