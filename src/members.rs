@@ -160,6 +160,14 @@ pub(crate) fn read_plain_object<'de, T: PlainMembers<'de>>(
     Some(value)
 }
 
+/// A member's slot type with a reader of its own off a compact object's bytes (the
+/// `custom` kind of [`read_members!`]). It must read what its `Deserialize` reads, or
+/// give up (`None`) for the scanner to read the whole object.
+pub(crate) trait PlainValue<'de>: Sized {
+    /// Reads the member's value, moving past it.
+    fn read_plain(obj: &mut crate::flat::PlainObject<'de>) -> Option<Self>;
+}
+
 /// Reads one member's value into its slot.
 macro_rules! read_member {
     // A string: `null` reads as absent.
@@ -182,6 +190,10 @@ macro_rules! read_member {
     // error.
     (object, $map:ident, $slot:expr) => {
         $slot = Some($map.next_value()?)
+    };
+    // A slot type with a reader of its own off the bytes ([`PlainValue`]); here, as `value`.
+    (custom, $map:ident, $slot:expr) => {
+        $slot = $map.next_value()?
     };
     // Through a newtype whose field is the slot's whole value.
     ($wrapper:ident, $map:ident, $slot:expr) => {
@@ -215,6 +227,9 @@ macro_rules! read_plain_member {
     (object, $obj:ident, $slot:expr) => {
         $slot = Some($crate::members::read_plain_object($obj)?)
     };
+    (custom, $obj:ident, $slot:expr) => {
+        $slot = $crate::members::PlainValue::read_plain($obj)?
+    };
     ($wrapper:ident, $obj:ident, $slot:expr) => {
         $slot = $obj.value::<$wrapper<'de>>()?.0
     };
@@ -225,7 +240,8 @@ macro_rules! read_plain_member {
 /// `Deserialize for $ty` (for nesting and for reading from a `Value`). Each member is
 /// `"name" => field: how`, `how` being `str`, `value`, `raw` (an `Option<RawText>`: the
 /// value's JSON text), `nullable`, `object` (another struct of this macro, read off the
-/// bytes with the rest when plain) or a wrapper type; with
+/// bytes with the rest when plain), `custom` (a slot type implementing [`PlainValue`]) or
+/// a wrapper type; with
 /// `nested "name" => field`, a member of that name reads another `$ty` into `field`; with
 /// `unknown => flag`, an unknown member sets the `bool` field `flag`.
 macro_rules! read_members {

@@ -8,7 +8,7 @@
 //! which stays the reference.
 
 use super::bytes::special;
-use super::RawText;
+use super::{RawText, Scanner};
 
 /// The plain string (no escape, no control character) whose inside `text` starts with:
 /// the string and the text after its closing quote. `None` if it is not plain or not
@@ -20,6 +20,24 @@ pub(crate) fn split_plain_string(text: &str) -> Option<(&str, &str)> {
     }
     // The quote is ASCII, so both sides of it are character boundaries.
     Some((text.get(..end)?, text.get(end + 1..)?))
+}
+
+/// Where the first quote at or after `at` is.
+fn quote(bytes: &[u8], mut at: usize) -> Option<usize> {
+    // Eight bytes at a time, as `special` does (the lowest flag is exact).
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let Ok(word) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        let x = u64::from_le_bytes(word) ^ (ONES * b'"' as u64);
+        let flags = x.wrapping_sub(ONES) & !x & (ONES * 0x80);
+        if flags != 0 {
+            return Some(at + (flags.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    Some(at + bytes.get(at..)?.iter().position(|&b| b == b'"')?)
 }
 
 /// A cursor over a compact object, member by member.
@@ -104,17 +122,79 @@ impl<'de> PlainObject<'de> {
     /// The member's value as its JSON text, `null` as `None`.
     pub(crate) fn opt_raw(&mut self) -> Option<Option<RawText<'de>>> {
         match self.rest.as_bytes().first() {
-            Some(b'"' | b'n') => self.opt_raw_str(),
+            Some(b'"') => self.string_text().map(|t| Some(RawText(t))),
+            Some(b'n') => self.opt_raw_str(),
             _ => self.value(),
         }
+    }
+
+    /// The member's value, a string of any kind, as its JSON text (quotes and escapes
+    /// included): escapes are checked as the scanner checks them, not decoded.
+    pub(crate) fn string_text(&mut self) -> Option<&'de str> {
+        if !self.rest.starts_with('"') {
+            return None;
+        }
+        let mut s = Scanner {
+            text: self.rest,
+            pos: 0,
+            depth: 0,
+        };
+        s.string().ok()?;
+        let (text, rest) = self.rest.split_at_checked(s.pos)?;
+        self.rest = rest;
+        Some(text)
+    }
+
+    /// Like [`string_text`](Self::string_text), for text already known to be JSON (a
+    /// [`crate::RawJson`]'s): its escapes are not checked again, and the string ends at
+    /// the first quote after an even run of backslashes, found eight bytes at a time.
+    pub(crate) fn checked_string_text(&mut self) -> Option<&'de str> {
+        let bytes = self.rest.as_bytes();
+        if bytes.first() != Some(&b'"') {
+            return None;
+        }
+        let mut at = 1;
+        let end = loop {
+            let q = quote(bytes, at)?;
+            let backslashes = bytes[at..q]
+                .iter()
+                .rev()
+                .take_while(|&&b| b == b'\\')
+                .count();
+            if backslashes % 2 == 0 {
+                break q;
+            }
+            at = q + 1;
+        };
+        let (text, rest) = self.rest.split_at_checked(end + 1)?;
+        self.rest = rest;
+        Some(text)
     }
 
     /// Moves past the member's value, whatever it is.
     pub(crate) fn skip(&mut self) -> Option<()> {
         match self.rest.as_bytes().first() {
-            Some(b'"' | b'n') => self.opt_str().map(drop),
+            Some(b'"') => self.string_text().map(drop),
+            Some(b'n') => self.opt_str().map(drop),
             _ => self.value::<serde::de::IgnoredAny>().map(drop),
         }
+    }
+
+    /// Moves past a `null` value: whether it was one.
+    pub(crate) fn null(&mut self) -> bool {
+        take_null(&mut self.rest)
+    }
+
+    /// The member's value, an array: a cursor over it, to be handed back with
+    /// [`resume_array`](Self::resume_array).
+    pub(crate) fn array(&self) -> Option<PlainArray<'de>> {
+        PlainArray::new(self.rest)
+    }
+
+    /// Goes on after a member's array read with `inner`.
+    pub(crate) fn resume_array(&mut self, inner: PlainArray<'de>) -> Option<()> {
+        self.rest = inner.closed.then_some(inner.rest)?;
+        Some(())
     }
 
     /// The member's value, of any kind, read through the scanner (which takes whitespace
@@ -133,6 +213,132 @@ impl<'de> PlainObject<'de> {
 
     /// Goes on after a member's object read with `inner`.
     pub(crate) fn resume(&mut self, inner: PlainObject<'de>) -> Option<()> {
+        self.rest = inner.closed.then_some(inner.rest)?;
+        Some(())
+    }
+}
+
+/// Moves past `null` at the start of `rest`: whether it was there.
+fn take_null(rest: &mut &str) -> bool {
+    match rest.strip_prefix("null") {
+        Some(r) => {
+            *rest = r;
+            true
+        }
+        None => false,
+    }
+}
+
+/// A non-negative integer of at most 18 digits (as the scanner reads one) at the start of
+/// `rest`; anything else (a sign, a fraction, more digits) is given up.
+fn take_u64(rest: &mut &str) -> Option<u64> {
+    let bytes = rest.as_bytes();
+    let digits = bytes
+        .iter()
+        .take(19)
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    if digits == 0 || digits > 18 || (digits > 1 && bytes[0] == b'0') {
+        return None;
+    }
+    if matches!(bytes.get(digits), Some(b'.' | b'e' | b'E')) {
+        return None;
+    }
+    let n = bytes[..digits]
+        .iter()
+        .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+    *rest = rest.get(digits..)?;
+    Some(n)
+}
+
+/// The value at the start of `rest` (no whitespace before it), checked by the scanner, as
+/// its JSON text; `depth` is how deep it sits, for the scanner's nesting limit.
+fn take_raw<'de>(rest: &mut &'de str, depth: u32) -> Option<&'de str> {
+    if !matches!(
+        rest.as_bytes().first(),
+        Some(b'{' | b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n')
+    ) {
+        return None;
+    }
+    let mut s = Scanner {
+        text: rest,
+        pos: 0,
+        depth,
+    };
+    s.skip_value().ok()?;
+    let (text, after) = rest.split_at_checked(s.pos)?;
+    *rest = after;
+    Some(text)
+}
+
+/// A cursor over a compact array, item by item.
+pub(crate) struct PlainArray<'de> {
+    rest: &'de str,
+    started: bool,
+    closed: bool,
+}
+
+impl<'de> PlainArray<'de> {
+    /// The array `text` starts with.
+    pub(crate) fn new(text: &'de str) -> Option<Self> {
+        Some(PlainArray {
+            rest: text.strip_prefix('[')?,
+            started: false,
+            closed: false,
+        })
+    }
+
+    /// Whether another item follows (moving past its comma), or `false` past the closing
+    /// bracket.
+    pub(crate) fn next_item(&mut self) -> Option<bool> {
+        if let Some(rest) = self.rest.strip_prefix(']') {
+            self.rest = rest;
+            self.closed = true;
+            return Some(false);
+        }
+        if self.started {
+            self.rest = self.rest.strip_prefix(',')?;
+        }
+        self.started = true;
+        Some(true)
+    }
+
+    /// Moves past a `null` item: whether it was one.
+    pub(crate) fn null(&mut self) -> bool {
+        take_null(&mut self.rest)
+    }
+
+    /// The item, a small non-negative integer.
+    pub(crate) fn u64(&mut self) -> Option<u64> {
+        take_u64(&mut self.rest)
+    }
+
+    /// The item, any value, checked by the scanner, as its JSON text; `depth` is how deep
+    /// the item sits.
+    pub(crate) fn raw(&mut self, depth: u32) -> Option<&'de str> {
+        take_raw(&mut self.rest, depth)
+    }
+
+    /// The item, an object: a cursor over it, to be handed back with
+    /// [`resume_object`](Self::resume_object).
+    pub(crate) fn object(&self) -> Option<PlainObject<'de>> {
+        PlainObject::new(self.rest)
+    }
+
+    /// Goes on after an item read with `inner`.
+    pub(crate) fn resume_object(&mut self, inner: PlainObject<'de>) -> Option<()> {
+        self.rest = inner.closed.then_some(inner.rest)?;
+        Some(())
+    }
+
+    /// The item, an array: a cursor over it, to be handed back with
+    /// [`resume_array`](Self::resume_array).
+    pub(crate) fn array(&self) -> Option<PlainArray<'de>> {
+        PlainArray::new(self.rest)
+    }
+
+    /// Goes on after an item read with `inner`.
+    pub(crate) fn resume_array(&mut self, inner: PlainArray<'de>) -> Option<()> {
         self.rest = inner.closed.then_some(inner.rest)?;
         Some(())
     }
@@ -163,6 +369,95 @@ mod tests {
         assert_eq!(o.raw_value(), Some(r#""z""#));
         assert_eq!(o.next_name(), Some(None));
         assert_eq!(o.end(), Some(()));
+    }
+
+    #[test]
+    fn strings_of_any_kind_are_read_to_their_closing_quote() {
+        for text in [
+            r#""""#,
+            r#""a\"b""#,
+            r#""a\\""#,
+            r#""\\\"\\""#,
+            r#""\u00e9\r\n""#,
+            r#""0123456789abcdef\"0123456789""#,
+        ] {
+            let end = text.len();
+            let rest = format!("{text},1");
+            let mut o = PlainObject {
+                rest: &rest,
+                started: true,
+                closed: false,
+            };
+            assert_eq!(o.checked_string_text(), Some(&rest[..end]), "{text}");
+            assert_eq!(o.rest, ",1", "{text}");
+            let mut o = PlainObject {
+                rest: &rest,
+                started: true,
+                closed: false,
+            };
+            assert_eq!(o.string_text(), Some(&rest[..end]), "{text}");
+        }
+        // Only the checking reader refuses a bad escape or a control character.
+        for bad in ["\"\\x\"", "\"a\u{1}\"", "\"\\ud800\""] {
+            let mut o = PlainObject {
+                rest: bad,
+                started: true,
+                closed: false,
+            };
+            assert_eq!(o.string_text(), None, "{bad:?}");
+        }
+        for unclosed in ["\"abc", "\"abc\\\"", "abc\""] {
+            let mut o = PlainObject {
+                rest: unclosed,
+                started: true,
+                closed: false,
+            };
+            assert_eq!(o.checked_string_text(), None, "{unclosed:?}");
+        }
+    }
+
+    #[test]
+    fn arrays_of_integers_nulls_raw_values_and_nested_containers() {
+        let text = r#"[7,null,{"a":"x"},[0,{"b":[1, 2]}],123456789012345678]"#;
+        let mut a = PlainArray::new(text).unwrap();
+        assert_eq!(a.next_item(), Some(true));
+        assert_eq!(a.u64(), Some(7));
+        assert_eq!(a.next_item(), Some(true));
+        assert!(a.null());
+        assert_eq!(a.next_item(), Some(true));
+        let mut o = a.object().unwrap();
+        assert_eq!(o.next_name(), Some(Some("a")));
+        assert_eq!(o.str(), Some("x"));
+        assert_eq!(o.next_name(), Some(None));
+        a.resume_object(o).unwrap();
+        assert_eq!(a.next_item(), Some(true));
+        let mut inner = a.array().unwrap();
+        assert_eq!(inner.next_item(), Some(true));
+        assert_eq!(inner.u64(), Some(0));
+        assert_eq!(inner.next_item(), Some(true));
+        assert_eq!(inner.raw(2), Some(r#"{"b":[1, 2]}"#));
+        assert_eq!(inner.next_item(), Some(false));
+        a.resume_array(inner).unwrap();
+        assert_eq!(a.next_item(), Some(true));
+        assert_eq!(a.u64(), Some(123_456_789_012_345_678));
+        assert_eq!(a.next_item(), Some(false));
+        assert_eq!(a.rest, "");
+
+        for number in ["-1", "01", "1.5", "1e3", "1234567890123456789", "x"] {
+            let mut rest = number;
+            assert_eq!(take_u64(&mut rest), None, "{number}");
+            assert_eq!(rest, number);
+        }
+        for bad in [" 1", "{", r#"{"a":}"#, "[1,]", "tru"] {
+            let mut rest = bad;
+            assert_eq!(take_raw(&mut rest, 1), None, "{bad}");
+        }
+        // An array not read to its end cannot be resumed after.
+        let mut o = PlainObject::new(r#"{"a":[1,2]}"#).unwrap();
+        o.next_name().unwrap();
+        let mut inner = o.array().unwrap();
+        inner.next_item().unwrap();
+        assert_eq!(o.resume_array(inner), None);
     }
 
     #[test]

@@ -389,6 +389,8 @@ mod replay {
             json!({"event": "calling", "jsep": {"type": "offer", "sdp": 1}}).to_string(),
             // A lone surrogate: valid JSON text, but not a string's value.
             r#"{"event":"incoming_call","jsep":{"type":"offer","sdp":"\ud800"}}"#.to_string(),
+            r#"{"event":"calling","jsep":{"type":"offer","sdp":"a\ud800"}}"#.to_string(),
+            r#"{"event":"calling","jsep":{"type":"\udc00","sdp":"v=0"}}"#.to_string(),
         ] {
             let message = crate::RawJson::new(bad.clone()).unwrap();
             let info = LineInfo {
@@ -408,6 +410,35 @@ mod replay {
                 (CallPhase::Accepted, None),
                 "{bad}"
             );
+        }
+    }
+
+    /// A `jsep`'s strings end at their closing quote, whatever escapes come before it.
+    #[test]
+    fn jsep_strings_with_escapes_are_read_to_their_end() {
+        for sdp in [
+            r#""a\"b""#,
+            r#""a\\""#,
+            r#""\\\"\\""#,
+            r#""\u00e9\ud83d\ude00\r\n""#,
+            r#""""#,
+        ] {
+            let text = format!(
+                r#"{{"event":"incoming_call","jsep":{{"sdp":{sdp},"type":"offer"}},"caller":"7"}}"#
+            );
+            let info = LineInfo {
+                call_id: Some("c1".into()),
+                call_logs: vec![CallLog {
+                    timestamp: 1,
+                    message: crate::RawJson::new(text.clone()).unwrap(),
+                }],
+            };
+            let call = super::super::lines::call_from_info(&info).unwrap();
+            assert_eq!(Some(call.clone()), by_decoding(&info), "{text}");
+            let offer = call.offer.unwrap();
+            let expected: String = serde_json::from_str(sdp).unwrap();
+            assert_eq!(offer.jsep.unwrap().sdp, expected, "{text}");
+            assert_eq!(offer.caller.as_deref(), Some("7"), "{text}");
         }
     }
 

@@ -17,8 +17,8 @@ use super::codec::{self, RequestMembers};
 use super::event::CallOffer;
 use super::lines::{apply_event, apply_request, event_step, request_step, EventStep, LineCall};
 use super::message::{CallLog, Jsep};
-use crate::flat::RawText;
-use crate::members::read_members;
+use crate::flat::{PlainObject, RawText};
+use crate::members::{read_members, PlainValue};
 
 /// A `jsep` checked as the typed reader checks it (an object with string `type` and
 /// `sdp`), its strings kept as text: only an `incoming_call` needs their values.
@@ -33,14 +33,53 @@ struct JsepText<'a> {
 /// A JSON string as it stands in the frame, quotes and escapes included.
 struct StrText<'a>(&'a str);
 
+impl<'a> StrText<'a> {
+    /// `text`, a JSON string's text, if its value can be read: valid JSON text may still
+    /// hold a lone surrogate (`"\ud800"`), which no string can (the typed reader refuses
+    /// it). Other escapes in valid JSON always decode.
+    fn new(text: &'a str) -> Option<Self> {
+        let readable = !text.contains("\\u") || crate::flat::string(text).is_some();
+        (text.starts_with('"') && readable).then_some(StrText(text))
+    }
+}
+
 impl<'de: 'a, 'a> Deserialize<'de> for StrText<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let RawText(text) = RawText::deserialize(d)?;
-        if text.starts_with('"') {
-            Ok(StrText(text))
-        } else {
-            Err(serde::de::Error::custom("expected a string"))
+        StrText::new(text).ok_or_else(|| serde::de::Error::custom("expected a string"))
+    }
+}
+
+/// Off the bytes: `null`, or an object whose `type` and `sdp` are strings, once each;
+/// anything else (an array, a missing or repeated member, whitespace) is left to the
+/// scanner and the derived reader, which has the answer. Logs are `RawJson`, already
+/// checked to be JSON, so a string is found by its closing quote alone.
+impl<'de> PlainValue<'de> for Option<JsepText<'de>> {
+    fn read_plain(obj: &mut PlainObject<'de>) -> Option<Self> {
+        if obj.null() {
+            return Some(None);
         }
+        let mut inner = obj.object()?;
+        let (mut kind, mut sdp) = (None, None);
+        while let Some(name) = inner.next_name()? {
+            let slot = match name {
+                "type" => &mut kind,
+                "sdp" => &mut sdp,
+                _ => {
+                    inner.skip()?;
+                    continue;
+                }
+            };
+            if slot.is_some() {
+                return None;
+            }
+            *slot = Some(StrText::new(inner.checked_string_text()?)?);
+        }
+        obj.resume(inner)?;
+        Some(Some(JsepText {
+            kind: kind?,
+            sdp: sdp?,
+        }))
     }
 }
 
@@ -85,7 +124,7 @@ read_members! {
         "event" => event: str,
         "transaction" => transaction: str,
         "number" => number: str,
-        "jsep" => jsep: value,
+        "jsep" => jsep: custom,
         "candidate" => candidate: nullable,
         "settings" => settings: value,
         "direction" => direction: str,

@@ -4,8 +4,11 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Deserializer};
 
-use crate::members::{read_members, OptStr, Str};
+use crate::flat::PlainObject;
+use crate::members::{read_members, OptStr, PlainValue, Str};
+use crate::RawJson;
 
+use super::message::{CallLog, LineInfo};
 use super::wire::Fields;
 
 /// `refer_id` is a string, but some documents say number: accept both.
@@ -68,13 +71,84 @@ read_members! {
         "keepalive_interval" => keepalive_interval: value,
         "timestamp" => timestamp: value,
         "registration" => registration: value,
-        "lines" => lines: value,
+        "lines" => lines: custom,
         "guest_line" => guest_line: nullable,
         "user_active_calls" => user_active_calls: nullable,
         "dialog_infos" => dialog_infos: value,
         "presence_infos" => presence_infos: value,
     }
     nested "data" => data
+}
+
+/// `lines` off the bytes, as the derived readers read it: `null`, or an array of `null`s
+/// and line objects — `call_id` a plain string or `null`, `call_logs` an array of
+/// `[timestamp, message]` (the message checked by the scanner and kept as its text),
+/// other members skipped. Anything else (whitespace, an escaped `call_id`, a repeated
+/// member, a log of another shape) gives up, for the scanner to read the whole frame.
+/// (Through the scanner, the derived readers' visitors cost as much as checking the logs.)
+impl<'de> PlainValue<'de> for Option<Cow<'de, [Option<LineInfo>]>> {
+    fn read_plain(obj: &mut PlainObject<'de>) -> Option<Self> {
+        if obj.null() {
+            return Some(None);
+        }
+        let mut items = obj.array()?;
+        let mut lines = Vec::new();
+        while items.next_item()? {
+            if items.null() {
+                lines.push(None);
+                continue;
+            }
+            let mut line = items.object()?;
+            lines.push(Some(read_line(&mut line)?));
+            items.resume_object(line)?;
+        }
+        obj.resume_array(items)?;
+        Some(Some(Cow::Owned(lines)))
+    }
+}
+
+/// One line object's members, to its closing brace.
+fn read_line(line: &mut PlainObject<'_>) -> Option<LineInfo> {
+    // The nesting of a log's message: frame, lines, line, call_logs, log.
+    const MESSAGE_DEPTH: u32 = 5;
+    let mut info = LineInfo::default();
+    let (mut call_id_seen, mut logs_seen) = (false, false);
+    while let Some(name) = line.next_name()? {
+        match name {
+            "call_id" => {
+                if std::mem::replace(&mut call_id_seen, true) {
+                    return None;
+                }
+                info.call_id = line.opt_str()?.map(str::to_owned);
+            }
+            "call_logs" => {
+                if std::mem::replace(&mut logs_seen, true) {
+                    return None;
+                }
+                let mut logs = line.array()?;
+                while logs.next_item()? {
+                    let mut log = logs.array()?;
+                    if !log.next_item()? {
+                        return None;
+                    }
+                    let timestamp = log.u64()?;
+                    if !log.next_item()? {
+                        return None;
+                    }
+                    let message = RawJson::from_checked(log.raw(MESSAGE_DEPTH)?);
+                    // Exactly two items.
+                    if log.next_item()? {
+                        return None;
+                    }
+                    logs.resume_array(log)?;
+                    info.call_logs.push(CallLog { timestamp, message });
+                }
+                line.resume_array(logs)?;
+            }
+            _ => line.skip()?,
+        }
+    }
+    Some(info)
 }
 
 /// A response's members, read by [`read_response`].
@@ -517,5 +591,106 @@ mod tests {
         ] {
             assert_eq!(read_plain_response(text), None, "{text}");
         }
+    }
+
+    /// A `[timestamp, message]` log: as servers write them, and of every other shape.
+    fn call_log() -> impl proptest::strategy::Strategy<Value = &'static str> {
+        proptest::sample::select(vec![
+            r#"[1700000000300,{"event":"accepted"}]"#,
+            r#"[0,{"jsep":{"sdp":"v=0\r\n","type":"offer"},"request":"accept"}]"#,
+            r#"[7,{"a":[1, {"b":"\u00e9"}]}]"#,
+            r#"[1,"text"]"#,
+            r#"[1.5,{}]"#,
+            r#"[-1,{}]"#,
+            r#"[01,{}]"#,
+            r#"[1]"#,
+            r#"[]"#,
+            r#"[1,{},2]"#,
+            r#"[123456789012345678,{}]"#,
+            r#"[18446744073709551615,{}]"#,
+            r#"[1, {}]"#,
+            r#"{"t":1}"#,
+            "null",
+        ])
+    }
+
+    /// A line: `null`, or an object with a `call_id` and logs of any shape.
+    fn line() -> impl proptest::strategy::Strategy<Value = String> {
+        let call_id = proptest::sample::select(vec![
+            r#""call-1""#,
+            r#""call-1""#,
+            r#""c\"1""#,
+            "null",
+            "7",
+            r#""""#,
+        ]);
+        let extra = proptest::sample::select(vec![
+            "",
+            "",
+            r#","x":[1,{"y":"z\n"}]"#,
+            r#","call_id":"dup""#,
+            r#","call_logs":[]"#,
+        ]);
+        proptest::prop_oneof![
+            1 => proptest::strategy::Just("null".to_string()),
+            6 => (
+                proptest::option::weighted(0.9, call_id),
+                proptest::option::weighted(0.9, proptest::collection::vec(call_log(), 0..4)),
+                extra,
+            )
+                .prop_map(|(call_id, logs, extra)| {
+                    let mut members = Vec::new();
+                    if let Some(c) = call_id {
+                        members.push(format!(r#""call_id":{c}"#));
+                    }
+                    if let Some(logs) = logs {
+                        members.push(format!(r#""call_logs":[{}]"#, logs.join(",")));
+                    }
+                    format!("{{{}{}}}", members.join(","), if members.is_empty() { "" } else { extra })
+                }),
+        ]
+    }
+
+    proptest::proptest! {
+        /// `lines` read off the bytes is what the scanner and serde_json read: the same
+        /// lines and logs, or the same error.
+        #[test]
+        fn lines_read_plain_as_the_general_reader_reads_them(
+            lines in proptest::prop_oneof![
+                8 => proptest::collection::vec(line(), 0..4).prop_map(|l| format!("[{}]", l.join(","))),
+                1 => proptest::sample::select(vec!["null".to_string(), "{}".to_string(), "7".to_string()]),
+            ],
+            space in proptest::sample::select(vec!["", "", "", " "]),
+        ) {
+            let text = format!(r#"{{"handshake":"state","lines":{space}{lines},"timestamp":1}}"#);
+            let (mut fast, mut general) = (Fields::default(), Fields::default());
+            let fast_result = fast.read_flat_first(&text).map_err(|e| e.to_string());
+            let general_result = general.read(&text).map_err(|e| e.to_string());
+            proptest::prop_assert_eq!(&fast_result, &general_result, "{}", text);
+            proptest::prop_assert_eq!(format!("{fast:?}"), format!("{general:?}"), "{}", text);
+            // What the plain reader takes, it reads as the general reader does.
+            let mut plain = Fields::default();
+            if plain.read_plain(&text).is_some() {
+                proptest::prop_assert!(general_result.is_ok(), "{}", text);
+                proptest::prop_assert_eq!(format!("{plain:?}"), format!("{general:?}"), "{}", text);
+            }
+        }
+    }
+
+    #[test]
+    fn state_lines_as_servers_write_them_are_read_plain() {
+        let text = r#"{"handshake":"state","lines":[{"call_id":"call-1","call_logs":[[2,{"event":"accepted"}],[1,{"event":"incoming_call","jsep":{"sdp":"v=0\r\n","type":"offer"}}]]},null],"timestamp":1}"#;
+        let mut plain = Fields::default();
+        assert!(plain.read_plain(text).is_some());
+        let lines = plain.lines.unwrap();
+        assert_eq!(lines.len(), 2);
+        let line = lines[0].as_ref().unwrap();
+        assert_eq!(line.call_id.as_deref(), Some("call-1"));
+        assert_eq!(line.call_logs[0].timestamp, 2);
+        assert_eq!(
+            line.call_logs[1].message.get(),
+            r#"{"event":"incoming_call","jsep":{"sdp":"v=0\r\n","type":"offer"}}"#
+        );
+        assert_eq!(lines[1], None);
     }
 }
