@@ -413,6 +413,30 @@ mod replay {
         }
     }
 
+    /// A lone surrogate in a logged `jsep` refuses the log however the frame was read
+    /// (the scanner refuses the frame, and serde_json, which takes it, reads it).
+    #[test]
+    fn a_lone_surrogate_in_a_state_frame_refuses_its_log() {
+        for sdp in [r#""v=0\ud800""#, r#""v=0""#] {
+            let text = format!(
+                r#"{{"handshake":"state","lines":[{{"call_id":"c1","call_logs":[[1,{{"event":"calling","jsep":{{"sdp":{sdp},"type":"offer"}}}}]]}}],"registration":{{"status":"registered"}},"timestamp":1}}"#
+            );
+            let decoded = Message::decode(&text);
+            let Ok(Message::Handshake(crate::wtsp::message::Handshake::State(state))) = decoded
+            else {
+                panic!("a state handshake: {text}: {decoded:?}")
+            };
+            let lines = Lines::from_handshake(&state);
+            let phase = lines.get(Line::Index(0)).unwrap().phase;
+            let expected = if sdp.contains("ud800") {
+                CallPhase::Accepted
+            } else {
+                CallPhase::Calling
+            };
+            assert_eq!(phase, expected, "{text}");
+        }
+    }
+
     /// A `jsep`'s strings end at their closing quote, whatever escapes come before it.
     #[test]
     fn jsep_strings_with_escapes_are_read_to_their_end() {

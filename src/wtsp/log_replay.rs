@@ -34,12 +34,15 @@ struct JsepText<'a> {
 struct StrText<'a>(&'a str);
 
 impl<'a> StrText<'a> {
-    /// `text`, a JSON string's text, if its value can be read: valid JSON text may still
-    /// hold a lone surrogate (`"\ud800"`), which no string can (the typed reader refuses
-    /// it). Other escapes in valid JSON always decode.
     fn new(text: &'a str) -> Option<Self> {
-        let readable = !text.contains("\\u") || crate::flat::string(text).is_some();
-        (text.starts_with('"') && readable).then_some(StrText(text))
+        text.starts_with('"').then_some(StrText(text))
+    }
+
+    /// Whether the string has a value: valid JSON text may still hold a lone surrogate
+    /// (`"\ud800"`), which no string can (the typed reader refuses it). Other escapes in
+    /// valid JSON always decode.
+    fn decodes(&self) -> bool {
+        !self.0.contains("\\u") || crate::flat::string(self.0).is_some()
     }
 }
 
@@ -53,7 +56,8 @@ impl<'de: 'a, 'a> Deserialize<'de> for StrText<'a> {
 /// Off the bytes: `null`, or an object whose `type` and `sdp` are strings, once each;
 /// anything else (an array, a missing or repeated member, whitespace) is left to the
 /// scanner and the derived reader, which has the answer. Logs are `RawJson`, already
-/// checked to be JSON, so a string is found by its closing quote alone.
+/// checked to be JSON, so a string is found by its closing quote alone (and checked for
+/// lone surrogates by `replay_log`, when the log's text was not scanned).
 impl<'de> PlainValue<'de> for Option<JsepText<'de>> {
     fn read_plain(obj: &mut PlainObject<'de>) -> Option<Self> {
         if obj.null() {
@@ -84,6 +88,10 @@ impl<'de> PlainValue<'de> for Option<JsepText<'de>> {
 }
 
 impl JsepText<'_> {
+    fn decodes(&self) -> bool {
+        self.kind.decodes() && self.sdp.decodes()
+    }
+
     fn to_jsep(&self) -> Option<Jsep> {
         Some(Jsep {
             kind: crate::flat::string(self.kind.0)?.into_owned(),
@@ -192,6 +200,17 @@ pub(super) fn replay_log(slot: &mut Option<LineCall>, call_id: &str, log: &CallL
     let mut f = LogFields::default();
     if f.read_flat_first(log.message.get()).is_err() {
         return;
+    }
+    // A `jsep` must read as the typed reader reads one; a log the scanner checked has
+    // no lone surrogate to refuse.
+    if !log.message.strings_decode() {
+        let jseps = [
+            f.jsep.as_ref(),
+            f.data.as_ref().and_then(|d| d.jsep.as_ref()),
+        ];
+        if jseps.into_iter().flatten().any(|j| !j.decodes()) {
+            return;
+        }
     }
     f.lift_data();
     // The first kind tag decides, as in `Message::from_fields`.

@@ -135,7 +135,7 @@ fn read_line(line: &mut PlainObject<'_>) -> Option<LineInfo> {
                     if !log.next_item()? {
                         return None;
                     }
-                    let message = RawJson::from_checked(log.raw(MESSAGE_DEPTH)?);
+                    let message = RawJson::from_scanned(log.raw(MESSAGE_DEPTH)?);
                     // Exactly two items.
                     if log.next_item()? {
                         return None;
