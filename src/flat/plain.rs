@@ -59,29 +59,19 @@ impl<'de> PlainObject<'de> {
 
     /// The next member's name (moving past its colon), or `None` past the closing brace.
     pub(crate) fn next_name(&mut self) -> Option<Option<&'de str>> {
-        let bytes = self.rest.as_bytes();
-        // Where the name's opening quote must be.
-        let open = match (bytes.first()?, self.started) {
-            (b'}', _) => {
-                self.rest = self.rest.get(1..)?;
-                self.closed = true;
-                return Some(None);
-            }
-            (b',', true) => 1,
-            (_, false) => 0,
-            _ => return None,
+        if let Some(rest) = self.rest.strip_prefix('}') {
+            self.rest = rest;
+            self.closed = true;
+            return Some(None);
+        }
+        let rest = if self.started {
+            self.rest.strip_prefix(',')?
+        } else {
+            self.rest
         };
-        if bytes.get(open) != Some(&b'"') {
-            return None;
-        }
-        let end = special(bytes, open + 1)?;
-        if bytes.get(end) != Some(&b'"') || bytes.get(end + 1) != Some(&b':') {
-            return None;
-        }
         self.started = true;
-        // Quotes and the colon are ASCII: every cut is at a character boundary.
-        let name = self.rest.get(open + 1..end)?;
-        self.rest = self.rest.get(end + 2..)?;
+        let (name, rest) = split_plain_string(rest.strip_prefix('"')?)?;
+        self.rest = rest.strip_prefix(':')?;
         Some(Some(name))
     }
 
