@@ -82,8 +82,7 @@ impl<'de> PlainObject<'de> {
 
     /// The member's value: a plain string, or `null` (as `None`).
     pub(crate) fn opt_str(&mut self) -> Option<Option<&'de str>> {
-        if let Some(rest) = self.rest.strip_prefix("null") {
-            self.rest = rest;
+        if self.null() {
             return Some(None);
         }
         self.str().map(Some)
