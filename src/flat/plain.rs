@@ -133,15 +133,7 @@ impl<'de> PlainObject<'de> {
         if !self.rest.starts_with('"') {
             return None;
         }
-        let mut s = Scanner {
-            text: self.rest,
-            pos: 0,
-            depth: 0,
-        };
-        s.string().ok()?;
-        let (text, rest) = self.rest.split_at_checked(s.pos)?;
-        self.rest = rest;
-        Some(text)
+        take_scanned(&mut self.rest, 0, Scanner::skip_string).map(|((), text)| text)
     }
 
     /// Like [`string_text`](Self::string_text), for text already known to be JSON (a
@@ -228,25 +220,31 @@ fn take_null(rest: &mut &str) -> bool {
     }
 }
 
-/// A non-negative integer of at most 18 digits (as the scanner reads one) at the start of
-/// `rest`; anything else (a sign, a fraction, more digits) is given up.
+/// What `read` reads through the scanner at the start of `rest` (the scanner `depth` deep,
+/// for its nesting limit), and the text it moved over; `rest` moves past it.
+fn take_scanned<'de, T>(
+    rest: &mut &'de str,
+    depth: u32,
+    read: impl FnOnce(&mut Scanner<'de>) -> Result<T, super::NotFlat>,
+) -> Option<(T, &'de str)> {
+    let mut s = Scanner {
+        text: rest,
+        pos: 0,
+        depth,
+    };
+    let value = read(&mut s).ok()?;
+    let (text, after) = rest.split_at_checked(s.pos)?;
+    *rest = after;
+    Some((value, text))
+}
+
+/// A non-negative integer at the start of `rest`, as the scanner reads one (at most 18
+/// digits, no fraction); anything else is given up.
 fn take_u64(rest: &mut &str) -> Option<u64> {
-    let bytes = rest.as_bytes();
-    let digits = bytes
-        .iter()
-        .take(19)
-        .take_while(|b| b.is_ascii_digit())
-        .count();
-    if digits == 0 || digits > 18 || (digits > 1 && bytes[0] == b'0') {
-        return None;
-    }
-    if matches!(bytes.get(digits), Some(b'.' | b'e' | b'E')) {
-        return None;
-    }
-    let n = bytes[..digits]
-        .iter()
-        .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
-    *rest = rest.get(digits..)?;
+    let mut after = *rest;
+    let (n, _) = take_scanned(&mut after, 0, Scanner::integer)?;
+    let n = n.ok()?;
+    *rest = after;
     Some(n)
 }
 
@@ -259,15 +257,7 @@ fn take_raw<'de>(rest: &mut &'de str, depth: u32) -> Option<&'de str> {
     ) {
         return None;
     }
-    let mut s = Scanner {
-        text: rest,
-        pos: 0,
-        depth,
-    };
-    s.skip_value().ok()?;
-    let (text, after) = rest.split_at_checked(s.pos)?;
-    *rest = after;
-    Some(text)
+    take_scanned(rest, depth, Scanner::skip_value).map(|((), text)| text)
 }
 
 /// A cursor over a compact array, item by item.
@@ -370,6 +360,15 @@ mod tests {
         assert_eq!(o.end(), Some(()));
     }
 
+    /// A cursor at a member's value.
+    fn at_value(rest: &str) -> PlainObject<'_> {
+        PlainObject {
+            rest,
+            started: true,
+            closed: false,
+        }
+    }
+
     #[test]
     fn strings_of_any_kind_are_read_to_their_closing_quote() {
         for text in [
@@ -382,35 +381,19 @@ mod tests {
         ] {
             let end = text.len();
             let rest = format!("{text},1");
-            let mut o = PlainObject {
-                rest: &rest,
-                started: true,
-                closed: false,
-            };
+            let mut o = at_value(&rest);
             assert_eq!(o.checked_string_text(), Some(&rest[..end]), "{text}");
             assert_eq!(o.rest, ",1", "{text}");
-            let mut o = PlainObject {
-                rest: &rest,
-                started: true,
-                closed: false,
-            };
+            let mut o = at_value(&rest);
             assert_eq!(o.string_text(), Some(&rest[..end]), "{text}");
         }
         // Only the checking reader refuses a bad escape or a control character.
         for bad in ["\"\\x\"", "\"a\u{1}\"", "\"\\ud800\""] {
-            let mut o = PlainObject {
-                rest: bad,
-                started: true,
-                closed: false,
-            };
+            let mut o = at_value(bad);
             assert_eq!(o.string_text(), None, "{bad:?}");
         }
         for unclosed in ["\"abc", "\"abc\\\"", "abc\""] {
-            let mut o = PlainObject {
-                rest: unclosed,
-                started: true,
-                closed: false,
-            };
+            let mut o = at_value(unclosed);
             assert_eq!(o.checked_string_text(), None, "{unclosed:?}");
         }
     }
