@@ -33,6 +33,24 @@ pub(super) fn special(bytes: &[u8], mut at: usize) -> Option<usize> {
     Some(at + i)
 }
 
+/// Where the first quote at or after `at` is.
+pub(super) fn quote(bytes: &[u8], mut at: usize) -> Option<usize> {
+    // Eight bytes at a time, as `special` does (the lowest flag is exact).
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let Ok(word) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        let x = u64::from_le_bytes(word) ^ (ONES * b'"' as u64);
+        let flags = x.wrapping_sub(ONES) & !x & (ONES * 0x80);
+        if flags != 0 {
+            return Some(at + (flags.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    Some(at + bytes.get(at..)?.iter().position(|&b| b == b'"')?)
+}
+
 /// The escape whose letter is at `at` (just past the backslash): the character it stands
 /// for and where the text goes on. A `\u` surrogate must be followed by its pair, as
 /// `serde_json` requires of a string value; anything it would refuse is refused here.

@@ -7,7 +7,7 @@
 //! else (whitespace, an escape, a number, an array...): the caller then uses the scanner,
 //! which stays the reference.
 
-use super::bytes::special;
+use super::bytes::{quote, special};
 use super::{RawText, Scanner};
 
 /// The plain string (no escape, no control character) whose inside `text` starts with:
@@ -20,24 +20,6 @@ pub(crate) fn split_plain_string(text: &str) -> Option<(&str, &str)> {
     }
     // The quote is ASCII, so both sides of it are character boundaries.
     Some((text.get(..end)?, text.get(end + 1..)?))
-}
-
-/// Where the first quote at or after `at` is.
-fn quote(bytes: &[u8], mut at: usize) -> Option<usize> {
-    // Eight bytes at a time, as `special` does (the lowest flag is exact).
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    while let Some(chunk) = bytes.get(at..at + 8) {
-        let Ok(word) = <[u8; 8]>::try_from(chunk) else {
-            break;
-        };
-        let x = u64::from_le_bytes(word) ^ (ONES * b'"' as u64);
-        let flags = x.wrapping_sub(ONES) & !x & (ONES * 0x80);
-        if flags != 0 {
-            return Some(at + (flags.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    Some(at + bytes.get(at..)?.iter().position(|&b| b == b'"')?)
 }
 
 /// A cursor over a compact object, member by member.
