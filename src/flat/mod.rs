@@ -476,13 +476,19 @@ impl<'de> MapAccess<'de> for Items<'_, 'de> {
         if !self.next(b'}')? {
             return Ok(None);
         }
-        let key = self.s.plain_string()?;
+        // A name with escapes is decoded (as serde_json does), for the visitor to match.
+        let key = self.s.string_value()?;
         self.s.skip_ws();
         if self.s.peek() != Some(b':') {
             return Err(NotFlat);
         }
         self.s.pos += 1;
-        seed.deserialize(PlainStr(key)).map(Some)
+        match key {
+            std::borrow::Cow::Borrowed(key) => seed.deserialize(PlainStr(key)).map(Some),
+            std::borrow::Cow::Owned(key) => seed
+                .deserialize(serde::de::value::StringDeserializer::<NotFlat>::new(key))
+                .map(Some),
+        }
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, NotFlat> {
