@@ -106,15 +106,13 @@
 
 pub mod callapi;
 mod error;
-mod flat;
 mod id_map;
+mod json;
 mod json_out;
-mod members;
 pub mod progress;
 mod raw_json;
 mod routing;
 mod serde_pairs;
-mod text;
 mod time;
 pub mod timer;
 pub mod transcript;
@@ -123,7 +121,6 @@ pub mod wtsp;
 pub use error::UsageError;
 pub use raw_json::RawJson;
 pub use routing::Routing;
-pub use text::Text;
 
 /// The README's example is compiled and run as a doctest.
 #[cfg(doctest)]

@@ -165,7 +165,7 @@ async fn connection(
     let mut server = Server::new(config.clone());
     let mut writer: Option<mpsc::UnboundedSender<Ws>> = None;
     // The simulated SIP side: steps per command, in time order.
-    let mut sip: BTreeMap<(Timestamp, u64), (callsig::Text, SipStep)> = BTreeMap::new();
+    let mut sip: BTreeMap<(Timestamp, u64), (std::sync::Arc<str>, SipStep)> = BTreeMap::new();
     let mut seq = 0u64;
     let log = |t: Timestamp, line: String| {
         if let Ok(mut f) = trace.lock() {

@@ -12,11 +12,10 @@ use std::borrow::Cow;
 use serde_json::value::RawValue;
 
 use super::command::method_name;
-use super::jsonrpc::{params_of, read_from_server_ref, FromServerRef, Id, NoteParams, Request};
-use super::notify_read::CallParams;
+use super::jsonrpc::{read_from_server_ref, FromServerRef, Id, Request};
 use super::{CallEvent, Command};
 use crate::timer::TimerQueue;
-use crate::{Text, Timestamp, UsageError};
+use crate::{Timestamp, UsageError};
 
 /// Client configuration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,14 +81,14 @@ pub enum ClientEvent {
     /// The server answered `Started`.
     Started {
         /// The command, as the client named it (shared with the machine).
-        cmd_id: Text,
+        cmd_id: Arc<str>,
         /// The server's own cmd_id, when it chose a different one.
         server_cmd_id: Option<String>,
     },
     /// A progress event of a command.
     Progress {
         /// The command (shared with the machine: handing it out copies nothing).
-        cmd_id: Text,
+        cmd_id: Arc<str>,
         /// Its method (borrowed for the catalog's methods).
         method: Cow<'static, str>,
         /// What happened.
@@ -98,7 +97,7 @@ pub enum ClientEvent {
     /// A command ended.
     Ended {
         /// The command.
-        cmd_id: Text,
+        cmd_id: Arc<str>,
         /// Its method.
         method: Cow<'static, str>,
         /// How.
@@ -358,14 +357,14 @@ impl Client {
                 error: format!("frame of {} bytes", text.len()),
             });
         }
-        match read_from_server_ref(text, true) {
+        match read_from_server_ref(text) {
             Err(error) => self.event(ClientEvent::Malformed { error }),
             Ok(messages) => {
                 for m in messages {
                     match m {
                         FromServerRef::Response { id, outcome } => self.on_response(id, outcome),
                         FromServerRef::Notification { method, params } => {
-                            self.on_notification(text, method, params)
+                            self.on_notification(method, params)
                         }
                     }
                 }
@@ -477,11 +476,12 @@ impl Client {
                 #[derive(serde::Deserialize)]
                 struct Started<'a> {
                     #[serde(borrow, default)]
-                    cmd_id: crate::members::OptStr<'a>,
+                    #[serde(deserialize_with = "crate::json::opt_str")]
+                    cmd_id: Option<Cow<'a, str>>,
                 }
                 let theirs = serde_json::from_str::<Started<'_>>(result.get())
                     .ok()
-                    .and_then(|s| s.cmd_id.0)
+                    .and_then(|s| s.cmd_id)
                     .filter(|t| **t != *cmd_id)
                     .map(Cow::into_owned);
                 if let Some(t) = &theirs {
@@ -501,19 +501,9 @@ impl Client {
         }
     }
 
-    fn on_notification<'a>(
-        &mut self,
-        frame: &'a str,
-        method: Cow<'a, str>,
-        params: NoteParams<'a>,
-    ) {
-        // Read with the frame when they fit; else as text, tolerantly.
-        let (p, raw) = match params {
-            NoteParams::Call(p) => (p, None),
-            NoteParams::Raw(raw) => (CallParams::from_raw(raw), Some(raw)),
-        };
-        // The text itself is needed only for notifications no command takes.
-        let params = || raw.unwrap_or_else(|| params_of(frame));
+    fn on_notification<'a>(&mut self, method: Cow<'a, str>, raw: Option<&'a RawValue>) {
+        let p = CallParams::read(raw);
+        let params = || raw;
         let event = p.event;
         let as_value =
             |raw: Option<&RawValue>| raw.and_then(|r| serde_json::from_str(r.get()).ok());
@@ -529,7 +519,7 @@ impl Client {
         let alias = self.aliases.get(cmd_id.as_ref()).cloned();
         let ours: &str = alias.as_deref().unwrap_or(&cmd_id);
         if self.commands.contains_key(ours) {
-            return self.apply(ours, &event, p.data);
+            return self.apply(ours, &event, p.data.map(RawValue::get));
         }
         if event == "Ended" && self.failed.remove(ours) {
             return; // The Ended that follows an Error: the command already ended.
@@ -544,7 +534,7 @@ impl Client {
                 method: method.into_owned(),
                 cmd_id: ours.to_owned(),
                 event: event.into_owned(),
-                data: p.data.map(str::to_owned),
+                data: p.data.map(|d| d.get().to_owned()),
                 params: params().map(|d| d.get().to_owned()),
             });
             return;
@@ -614,5 +604,33 @@ impl Client {
         for e in std::mem::take(&mut self.early) {
             self.unmatched(e);
         }
+    }
+}
+
+/// A call notification's params: `cmd_id`, and `event` (or the seed's stale name for it,
+/// `status`), with `data` kept as text. Params that do not read so (not an object, a member
+/// of another type, a repeated one) have neither, and the notification matches no command.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct CallParams<'a> {
+    #[serde(borrow, deserialize_with = "crate::json::opt_str")]
+    cmd_id: Option<Cow<'a, str>>,
+    #[serde(borrow, deserialize_with = "crate::json::opt_str")]
+    event: Option<Cow<'a, str>>,
+    #[serde(borrow, deserialize_with = "crate::json::opt_str")]
+    status: Option<Cow<'a, str>>,
+    #[serde(borrow, deserialize_with = "crate::json::present")]
+    data: Option<&'a RawValue>,
+}
+
+impl<'a> CallParams<'a> {
+    fn read(raw: Option<&'a RawValue>) -> Self {
+        let mut p: CallParams<'a> = raw
+            .and_then(|r| crate::json::from_object(r.get()).ok())
+            .unwrap_or_default();
+        if p.event.is_none() {
+            p.event = p.status.take();
+        }
+        p
     }
 }

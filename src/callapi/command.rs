@@ -3,9 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::members::LenientStr;
-use crate::Text;
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
+
+use crate::json::{self, Lenient};
 
 /// Which party of a dialog.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,24 +39,125 @@ impl Leg {
 
 /// The members of a call event's `data`, each read tolerantly (another type reads as
 /// absent).
-#[derive(Default)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct DataFields<'a> {
-    caller: Option<std::borrow::Cow<'a, str>>,
-    callee: Option<std::borrow::Cow<'a, str>>,
-    callid: Option<std::borrow::Cow<'a, str>>,
-    destination: Option<std::borrow::Cow<'a, str>>,
-    extra: Option<std::borrow::Cow<'a, str>>,
-    leg: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, deserialize_with = "json::lenient_str")]
+    caller: Option<Cow<'a, str>>,
+    #[serde(borrow, deserialize_with = "json::lenient_str")]
+    callee: Option<Cow<'a, str>>,
+    #[serde(borrow, deserialize_with = "json::lenient_str")]
+    callid: Option<Cow<'a, str>>,
+    #[serde(borrow, deserialize_with = "json::lenient_str")]
+    destination: Option<Cow<'a, str>>,
+    #[serde(borrow, deserialize_with = "json::lenient_str")]
+    extra: Option<Cow<'a, str>>,
+    #[serde(borrow, deserialize_with = "json::lenient_str")]
+    leg: Option<Cow<'a, str>>,
 }
 
-crate::members::read_members! {
-    DataFields {
-        "caller" => caller: LenientStr,
-        "callee" => callee: LenientStr,
-        "callid" => callid: LenientStr,
-        "destination" => destination: LenientStr,
-        "extra" => extra: LenientStr,
-        "leg" => leg: LenientStr,
+/// The params the catalog's call commands take, each as sent (a string or another value,
+/// which the command refuses); members the catalog does not name are ignored.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct Params<'a> {
+    #[serde(borrow, deserialize_with = "json::present")]
+    callee: Option<Lenient<'a>>,
+    #[serde(borrow, deserialize_with = "json::present")]
+    caller: Option<Lenient<'a>>,
+    #[serde(borrow, deserialize_with = "json::present")]
+    callid: Option<Lenient<'a>>,
+    #[serde(rename = "callidA", borrow, deserialize_with = "json::present")]
+    callid_a: Option<Lenient<'a>>,
+    #[serde(rename = "callidB", borrow, deserialize_with = "json::present")]
+    callid_b: Option<Lenient<'a>>,
+    #[serde(borrow, deserialize_with = "json::present")]
+    cmd_id: Option<Lenient<'a>>,
+    #[serde(borrow, deserialize_with = "json::present")]
+    destination: Option<Lenient<'a>>,
+    #[serde(borrow, deserialize_with = "json::present")]
+    leg: Option<Lenient<'a>>,
+    #[serde(rename = "legA", borrow, deserialize_with = "json::present")]
+    leg_a: Option<Lenient<'a>>,
+    #[serde(rename = "legB", borrow, deserialize_with = "json::present")]
+    leg_b: Option<Lenient<'a>>,
+}
+
+impl<'a> Params<'a> {
+    /// Reads a params object.
+    pub(crate) fn read(text: &'a str) -> Result<Self, ParamError> {
+        json::from_object(text).map_err(|e| {
+            if text.trim_start().starts_with('{') {
+                ParamError::Unreadable(e.to_string())
+            } else {
+                ParamError::NotAnObject
+            }
+        })
+    }
+
+    /// The `cmd_id` given: `Ok(None)` when absent, an error when not a non-empty string.
+    pub(crate) fn cmd_id(&mut self) -> Result<Option<Cow<'a, str>>, ()> {
+        match self.cmd_id.take() {
+            None => Ok(None),
+            Some(Lenient::Str(s)) if !s.is_empty() => Ok(Some(s)),
+            Some(_) => Err(()),
+        }
+    }
+
+    /// The call command `method` (one of the catalog's, not `Echo`) names.
+    pub(crate) fn command(self, method: &str) -> Result<Command, ParamError> {
+        // All param values of the call commands are strings; checked in name order.
+        let members = [
+            ("callee", &self.callee),
+            ("caller", &self.caller),
+            ("callid", &self.callid),
+            ("callidA", &self.callid_a),
+            ("callidB", &self.callid_b),
+            ("cmd_id", &self.cmd_id),
+            ("destination", &self.destination),
+            ("leg", &self.leg),
+            ("legA", &self.leg_a),
+            ("legB", &self.leg_b),
+        ];
+        if let Some((name, _)) = members
+            .iter()
+            .find(|(_, v)| matches!(v, Some(Lenient::Other)))
+        {
+            return Err(ParamError::NotAString((*name).to_owned()));
+        }
+        let text = |v: Option<Lenient<'a>>, name: &'static str| match v.and_then(Lenient::str) {
+            Some(s) if !s.is_empty() => Ok(s),
+            _ => Err(ParamError::Missing(name)),
+        };
+        let s = |v, name| text(v, name).map(Cow::into_owned);
+        let leg =
+            |v, name: &'static str| Leg::parse(&text(v, name)?).ok_or(ParamError::BadLeg(name));
+        Ok(match method {
+            "CallStart" => Command::CallStart {
+                caller: s(self.caller, "caller")?,
+                callee: s(self.callee, "callee")?,
+            },
+            "CallBlindTransfer" => Command::CallBlindTransfer {
+                callid: s(self.callid, "callid")?,
+                leg: leg(self.leg, "leg")?,
+                destination: s(self.destination, "destination")?,
+            },
+            "CallAttendedTransfer" => Command::CallAttendedTransfer {
+                callid_a: s(self.callid_a, "callidA")?,
+                leg_a: leg(self.leg_a, "legA")?,
+                callid_b: s(self.callid_b, "callidB")?,
+                leg_b: leg(self.leg_b, "legB")?,
+            },
+            "CallHold" => Command::CallHold {
+                callid: s(self.callid, "callid")?,
+            },
+            "CallUnhold" => Command::CallUnhold {
+                callid: s(self.callid, "callid")?,
+            },
+            _ => Command::CallEnd {
+                callid: s(self.callid, "callid")?,
+            },
+        })
     }
 }
 
@@ -65,30 +168,30 @@ pub enum Command {
     /// Call `caller`, then connect them to `callee`.
     CallStart {
         /// SIP URI of the first party.
-        caller: Text,
+        caller: String,
         /// SIP URI of the second party.
-        callee: Text,
+        callee: String,
     },
     /// Transfer one leg of a dialog to a new destination.
     CallBlindTransfer {
         /// SIP Call-ID of the dialog.
-        callid: Text,
+        callid: String,
         /// The party to transfer.
         leg: Leg,
         /// SIP URI of the transfer target.
-        destination: Text,
+        destination: String,
     },
     /// Join a leg of one dialog to a leg of another.
     CallAttendedTransfer {
         /// SIP Call-ID of dialog #1.
         #[serde(rename = "callidA")]
-        callid_a: Text,
+        callid_a: String,
         /// The party of dialog #1.
         #[serde(rename = "legA")]
         leg_a: Leg,
         /// SIP Call-ID of dialog #2.
         #[serde(rename = "callidB")]
-        callid_b: Text,
+        callid_b: String,
         /// The party of dialog #2.
         #[serde(rename = "legB")]
         leg_b: Leg,
@@ -96,17 +199,17 @@ pub enum Command {
     /// Put both legs of a dialog on hold.
     CallHold {
         /// SIP Call-ID of the dialog.
-        callid: Text,
+        callid: String,
     },
     /// Resume both legs of a dialog.
     CallUnhold {
         /// SIP Call-ID of the dialog.
-        callid: Text,
+        callid: String,
     },
     /// End a dialog.
     CallEnd {
         /// SIP Call-ID of the dialog.
-        callid: Text,
+        callid: String,
     },
     /// Answered with `Reply` carrying the params as received.
     Echo {
@@ -167,6 +270,9 @@ pub enum ParamError {
     /// A `leg` param is neither `caller` nor `callee`.
     #[error("parameter {0} must be caller or callee")]
     BadLeg(&'static str),
+    /// The params object could not be read (a repeated member, say).
+    #[error("params unreadable: {0}")]
+    Unreadable(String),
 }
 
 impl Command {
@@ -196,61 +302,25 @@ impl Command {
     }
 
     fn read(method: &str, params: Option<&Value>) -> Result<Command, ParamError> {
-        let empty = Map::new();
-        let map = match params {
-            None => &empty,
-            Some(Value::Object(m)) => m,
-            Some(_) => return Err(ParamError::NotAnObject),
-        };
         if method == "Echo" {
-            let mut echoed = map.clone();
+            let mut echoed = match params {
+                None => Map::new(),
+                Some(Value::Object(m)) => m.clone(),
+                Some(_) => return Err(ParamError::NotAnObject),
+            };
             echoed.remove("cmd_id");
             return Ok(Command::Echo {
                 params: Value::Object(echoed),
             });
         }
-        // All param values of the call commands are strings.
-        for (k, v) in map {
-            if !v.is_string() {
-                return Err(ParamError::NotAString(k.clone()));
+        let p = match params {
+            None => Params::default(),
+            Some(v @ Value::Object(_)) => {
+                Params::deserialize(v).map_err(|e| ParamError::Unreadable(e.to_string()))?
             }
-        }
-        let text = |name: &'static str| -> Result<&str, ParamError> {
-            match map.get(name).and_then(Value::as_str) {
-                Some(v) if !v.is_empty() => Ok(v),
-                _ => Err(ParamError::Missing(name)),
-            }
+            Some(_) => return Err(ParamError::NotAnObject),
         };
-        let s = |name: &'static str| text(name).map(Text::from);
-        let leg = |name: &'static str| -> Result<Leg, ParamError> {
-            Leg::parse(text(name)?).ok_or(ParamError::BadLeg(name))
-        };
-        Ok(match method {
-            "CallStart" => Command::CallStart {
-                caller: s("caller")?,
-                callee: s("callee")?,
-            },
-            "CallBlindTransfer" => Command::CallBlindTransfer {
-                callid: s("callid")?,
-                leg: leg("leg")?,
-                destination: s("destination")?,
-            },
-            "CallAttendedTransfer" => Command::CallAttendedTransfer {
-                callid_a: s("callidA")?,
-                leg_a: leg("legA")?,
-                callid_b: s("callidB")?,
-                leg_b: leg("legB")?,
-            },
-            "CallHold" => Command::CallHold {
-                callid: s("callid")?,
-            },
-            "CallUnhold" => Command::CallUnhold {
-                callid: s("callid")?,
-            },
-            _ => Command::CallEnd {
-                callid: s("callid")?,
-            },
-        })
+        p.command(method)
     }
 
     /// The params object, with `cmd_id` when given.
@@ -445,18 +515,14 @@ impl CallEvent {
             };
         }
         // Fields of another type than the catalog's are read tolerantly: as absent.
-        let mut f = DataFields::default();
-        if let Some(d) = data {
-            if f.read_flat_first(d).is_err() {
-                f = DataFields::default();
-            }
-        }
+        let f = data
+            .and_then(|d| json::from_object(d).ok())
+            .unwrap_or_default();
         Self::from_fields(name, f)
     }
 
     /// A typed event (one of [`TYPED_EVENTS`]) from its data's members, read already.
     fn from_fields(name: &str, f: DataFields<'_>) -> CallEvent {
-        use std::borrow::Cow;
         let own = |v: Option<Cow<'_, str>>| v.map(Cow::into_owned);
         match name {
             "CallerAnswered" => CallEvent::CallerAnswered {

@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
-use serde_json::{Number, Value};
+use serde_json::Value;
 
 /// A request id: a string, a number or `null`. (An absent id makes a notification.)
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -33,12 +33,12 @@ enum NumberRepr {
 
 impl IdNumber {
     /// From a number's JSON text, keeping one form per number written.
-    fn from_text(text: String) -> IdNumber {
+    fn from_text(text: &str) -> IdNumber {
         let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
         let canonical = digits && (text == "0" || !text.starts_with('0'));
         match text.parse::<u64>() {
             Ok(n) if canonical => IdNumber(NumberRepr::Int(n)),
-            _ => IdNumber(NumberRepr::Text(text)),
+            _ => IdNumber(NumberRepr::Text(text.to_owned())),
         }
     }
 
@@ -96,7 +96,7 @@ impl Id {
     pub fn from_value(v: &Value) -> Option<Id> {
         match v {
             Value::String(s) => Some(Id::String(s.clone())),
-            Value::Number(n) => Some(Id::Number(IdNumber::from_text(n.to_string()))),
+            Value::Number(n) => Some(Id::Number(IdNumber::from_text(&n.to_string()))),
             Value::Null => Some(Id::Null),
             _ => None,
         }
@@ -104,40 +104,78 @@ impl Id {
 }
 
 impl Id {
-    /// Reads an id from its JSON text. A plain integer (the usual id) is taken as written,
-    /// which is what reading it as a number and printing it gives; anything else goes
-    /// through a tree.
-    pub(crate) fn from_raw(raw: &RawValue) -> serde_json::Result<Id> {
+    /// Reads an id from its JSON text, a number kept digit for digit; an error if it is
+    /// not a string, number or null.
+    pub(crate) fn from_raw(raw: &RawValue) -> Result<Id, NotAnId> {
         let text = raw.get();
-        // JSON allows no leading zero, so these digits are the number's own.
-        if (1..=19).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit()) {
-            if let Ok(n) = text.parse::<u64>() {
-                return Ok(Id::Number(n.into()));
-            }
+        match text.as_bytes().first() {
+            Some(b'-' | b'0'..=b'9') => Ok(Id::Number(IdNumber::from_text(text))),
+            Some(b'n') => Ok(Id::Null),
+            Some(b'"') => serde_json::from_str(text)
+                .map(Id::String)
+                .map_err(|_| NotAnId),
+            _ => Err(NotAnId),
         }
-        serde_json::from_str(text)
     }
 }
+
+/// A value that is not a string, number or null.
+#[derive(Debug)]
+pub(crate) struct NotAnId;
 
 impl Serialize for Id {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             Id::String(v) => s.serialize_str(v),
             Id::Number(IdNumber(NumberRepr::Int(n))) => s.serialize_u64(*n),
-            Id::Number(IdNumber(NumberRepr::Text(t))) => match serde_json::from_str::<Number>(t) {
-                Ok(num) => num.serialize(s),
-                Err(_) => s.serialize_str(t),
-            },
+            // Written back as it was read: the text of a JSON number.
+            Id::Number(IdNumber(NumberRepr::Text(t))) => {
+                match serde_json::from_str::<&RawValue>(t) {
+                    Ok(raw) => raw.serialize(s),
+                    Err(_) => s.serialize_str(t),
+                }
+            }
             Id::Null => s.serialize_unit(),
         }
     }
 }
 
+/// Read from JSON text, a number keeps its text when it is an integer that fits `u64` or
+/// `i64`; another number (from a checkpoint) is read as serde reads it, through `f64`. The
+/// wire reader keeps every number as written (see [`Id`]).
 impl<'de> Deserialize<'de> for Id {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = Value::deserialize(d)?;
-        Id::from_value(&v)
-            .ok_or_else(|| serde::de::Error::custom("an id is a string, a number or null"))
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Id;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an id: a string, a number or null")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Id, E> {
+                Ok(Id::String(v.to_owned()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Id, E> {
+                Ok(Id::String(v))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Id, E> {
+                Ok(Id::Number(v.into()))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Id, E> {
+                Ok(Id::Number(v.into()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Id, E> {
+                serde_json::Number::from_f64(v)
+                    .map(|n| Id::Number(IdNumber::from_text(&n.to_string())))
+                    .ok_or_else(|| E::custom("an id is a finite number"))
+            }
+            fn visit_unit<E>(self) -> Result<Id, E> {
+                Ok(Id::Null)
+            }
+            fn visit_none<E>(self) -> Result<Id, E> {
+                Ok(Id::Null)
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -162,11 +200,11 @@ mod tests {
         assert!(seven.iter().all(|id| *id == seven[0]));
         assert_eq!(seven[0].to_string(), "7");
         assert_eq!(
-            Id::Number(IdNumber::from_text("7".into())).as_u64_for_test(),
+            Id::Number(IdNumber::from_text("7")).as_u64_for_test(),
             Some(7)
         );
         // Other numbers keep their text, and differ from the integer.
-        for (text, shown) in [("-7", "-7"), ("7.0", "7.0"), ("1e2", "100.0")] {
+        for (text, shown) in [("-7", "-7"), ("7.0", "7.0"), ("1e2", "1e2")] {
             let id = raw(text);
             assert_ne!(id, seven[0], "{text}");
             assert_eq!(id.to_string(), shown, "{text}");

@@ -9,13 +9,12 @@
 //! assert_eq!(req.method, "Echo");
 //! ```
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
 pub use super::id::{Id, IdNumber};
-use super::notify_read::{read_plain_notification, CallParams, ParamsSlot};
-use crate::members::read_members;
+use crate::json;
 
 /// Invalid JSON was received.
 pub const PARSE_ERROR: i64 = -32700;
@@ -157,22 +156,19 @@ fn invalid(id: Id, message: &str) -> Response {
     }
 }
 
-/// The members of a request, each kept as its JSON text until it is checked.
-#[derive(Default)]
+/// The members of a request, each kept as its JSON text until it is checked (`null`
+/// included: `"id": null` is a request, not a notification).
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct RequestRef<'a> {
+    #[serde(borrow, deserialize_with = "json::present")]
     jsonrpc: Option<&'a RawValue>,
+    #[serde(borrow, deserialize_with = "json::present")]
     id: Option<&'a RawValue>,
+    #[serde(borrow, deserialize_with = "json::present")]
     method: Option<&'a RawValue>,
+    #[serde(borrow, deserialize_with = "json::present")]
     params: Option<&'a RawValue>,
-}
-
-read_members! {
-    RequestRef {
-        "jsonrpc" => jsonrpc: RawMember,
-        "id" => id: RawMember,
-        "method" => method: RawMember,
-        "params" => params: RawMember,
-    }
 }
 
 /// A checked request, borrowing from the frame; its params stay JSON text until the
@@ -242,10 +238,7 @@ pub(crate) fn check_envelope<'a>(
         },
     };
     let reply_id = || id.clone().unwrap_or(Id::Null);
-    let text = |v: Option<&'a RawValue>| {
-        v.and_then(|v| serde_json::from_str::<crate::members::Str<'a>>(v.get()).ok())
-            .map(|s| s.0)
-    };
+    let text = |v: Option<&'a RawValue>| v.and_then(json::string);
     if text(jsonrpc).as_deref() != Some("2.0") {
         return Err(invalid(
             reply_id(),
@@ -263,11 +256,10 @@ pub(crate) fn check_envelope<'a>(
 
 /// Reads one element of a batch.
 fn read_element(raw: &RawValue) -> Result<RequestRaw<'_>, Response> {
-    let mut m = RequestRef::default();
-    if m.read(raw.get()).is_err() {
-        return Err(invalid(Id::Null, "invalid request: not an object"));
+    match json::from_object(raw.get()) {
+        Ok(m) => check_request(m),
+        Err(_) => Err(invalid(Id::Null, "invalid request: not an object")),
     }
-    check_request(m)
 }
 
 /// [`read_incoming`], borrowing from the frame. A single request is read in one pass.
@@ -278,7 +270,7 @@ pub(crate) fn read_incoming_raw(text: &str) -> IncomingRaw<'_> {
             outcome: Err(ErrorObject::new(PARSE_ERROR, "parse error")),
         })
     };
-    if crate::members::skip_json_ws(text).starts_with('[') {
+    if json::skip_ws(text).starts_with('[') {
         let Ok(raw) = serde_json::from_str::<&RawValue>(text) else {
             return parse_error();
         };
@@ -290,15 +282,12 @@ pub(crate) fn read_incoming_raw(text: &str) -> IncomingRaw<'_> {
         }
         return IncomingRaw::Batch(items.into_iter().map(read_element).collect());
     }
-    let mut m = RequestRef::default();
-    if m.read(text).is_err() {
+    match json::from_object(text) {
+        Ok(m) => IncomingRaw::Single(check_request(m)),
         // Only bad input pays for telling "not JSON" from "not a request object".
-        if serde_json::from_str::<serde::de::IgnoredAny>(text).is_err() {
-            return parse_error();
-        }
-        return IncomingRaw::Single(Err(invalid(Id::Null, "invalid request: not an object")));
+        Err(_) if serde_json::from_str::<serde::de::IgnoredAny>(text).is_err() => parse_error(),
+        Err(_) => IncomingRaw::Single(Err(invalid(Id::Null, "invalid request: not an object"))),
     }
-    IncomingRaw::Single(check_request(m))
 }
 
 /// Reads one frame as a server must: a single request, a batch, or what to answer.
@@ -338,7 +327,7 @@ pub enum FromServer {
 /// Reads one frame from a server: one message or a batch of them.
 pub fn read_from_server(text: &str) -> Result<Vec<FromServer>, String> {
     let owned = |raw: &RawValue| serde_json::from_str::<Value>(raw.get()).unwrap_or(Value::Null);
-    Ok(read_from_server_ref(text, false)?
+    Ok(read_from_server_ref(text)?
         .map(|m| match m {
             FromServerRef::Response { id, outcome } => FromServer::Response {
                 id,
@@ -346,7 +335,7 @@ pub fn read_from_server(text: &str) -> Result<Vec<FromServer>, String> {
             },
             FromServerRef::Notification { method, params } => FromServer::Notification {
                 method: method.into_owned(),
-                params: params.raw(text).map(owned),
+                params: params.map(owned),
             },
         })
         .collect())
@@ -360,81 +349,25 @@ pub(crate) enum FromServerRef<'a> {
     },
     Notification {
         method: std::borrow::Cow<'a, str>,
-        params: NoteParams<'a>,
+        /// As text: the client reads a call notification's members from it.
+        params: Option<&'a RawValue>,
     },
 }
 
-/// A notification's params as the client's reader leaves them.
-pub(crate) enum NoteParams<'a> {
-    /// Kept as text (in batches, for the public reader, and when they did not fit).
-    Raw(Option<&'a RawValue>),
-    /// Read with the frame: a call notification's members.
-    Call(CallParams<'a>),
-}
-
-impl<'a> NoteParams<'a> {
-    /// The params as text: for read ones, the frame is read again to find them.
-    pub fn raw(&self, frame: &'a str) -> Option<&'a RawValue> {
-        match self {
-            NoteParams::Raw(raw) => *raw,
-            NoteParams::Call(_) => params_of(frame),
-        }
-    }
-}
-
-/// The `params` of a single-message frame, as text (reading the frame again).
-pub(crate) fn params_of(frame: &str) -> Option<&RawValue> {
-    let mut m = MessageRef::default();
-    m.read(frame).ok().and(m.params)
-}
-
-/// The members of a message from a server with call params read in the same pass.
-#[derive(Default)]
-struct MessageWithCall<'a> {
-    method: Option<std::borrow::Cow<'a, str>>,
-    id: Option<&'a RawValue>,
-    result: Option<&'a RawValue>,
-    error: Option<&'a RawValue>,
-    params: Option<ParamsSlot<'a>>,
-}
-
-read_members! {
-    MessageWithCall {
-        "method" => method: str,
-        "id" => id: RawMember,
-        "result" => result: RawMember,
-        "error" => error: value,
-        "params" => params: value,
-    }
-}
-
-/// A member that may be `null` on purpose: absent is `None`, `null` is `Some("null")`.
-pub(crate) struct RawMember<'a>(pub Option<&'a RawValue>);
-
-impl<'de> Deserialize<'de> for RawMember<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        <&RawValue>::deserialize(d).map(|r| RawMember(Some(r)))
-    }
-}
-
 /// The members of one message from a server, borrowed from the frame.
-#[derive(Default)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct MessageRef<'a> {
+    #[serde(borrow, deserialize_with = "json::opt_str")]
     method: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, deserialize_with = "json::present")]
     id: Option<&'a RawValue>,
+    #[serde(borrow, deserialize_with = "json::present")]
     result: Option<&'a RawValue>,
+    #[serde(borrow)]
     error: Option<&'a RawValue>,
+    #[serde(borrow)]
     params: Option<&'a RawValue>,
-}
-
-read_members! {
-    MessageRef {
-        "method" => method: str,
-        "id" => id: RawMember,
-        "result" => result: RawMember,
-        "error" => error: value,
-        "params" => params: value,
-    }
 }
 
 /// The messages of one frame: most frames hold one, which needs no list.
@@ -443,77 +376,40 @@ pub(crate) type Messages<'a> = std::iter::Chain<
     std::vec::IntoIter<FromServerRef<'a>>,
 >;
 
-/// Reads one frame from a server without building trees: the client's hot path. A single
-/// message is read in one pass, straight into its members, a call notification's params
-/// included (`read_params`; otherwise they are kept as text); a call notification written
-/// compactly with plain values is read straight off its bytes first
-/// ([`read_plain_notification`]).
-pub(crate) fn read_from_server_ref(text: &str, read_params: bool) -> Result<Messages<'_>, String> {
-    if crate::members::skip_json_ws(text).starts_with('[') {
+/// Reads one frame from a server without building trees: the client's hot path. Each
+/// message's params, result and error stay JSON text until used.
+pub(crate) fn read_from_server_ref(text: &str) -> Result<Messages<'_>, String> {
+    if json::skip_ws(text).starts_with('[') {
         let items: Vec<&RawValue> =
             serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
         let batch = items
             .into_iter()
-            .map(one_from_server)
+            .map(|raw| {
+                json::from_object(raw.get())
+                    .map_err(|_| "not a JSON object".to_owned())
+                    .and_then(one_from_message)
+            })
             .collect::<Result<Vec<_>, _>>()?;
         return Ok(None.into_iter().chain(batch));
     }
-    if read_params {
-        if let Some((method, p)) = read_plain_notification(text) {
-            let message = FromServerRef::Notification {
-                method,
-                params: NoteParams::Call(p),
-            };
-            return Ok(Some(message).into_iter().chain(Vec::new()));
-        }
-        let mut m = MessageWithCall::default();
-        if m.read_flat_first(text).is_ok() && !matches!(m.params, Some(ParamsSlot::Misfit)) {
-            let message = match (m.method, m.params) {
-                (Some(method), Some(ParamsSlot::Call(p))) => FromServerRef::Notification {
-                    method,
-                    params: NoteParams::Call(p),
-                },
-                (method, _) => one_from_message(MessageRef {
-                    method,
-                    id: m.id,
-                    result: m.result,
-                    error: m.error,
-                    params: None,
-                })?,
-            };
-            return Ok(Some(message).into_iter().chain(Vec::new()));
-        }
-        // Odd params, or a frame in error: the tolerant reader below.
-    }
-    let mut m = MessageRef::default();
-    if let Err(e) = m.read(text) {
+    let m = json::from_object(text).map_err(|e| {
         // Only bad input pays for telling "not JSON" from "not a message".
-        return Err(match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+        match serde_json::from_str::<serde::de::IgnoredAny>(text) {
             Err(_) => format!("not JSON: {e}"),
             Ok(_) => "not a JSON object".to_owned(),
-        });
-    }
+        }
+    })?;
     Ok(Some(one_from_message(m)?).into_iter().chain(Vec::new()))
-}
-
-fn one_from_server(raw: &RawValue) -> Result<FromServerRef<'_>, String> {
-    let mut m = MessageRef::default();
-    m.read(raw.get())
-        .map_err(|_| "not a JSON object".to_owned())?;
-    one_from_message(m)
 }
 
 fn one_from_message(m: MessageRef<'_>) -> Result<FromServerRef<'_>, String> {
     if let Some(method) = m.method {
         return Ok(FromServerRef::Notification {
             method,
-            params: NoteParams::Raw(m.params),
+            params: m.params,
         });
     }
-    let id =
-        m.id.and_then(|i| serde_json::from_str::<Value>(i.get()).ok())
-            .and_then(|v| Id::from_value(&v))
-            .unwrap_or(Id::Null);
+    let id = m.id.and_then(|i| Id::from_raw(i).ok()).unwrap_or(Id::Null);
     let outcome = match (m.result, m.error) {
         (_, Some(e)) => Err(
             serde_json::from_str::<ErrorObject>(e.get()).unwrap_or_else(|_| {
@@ -543,15 +439,42 @@ mod tests {
     use super::*;
 
     proptest::proptest! {
-        /// The plain-integer shortcut reads an id as the tree does.
+        /// Every id that is a JSON number is written back with the text it was read with:
+        /// big, negative, fractional, with an exponent, `-0`.
         #[test]
-        fn ids_read_from_text_as_through_a_tree(n in proptest::num::u64::ANY, small in 0u64..1000) {
-            for text in [n.to_string(), small.to_string(), format!("-{small}"), format!("{small}.5"),
-                         format!("\"{small}\""), "null".to_owned(), "1e3".to_owned()] {
-                let raw: &RawValue = serde_json::from_str(&text).unwrap();
-                let tree = Id::from_value(&serde_json::from_str::<Value>(&text).unwrap());
-                proptest::prop_assert_eq!(Id::from_raw(raw).ok(), tree, "{}", text);
+        fn number_ids_are_written_back_digit_for_digit(
+            text in "-?(0|[1-9][0-9]{0,40})(\\.[0-9]{1,20})?([eE][+-]?[0-9]{1,3})?",
+            space in proptest::sample::select(vec!["", " ", "\n"]),
+        ) {
+            let frame = format!(r#"{{"jsonrpc":"2.0","method":"a","id":{space}{text}{space}}}"#);
+            let Incoming::Single(Ok(r)) = read_incoming(&frame) else {
+                return Err(proptest::test_runner::TestCaseError::fail(frame));
+            };
+            let id = r.id.unwrap();
+            let written = Response { id, outcome: Ok(Value::Null) }.encode();
+            let expected = format!(r#"{{"jsonrpc":"2.0","id":{text},"result":null}}"#);
+            proptest::prop_assert_eq!(&written, &expected);
+        }
+    }
+
+    #[test]
+    fn the_ids_that_went_through_floats_are_written_as_read() {
+        for text in [
+            "-0",
+            "18446744073709551616",
+            "100000000000000000000000000001",
+            "1.50",
+        ] {
+            let frame = format!(r#"{{"jsonrpc":"2.0","method":"a","id":{text}}}"#);
+            let Incoming::Single(Ok(r)) = read_incoming(&frame) else {
+                panic!()
+            };
+            let written = Response {
+                id: r.id.unwrap(),
+                outcome: Ok(Value::Null),
             }
+            .encode();
+            assert!(written.contains(&format!(r#""id":{text},"#)), "{written}");
         }
     }
     use serde_json::json;

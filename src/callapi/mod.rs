@@ -10,8 +10,6 @@ mod client;
 mod command;
 mod id;
 pub mod jsonrpc;
-mod notify_read;
-mod params_read;
 mod running;
 mod server;
 

@@ -16,7 +16,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::server::ServerTimer;
 use crate::id_map::IdMap;
-use crate::{Text, Timestamp};
+use crate::Timestamp;
+use std::sync::Arc;
 
 /// A running command.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,7 +62,7 @@ impl Ord for Entry {
 pub(super) struct Running {
     /// The key is the one copy of the cmd_id, shared with the heap and with events.
     /// Hashed: a lookup by id is one hash and a comparison.
-    commands: IdMap<Text, Command>,
+    commands: IdMap<Arc<str>, Command>,
     deadlines: BinaryHeap<Reverse<Entry>>,
     /// The next start number.
     next_seq: u64,
@@ -95,7 +96,7 @@ impl Running {
     }
 
     /// Starts `cmd_id` (which must not be running), its timer firing at `deadline`.
-    pub(super) fn start(&mut self, cmd_id: Text, method: &'static str, deadline: Timestamp) {
+    pub(super) fn start(&mut self, cmd_id: Arc<str>, method: &'static str, deadline: Timestamp) {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.deadlines.push(Reverse(Entry {
@@ -120,9 +121,9 @@ impl Running {
     }
 
     /// Ends every command: their cmd_ids, in order.
-    pub(super) fn take_all(&mut self) -> Vec<Text> {
+    pub(super) fn take_all(&mut self) -> Vec<Arc<str>> {
         self.deadlines.clear();
-        let mut all: Vec<Text> = std::mem::take(&mut self.commands).into_keys().collect();
+        let mut all: Vec<Arc<str>> = std::mem::take(&mut self.commands).into_keys().collect();
         all.sort_unstable();
         all
     }
@@ -134,7 +135,7 @@ impl Running {
 
     /// Ends the command whose timer is earliest, if due at or before `now`: its cmd_id and
     /// method.
-    pub(super) fn pop_due(&mut self, now: Timestamp) -> Option<(Text, Cow<'static, str>)> {
+    pub(super) fn pop_due(&mut self, now: Timestamp) -> Option<(Arc<str>, Cow<'static, str>)> {
         if self.deadlines.peek()?.0.at > now {
             return None;
         }
@@ -211,7 +212,7 @@ impl Serialize for Running {
 
 impl<'de> Deserialize<'de> for Running {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let c = Checkpoint::<IdMap<Text, Command>>::deserialize(d)?;
+        let c = Checkpoint::<IdMap<Arc<str>, Command>>::deserialize(d)?;
         if c.commands.values().any(|cmd| cmd.seq >= c.next_seq) {
             return Err(serde::de::Error::custom(
                 "a running command's start number is not below next_seq",
@@ -249,7 +250,7 @@ mod tests {
             Some((t(10), &ServerTimer::Command("c".into())))
         );
         assert_eq!(r.pop_due(t(9)), None);
-        let fired: Vec<(Text, Cow<'static, str>)> =
+        let fired: Vec<(Arc<str>, Cow<'static, str>)> =
             std::iter::from_fn(|| r.pop_due(t(20))).collect();
         assert_eq!(
             fired,

@@ -6,17 +6,18 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
+use super::command::Params;
 use super::jsonrpc::{
     read_incoming_raw, ErrorObject, Id, IncomingRaw, RequestRaw, Response, INVALID_PARAMS,
     INVALID_REQUEST, METHOD_NOT_FOUND, SERVER_ERROR,
 };
-use super::params_read::{read_plain, read_plain_request, PlainCommand};
 use super::running::Running;
-use super::Command;
-use crate::text::Scratch;
-use crate::{Text, Timestamp, UsageError};
+use super::{Command, ParamError, METHODS};
+use crate::{Timestamp, UsageError};
+use std::sync::Arc;
 
 /// Server configuration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,7 +53,7 @@ pub enum ServerEvent {
     /// with [`Server::notify`], [`Server::fail`] and [`Server::end`].
     CommandStarted {
         /// Its cmd_id.
-        cmd_id: Text,
+        cmd_id: Arc<str>,
         /// The request's id (`None` for a notification).
         id: Option<Id>,
         /// What to do.
@@ -62,12 +63,12 @@ pub enum ServerEvent {
     /// sent.
     CommandTimedOut {
         /// The command.
-        cmd_id: Text,
+        cmd_id: Arc<str>,
     },
     /// The connection closed while the command ran: clean up its SIP side.
     CommandCancelled {
         /// The command.
-        cmd_id: Text,
+        cmd_id: Arc<str>,
     },
     /// A request was refused with a JSON-RPC error (sent, unless it came as a notification).
     RequestRejected {
@@ -97,7 +98,7 @@ pub enum Output {
 #[serde(rename_all = "snake_case")]
 pub enum ServerTimer {
     /// This command must have ended.
-    Command(Text),
+    Command(Arc<str>),
 }
 
 impl ServerTimer {
@@ -149,9 +150,6 @@ pub struct Server {
     /// what iterates it sorts first, and a checkpoint writes it in cmd_id order.
     running: Running,
     out: VecDeque<Output>,
-    /// Where a started command's strings are joined into one buffer.
-    #[serde(skip)]
-    scratch: Scratch,
 }
 
 /// What one request of a frame produced: its answer (if any, written), then its
@@ -172,7 +170,6 @@ impl Server {
             next_cmd: 1,
             running: Running::default(),
             out: VecDeque::new(),
-            scratch: Scratch::default(),
         }
     }
 
@@ -199,13 +196,6 @@ impl Server {
     pub fn handle_frame(&mut self, now: Timestamp, text: &str) {
         if self.closed {
             return;
-        }
-        // A single call-command request with plain params, the usual frame: one pass.
-        if text.len() <= self.config.max_frame_len {
-            if let Some(plain) = read_plain_request(text) {
-                let h = self.run(now, plain.id, Ok(Parsed::Plain(plain.command)));
-                return self.answer(h);
-            }
         }
         let incoming = if text.len() > self.config.max_frame_len {
             IncomingRaw::Invalid(Response {
@@ -387,11 +377,7 @@ impl Server {
                 };
             }
         };
-        let parsed = match read_plain(&request.method, request.params) {
-            Some(plain) => Ok(Parsed::Plain(plain)),
-            None => read_from_tree(&request.method, request.params_value().as_ref())
-                .map(|(command, given)| Parsed::Read(command, given)),
-        };
+        let parsed = read_command(&request.method, request.params);
         self.run(now, request.id, parsed)
     }
 
@@ -400,7 +386,7 @@ impl Server {
         &mut self,
         now: Timestamp,
         id: Option<Id>,
-        parsed: Result<Parsed<'_>, ErrorObject>,
+        parsed: Result<(Command, Option<Cow<'_, str>>), ErrorObject>,
     ) -> Handled {
         let mut h = Handled {
             response: None,
@@ -430,14 +416,10 @@ impl Server {
         &mut self,
         now: Timestamp,
         id: Option<&Id>,
-        parsed: Parsed<'_>,
+        (command, given): (Command, Option<Cow<'_, str>>),
         h: &mut Handled,
     ) -> Result<(), ErrorObject> {
-        let given = match &parsed {
-            Parsed::Plain(p) => p.cmd_id.as_deref(),
-            Parsed::Read(_, given) => given.as_deref(),
-        };
-        if let Some(c) = given {
+        if let Some(c) = given.as_deref() {
             if self.running.contains(c) {
                 return Err(ErrorObject::new(
                     INVALID_PARAMS,
@@ -448,22 +430,9 @@ impl Server {
         if self.running.len() >= self.config.max_running {
             return Err(ErrorObject::new(SERVER_ERROR, "too many running commands"));
         }
-        let (command, cmd_id) = match parsed {
-            Parsed::Plain(p) => {
-                let generated;
-                let cmd_id = match p.cmd_id.as_deref() {
-                    Some(c) => c,
-                    None => {
-                        generated = self.generate_cmd_id();
-                        generated.as_str()
-                    }
-                };
-                p.build(cmd_id, &mut self.scratch.0)
-            }
-            Parsed::Read(command, given) => {
-                let cmd_id = given.unwrap_or_else(|| self.generate_cmd_id().as_str().into());
-                (command, cmd_id)
-            }
+        let cmd_id: Arc<str> = match given {
+            Some(c) => c.into(),
+            None => self.generate_cmd_id().as_str().into(),
         };
         h.response = id.map(|id| Started::new(id, &cmd_id).encode());
         let method = command.method();
@@ -497,13 +466,6 @@ impl Server {
     }
 }
 
-/// A command read from a request: plain (its strings still in the frame), or read from
-/// the params tree with the cmd_id given.
-enum Parsed<'a> {
-    Plain(PlainCommand<'a>),
-    Read(Command, Option<Text>),
-}
-
 /// A generated cmd_id, `ssssssss-ssss-4000-8000-nnnnnnnnnnnn` (seed, then counter, in
 /// lowercase hex), written on the stack: it is copied into the command's buffer.
 struct GeneratedId([u8; 36]);
@@ -530,30 +492,46 @@ impl GeneratedId {
     }
 }
 
-/// The reference reading of a command from its params tree, with the exact error for
-/// each malformed one (and `Echo`, whose params are free-form).
-fn read_from_tree(
+/// Reads a command and the `cmd_id` given from a request's method and params, or the
+/// error to answer.
+fn read_command<'a>(
     method: &str,
-    params: Option<&Value>,
-) -> Result<(Command, Option<Text>), ErrorObject> {
-    let Some(parsed) = Command::from_params(method, params) else {
+    params: Option<&'a RawValue>,
+) -> Result<(Command, Option<Cow<'a, str>>), ErrorObject> {
+    if !METHODS.contains(&method) {
         return Err(ErrorObject::new(
             METHOD_NOT_FOUND,
             format!("method not found: {method}"),
         ));
+    }
+    let bad_params = |e: ParamError| ErrorObject::new(INVALID_PARAMS, e.to_string());
+    let bad_cmd_id = || {
+        ErrorObject::new(
+            INVALID_PARAMS,
+            "parameter cmd_id must be a non-empty string",
+        )
     };
-    let given = match params.and_then(|p| p.get("cmd_id")) {
-        None => None,
-        Some(Value::String(s)) if !s.is_empty() => Some(Text::from(s.as_str())),
-        Some(_) => {
-            return Err(ErrorObject::new(
-                INVALID_PARAMS,
-                "parameter cmd_id must be a non-empty string",
-            ))
-        }
+    if method == "Echo" {
+        // Free-form params, echoed without `cmd_id`.
+        let mut echoed = match params.map(|p| serde_json::from_str::<Value>(p.get())) {
+            None => serde_json::Map::new(),
+            Some(Ok(Value::Object(m))) => m,
+            Some(_) => return Err(bad_params(ParamError::NotAnObject)),
+        };
+        let given = match echoed.remove("cmd_id") {
+            None => None,
+            Some(Value::String(s)) if !s.is_empty() => Some(Cow::Owned(s)),
+            Some(_) => return Err(bad_cmd_id()),
+        };
+        let params = Value::Object(echoed);
+        return Ok((Command::Echo { params }, given));
+    }
+    let mut p = match params {
+        None => Params::default(),
+        Some(raw) => Params::read(raw.get()).map_err(bad_params)?,
     };
-    let command = parsed.map_err(|e| ErrorObject::new(INVALID_PARAMS, e.to_string()))?;
-    Ok((command, given))
+    let given = p.cmd_id().map_err(|()| bad_cmd_id())?;
+    Ok((p.command(method).map_err(bad_params)?, given))
 }
 
 /// The `Started` answer to a request, written straight from its cmd_id.

@@ -10,8 +10,9 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::flat::RawText;
-use crate::members::read_members;
+use serde_json::value::RawValue;
+
+use crate::json;
 pub use crate::RawJson;
 
 macro_rules! wire_enum {
@@ -207,39 +208,41 @@ pub enum DecodeError {
     UnknownType(String),
 }
 
-/// Every member any Loop frame may carry.
-#[derive(Default)]
+/// Every member any Loop frame may carry; strings borrowed from the frame, `null` read as
+/// absent, a repeated member an error, unknown members ignored.
+#[derive(Deserialize)]
 struct Fields<'a> {
+    #[serde(
+        rename = "messageType",
+        default,
+        borrow,
+        deserialize_with = "json::opt_str"
+    )]
     message_type: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "json::opt_str")]
     auth: Option<Cow<'a, str>>,
+    #[serde(rename = "callId", default, borrow, deserialize_with = "json::opt_str")]
     call_id: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "json::opt_str")]
     state: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "json::opt_str")]
     reason: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "json::opt_str")]
     event: Option<Cow<'a, str>>,
-    echo: Option<RawText<'a>>,
-}
-
-read_members! {
-    Fields {
-        "messageType" => message_type: str,
-        "auth" => auth: str,
-        "callId" => call_id: str,
-        "state" => state: str,
-        "reason" => reason: str,
-        "event" => event: str,
-        "echo" => echo: raw,
-    }
+    #[serde(default, borrow)]
+    echo: Option<&'a RawValue>,
 }
 
 impl<'a> Fields<'a> {
-    /// Reads a frame into `self` (kept on the caller's stack rather than returned: moving
-    /// the struct out cost as much as reading it) and takes out its `messageType`.
-    fn read_frame(&mut self, text: &'a str) -> Result<Cow<'a, str>, DecodeError> {
-        self.read_flat_first(text)
-            .map_err(|e| DecodeError::Malformed(e.to_string()))?;
-        self.message_type
+    /// Reads a frame, and takes out its `messageType`.
+    fn read(text: &'a str) -> Result<(Cow<'a, str>, Self), DecodeError> {
+        let mut f: Fields<'a> =
+            json::from_object(text).map_err(|e| DecodeError::Malformed(e.to_string()))?;
+        let kind = f
+            .message_type
             .take()
-            .ok_or_else(|| DecodeError::Malformed("no messageType".into()))
+            .ok_or_else(|| DecodeError::Malformed("no messageType".into()))?;
+        Ok((kind, f))
     }
 }
 
@@ -248,7 +251,7 @@ fn need<T>(v: Option<T>, what: &str) -> Result<T, DecodeError> {
 }
 
 fn echo_of(f: &Fields<'_>) -> Result<RawJson, DecodeError> {
-    need(f.echo, "echo").map(|RawText(text)| RawJson::from_checked(text))
+    need(f.echo, "echo").map(RawJson::from_raw)
 }
 
 #[derive(Serialize)]
@@ -322,8 +325,7 @@ impl<'a> Out<'a> {
 impl ClientMessage {
     /// Reads a frame a client sent.
     pub fn decode(text: &str) -> Result<ClientMessage, DecodeError> {
-        let mut f = Fields::default();
-        let kind = f.read_frame(text)?;
+        let (kind, f) = Fields::read(text)?;
         Ok(match kind.as_ref() {
             "hello" => ClientMessage::Hello {
                 auth: need(f.auth, "auth")?.into_owned(),
@@ -381,8 +383,7 @@ impl ServerMessage {
 
     /// Reads a frame a server sent.
     pub fn decode(text: &str) -> Result<ServerMessage, DecodeError> {
-        let mut f = Fields::default();
-        let kind = f.read_frame(text)?;
+        let (kind, f) = Fields::read(text)?;
         let state = || need(f.state.as_deref().map(State::parse), "state");
         let reason = f.reason.as_deref().map(Reason::parse);
         Ok(match kind.as_ref() {

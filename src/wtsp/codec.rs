@@ -68,50 +68,6 @@ pub(crate) fn handshake_to(h: &Handshake) -> Fields<'_> {
     }
 }
 
-/// What [`request_complete`] looks at: which members a logged request carries.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct RequestMembers<'a> {
-    pub transaction: bool,
-    pub number: bool,
-    pub jsep: bool,
-    pub candidate: bool,
-    pub settings: bool,
-    pub direction: Option<&'a str>,
-}
-
-impl<'a> RequestMembers<'a> {
-    #[cfg(test)]
-    pub fn of(f: &'a Fields<'_>) -> Self {
-        RequestMembers {
-            transaction: f.transaction.is_some(),
-            number: f.number.is_some(),
-            jsep: f.jsep.is_some(),
-            candidate: f.candidate.is_some(),
-            settings: f.settings.is_some(),
-            direction: f.direction.as_deref(),
-        }
-    }
-}
-
-/// Whether [`request_from`] reads a request of this name with these members without an
-/// error, given `line` and `call_id` (which a call log supplies): checked without building
-/// anything, for replaying call logs.
-pub(crate) fn request_complete(name: &str, m: RequestMembers<'_>) -> bool {
-    m.transaction
-        && match name {
-            "outgoing_call" => m.number && m.jsep,
-            "accept" | "update" => m.jsep,
-            "transfer" => m.number,
-            "ice_trickle" => m.candidate,
-            "presence_update" => m.settings,
-            "hold" => matches!(
-                m.direction,
-                None | Some("sendonly" | "recvonly" | "inactive")
-            ),
-            _ => true,
-        }
-}
-
 pub(crate) fn request_from(name: &str, f: &mut Fields<'_>) -> Result<Request, DecodeError> {
     let transaction = own(f.transaction.take());
     let missing = |field: &'static str| DecodeError::MissingField {

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::event::{CallOffer, Event, EventKind};
-use super::message::{Line, LineInfo, StateHandshake};
+use super::message::{Line, LineInfo, Message, StateHandshake};
 use super::request::{RequestGroup, RequestKind};
 use crate::UsageError;
 
@@ -96,9 +96,8 @@ impl Lines {
 
     /// The lines as a `state` handshake describes them, each call's phase replayed from its
     /// `call_logs` (oldest first) by the table above. A log counts when
-    /// [`CallLog::decode`](super::CallLog::decode) would read it, except that members the
-    /// replay does not use are not checked: a log with, say, `"code": "486"` still moves
-    /// its call.
+    /// [`CallLog::decode`](super::CallLog::decode) reads it: one that does not (say, with
+    /// `"code": "486"`) is skipped, as the application would find it unreadable too.
     pub fn from_handshake(state: &StateHandshake) -> Self {
         let mut lines = Lines::new(state.lines.len());
         for (i, info) in state.lines.iter().enumerate() {
@@ -217,8 +216,7 @@ impl Lines {
             return;
         };
         let Some(slot) = self.slot(line) else { return };
-        let referred = matches!(kind, RequestKind::Decline { refer_id: Some(_) });
-        apply_request(slot, call_id, request_step(kind.name(), referred));
+        apply_request(slot, call_id, request_step(kind));
     }
 
     /// An `outgoing_call` was refused: the line is free again.
@@ -242,28 +240,21 @@ impl Lines {
             return;
         };
         let Some(slot) = self.slot(line) else { return };
-        let referred = matches!(
-            event.kind,
-            EventKind::Declining {
-                refer_id: Some(_),
-                ..
-            }
-        );
-        apply_event(
-            slot,
-            call_id,
-            event_step(event.kind.name(), referred),
-            || match &event.kind {
-                EventKind::IncomingCall(offer) => offer.clone(),
-                _ => CallOffer::default(),
-            },
-        );
+        apply_event(slot, call_id, event_step(&event.kind), || offer_of(event));
+    }
+}
+
+/// An `incoming_call`'s offer.
+fn offer_of(event: &Event) -> CallOffer {
+    match &event.kind {
+        EventKind::IncomingCall(offer) => offer.clone(),
+        _ => CallOffer::default(),
     }
 }
 
 /// What a request does to the call on its line (the table on [`Lines`]), by its name.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub(super) enum RequestStep {
+enum RequestStep {
     /// `outgoing_call`: the line takes the new call.
     Dial,
     /// The call moves on.
@@ -272,9 +263,10 @@ pub(super) enum RequestStep {
     Keep,
 }
 
-/// `referred`: a `decline` that refers the call elsewhere does not end it here.
-pub(super) fn request_step(name: &str, referred: bool) -> RequestStep {
-    match name {
+/// A `decline` that refers the call elsewhere does not end it here.
+fn request_step(kind: &RequestKind) -> RequestStep {
+    let referred = matches!(kind, RequestKind::Decline { refer_id: Some(_) });
+    match kind.name() {
         "outgoing_call" => RequestStep::Dial,
         "accept" => RequestStep::Phase(CallPhase::Accepting),
         "hangup" => RequestStep::Phase(CallPhase::HangingUp),
@@ -283,7 +275,7 @@ pub(super) fn request_step(name: &str, referred: bool) -> RequestStep {
     }
 }
 
-pub(super) fn apply_request(slot: &mut Option<LineCall>, call_id: &str, step: RequestStep) {
+fn apply_request(slot: &mut Option<LineCall>, call_id: &str, step: RequestStep) {
     match step {
         RequestStep::Dial => {
             *slot = Some(LineCall {
@@ -304,7 +296,7 @@ pub(super) fn apply_request(slot: &mut Option<LineCall>, call_id: &str, step: Re
 
 /// What an event does to the call on its line (the table on [`Lines`]), by its name.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub(super) enum EventStep {
+enum EventStep {
     /// `incoming_call`: the line takes the offered call.
     Offer,
     /// `hangup`: the call is gone.
@@ -316,10 +308,17 @@ pub(super) enum EventStep {
     Keep,
 }
 
-/// `referred`: a `declining` that refers the call elsewhere does not end it here.
-pub(super) fn event_step(name: &str, referred: bool) -> EventStep {
+/// A `declining` that refers the call elsewhere does not end it here.
+fn event_step(kind: &EventKind) -> EventStep {
     use CallPhase::*;
-    match name {
+    let referred = matches!(
+        kind,
+        EventKind::Declining {
+            refer_id: Some(_),
+            ..
+        }
+    );
+    match kind.name() {
         "incoming_call" => EventStep::Offer,
         "hangup" => EventStep::End,
         "calling" => EventStep::Call(Some(Calling)),
@@ -335,7 +334,7 @@ pub(super) fn event_step(name: &str, referred: bool) -> EventStep {
     }
 }
 
-pub(super) fn apply_event(
+fn apply_event(
     slot: &mut Option<LineCall>,
     call_id: &str,
     step: EventStep,
@@ -379,7 +378,16 @@ pub(super) fn call_from_info(info: &LineInfo) -> Option<LineCall> {
     let mut slot = None;
     // Logs are newest first; replay them oldest first.
     for log in info.call_logs.iter().rev() {
-        super::log_replay::replay_log(&mut slot, call_id, log);
+        // The line number only completes a call request for reading; any line will do.
+        match log.decode(Line::Index(0), call_id) {
+            Ok(Message::Request(r)) => {
+                apply_request(&mut slot, call_id, request_step(&r.kind));
+            }
+            Ok(Message::Event(e)) => {
+                apply_event(&mut slot, call_id, event_step(&e.kind), || offer_of(&e));
+            }
+            _ => {}
+        }
     }
     // A call with no telling log is still on the server: treat it as up.
     Some(slot.unwrap_or_else(|| LineCall {

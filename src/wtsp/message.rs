@@ -173,19 +173,20 @@ impl CallLog {
     pub fn decode(&self, line: Line, call_id: &str) -> Result<Message, DecodeError> {
         // Read from the text as sent, borrowing its strings.
         let text = self.message.get();
-        let mut f = Fields::default();
-        if let Err(e) = f.read_flat_first(text) {
-            return Err(if text.trim_start().starts_with('{') {
-                DecodeError::InvalidField {
-                    message: None,
-                    detail: e.to_string(),
-                    transaction: None,
-                }
-            } else {
-                DecodeError::NotAnObject
-            });
-        }
-        f.lift_data();
+        let mut f = match Fields::read(text) {
+            Ok(f) => f,
+            Err(e) => {
+                return Err(if text.trim_start().starts_with('{') {
+                    DecodeError::InvalidField {
+                        message: None,
+                        detail: e.to_string(),
+                        transaction: None,
+                    }
+                } else {
+                    DecodeError::NotAnObject
+                })
+            }
+        };
         f.line.get_or_insert(match line {
             Line::Index(i) => Some(i),
             Line::Guest => None,
@@ -328,10 +329,8 @@ impl DecodeError {
 impl Message {
     /// Reads one text frame.
     pub fn decode(text: &str) -> Result<Message, DecodeError> {
-        let mut f = Fields::default();
-        match f.read_flat_first(text) {
-            Ok(()) => {
-                f.lift_data();
+        match Fields::read(text) {
+            Ok(mut f) => {
                 Self::from_fields(&mut f, || serde_json::from_str(text).unwrap_or(Value::Null))
             }
             Err(e) => Err(Self::classify_error(text, e)),
@@ -341,10 +340,8 @@ impl Message {
     /// Reads a frame as a server does: a keepalive is only recognised (the server echoes
     /// the frame as it came, so nothing of it needs copying); anything else is decoded.
     pub(crate) fn decode_at_server(text: &str) -> Result<Option<Message>, DecodeError> {
-        let mut f = Fields::default();
-        match f.read_flat_first(text) {
-            Ok(()) => {
-                f.lift_data();
+        match Fields::read(text) {
+            Ok(mut f) => {
                 if f.handshake.as_deref() == Some("keepalive") && f.transaction.is_some() {
                     return Ok(None);
                 }

@@ -9,14 +9,12 @@ mod close_code;
 mod codec;
 mod event;
 mod lines;
-mod log_replay;
 mod message;
 mod request;
 mod server;
 mod url;
 pub use crate::RawJson;
 mod wire;
-mod wire_read;
 
 pub use client::{
     Client, ClientConfig, ClientEvent, ClientState, ClientTimer, ConnectRequest,

@@ -7,11 +7,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::timer::TimerQueue;
-use crate::wtsp::codec::response_kind;
 use crate::wtsp::lines::{reconcile_lines, KnownCall, Lines, ReconcileAction};
 use crate::wtsp::message::{Handshake, Line, Message, Registration, StateHandshake};
 use crate::wtsp::request::{Request, RequestKind, Response, ResponseKind};
-use crate::wtsp::wire_read::{read_response, ResponseFields};
 use crate::wtsp::{CloseCode, Event, EventKind, RegistrationStatus};
 
 mod api;
@@ -296,11 +294,6 @@ impl Client {
             });
             return;
         }
-        // Responses, the common small frame, first: a small reader that gives up at once
-        // on any other frame.
-        if let Some(r) = read_response(text) {
-            return self.on_response_fields(r);
-        }
         match Message::decode(text) {
             Err(e) => self.event(ClientEvent::Malformed {
                 error: e.to_string(),
@@ -499,24 +492,6 @@ impl Client {
         match self.close_transaction(&r.transaction) {
             Some((n, p)) => self.end_transaction(n, p, r.kind),
             None => self.event(ClientEvent::UnmatchedResponse { response: r }),
-        }
-    }
-
-    /// A response read by the small reader: nothing of it is copied unless it matches no
-    /// transaction.
-    fn on_response_fields(&mut self, r: ResponseFields<'_>) {
-        let kind = response_kind(&r.response, r.code, r.reason);
-        match self.close_transaction(&r.transaction) {
-            Some((n, p)) => self.end_transaction(n, p, kind),
-            None => {
-                let response = Response {
-                    transaction: r.transaction.into_owned(),
-                    line: r.line.map(Line::from_wire),
-                    call_id: r.call_id.map(Cow::into_owned),
-                    kind,
-                };
-                self.event(ClientEvent::UnmatchedResponse { response });
-            }
         }
     }
 

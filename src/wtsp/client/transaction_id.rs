@@ -101,7 +101,7 @@ impl Serialize for TransactionId {
 
 impl<'de> Deserialize<'de> for TransactionId {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = crate::members::Str::deserialize(d)?.0;
+        let text = std::borrow::Cow::<str>::deserialize(d)?;
         TransactionId::parse(&text).ok_or_else(|| {
             serde::de::Error::invalid_value(serde::de::Unexpected::Str(&text), &"transaction-<n>")
         })

@@ -1,0 +1,224 @@
+//! What the derived wire readers need beyond serde's own attributes.
+//!
+//! Every frame of every protocol is read by serde_json into a `#[derive(Deserialize)]`
+//! struct that borrows from the frame. These helpers say the few things serde's attributes
+//! cannot: borrow a string through `Option` (serde copies an `Option<Cow<str>>`), tell an
+//! absent member from a `null` one, and read a member tolerantly (a value of another type
+//! counts as absent). Use them with `#[serde(default, borrow, deserialize_with = "…")]`.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{IgnoredAny, Visitor};
+use serde::{Deserialize, Deserializer};
+
+/// `text` without its leading JSON whitespace: a frame's kind is often told by its first
+/// byte (`[` for a JSON-RPC batch) without reading it.
+pub(crate) fn skip_ws(text: &str) -> &str {
+    text.trim_start_matches([' ', '\t', '\n', '\r'])
+}
+
+/// The value of a JSON string's text, borrowed when it has no escapes; `None` when the
+/// text is not a string.
+pub(crate) fn string(raw: &serde_json::value::RawValue) -> Option<Cow<'_, str>> {
+    let mut de = serde_json::Deserializer::from_str(raw.get());
+    de.deserialize_str(CowStr).ok()
+}
+
+/// Reads a frame that must be one JSON object into `T`. (A derived struct would also take
+/// an array, member by position; no protocol here writes one.)
+pub(crate) fn from_object<'a, T: Deserialize<'a>>(text: &'a str) -> serde_json::Result<T> {
+    if !skip_ws(text).starts_with('{') {
+        // Not JSON at all gets serde_json's own error; other JSON, "not an object".
+        serde_json::from_str::<IgnoredAny>(text)?;
+        return Err(serde::de::Error::custom("not a JSON object"));
+    }
+    serde_json::from_str(text)
+}
+
+/// A string, borrowed from the frame when it has no escapes.
+struct CowStr;
+
+impl<'de> Visitor<'de> for CowStr {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
+    }
+}
+
+/// An optional string borrowed from the frame; `null` reads as absent.
+pub(crate) fn opt_str<'de: 'a, 'a, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Cow<'a, str>>, D::Error> {
+    struct Opt;
+    impl<'de> Visitor<'de> for Opt {
+        type Value = Option<Cow<'de, str>>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_str(CowStr).map(Some)
+        }
+    }
+    d.deserialize_option(Opt)
+}
+
+/// A member where `null` means something: absent stays `None` (with `default`), `null`
+/// is `Some(None)`.
+pub(crate) fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// A member present as any value, `null` included: absent stays `None` (with `default`).
+pub(crate) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// A member read tolerantly: a string, or any other value (consumed, never an error).
+#[derive(Debug, PartialEq)]
+pub(crate) enum Lenient<'a> {
+    /// A string, borrowed when it has no escapes.
+    Str(Cow<'a, str>),
+    /// Any other value, `null` included.
+    Other,
+}
+
+impl<'a> Lenient<'a> {
+    /// The string, if it was one.
+    pub fn str(self) -> Option<Cow<'a, str>> {
+        match self {
+            Lenient::Str(s) => Some(s),
+            Lenient::Other => None,
+        }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Lenient<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Lenient<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Lenient::Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Lenient::Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Lenient::Str(Cow::Owned(v)))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Lenient::Other)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Lenient::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Lenient::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Lenient::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Lenient::Other)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                a: A,
+            ) -> Result<Self::Value, A::Error> {
+                IgnoredAny.visit_seq(a).map(|_| Lenient::Other)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                a: A,
+            ) -> Result<Self::Value, A::Error> {
+                IgnoredAny.visit_map(a).map(|_| Lenient::Other)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A string when the member is one; any other value (`null` too) reads as absent and is
+/// never an error: for tolerant readers, which treat a member of the wrong type as absent.
+pub(crate) fn lenient_str<'de: 'a, 'a, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Cow<'a, str>>, D::Error> {
+    Lenient::deserialize(d).map(Lenient::str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::value::RawValue;
+
+    #[derive(Deserialize, Debug)]
+    struct Probe<'a> {
+        #[serde(default, borrow, deserialize_with = "opt_str")]
+        s: Option<Cow<'a, str>>,
+        #[serde(default, deserialize_with = "nullable")]
+        n: Option<Option<u32>>,
+        #[serde(default, borrow, deserialize_with = "present")]
+        r: Option<&'a RawValue>,
+        #[serde(default, borrow, deserialize_with = "lenient_str")]
+        l: Option<Cow<'a, str>>,
+    }
+
+    fn read(text: &str) -> Probe<'_> {
+        serde_json::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn strings_are_borrowed_unless_escaped() {
+        assert!(matches!(read(r#"{"s":"a"}"#).s, Some(Cow::Borrowed("a"))));
+        let escaped = read(r#"{"s":"a\"b"}"#).s;
+        assert!(matches!(escaped, Some(Cow::Owned(ref s)) if s == "a\"b"));
+        assert_eq!(read(r#"{"s":null}"#).s, None);
+        assert!(serde_json::from_str::<Probe<'_>>(r#"{"s":1}"#).is_err());
+    }
+
+    #[test]
+    fn absent_and_null_are_told_apart_where_asked() {
+        assert_eq!(read("{}").n, None);
+        assert_eq!(read(r#"{"n":null}"#).n, Some(None));
+        assert_eq!(read(r#"{"n":7}"#).n, Some(Some(7)));
+        assert!(read("{}").r.is_none());
+        assert_eq!(read(r#"{"r":null}"#).r.map(RawValue::get), Some("null"));
+        assert_eq!(
+            read(r#"{"r": [1, 2] }"#).r.map(RawValue::get),
+            Some("[1, 2]")
+        );
+    }
+
+    #[test]
+    fn lenient_strings_take_other_types_as_absent() {
+        assert_eq!(read(r#"{"l":"x"}"#).l.as_deref(), Some("x"));
+        for other in ["null", "1", "[1,{}]", "{\"a\":1}", "true"] {
+            let text = format!(r#"{{"l":{other},"s":"after"}}"#);
+            let p = read(&text);
+            assert_eq!((p.l, p.s.as_deref()), (None, Some("after")), "{other}");
+        }
+    }
+}
