@@ -438,7 +438,7 @@ impl Client {
             }
         }
         self.event(ClientEvent::Ended {
-            cmd_id: id.into(),
+            cmd_id: id,
             method: live.method,
             outcome,
         });
@@ -488,7 +488,7 @@ impl Client {
                     self.aliases.insert(t.clone(), cmd_id.clone());
                 }
                 self.event(ClientEvent::Started {
-                    cmd_id: cmd_id.into(),
+                    cmd_id,
                     server_cmd_id: theirs.clone(),
                 });
                 if let Some(t) = theirs {
@@ -566,7 +566,7 @@ impl Client {
                 let (cmd_id, method) = (id.clone(), live.method.clone());
                 let event = CallEvent::from_raw(event, data);
                 self.event(ClientEvent::Progress {
-                    cmd_id: cmd_id.into(),
+                    cmd_id,
                     method,
                     event,
                 });
