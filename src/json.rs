@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{IgnoredAny, Visitor};
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 /// `text` without its leading JSON whitespace: a frame's kind is often told by its first
@@ -36,6 +36,62 @@ pub(crate) fn from_object<'a, T: Deserialize<'a>>(text: &'a str) -> serde_json::
     serde_json::from_str(text)
 }
 
+/// A frame dispatched on a kind tag, read by [`tag_first`].
+pub(crate) trait Tagged<'de> {
+    /// What a frame is read into.
+    type Value;
+    /// The tag member names; the position of the one found is passed to `read_rest`.
+    const TAGS: &'static [&'static str];
+
+    /// Reads the members after the tag; `None` sends the frame to the caller's other path.
+    fn read_rest<A: MapAccess<'de>>(
+        &mut self,
+        tag: usize,
+        value: Cow<'de, str>,
+        rest: A,
+    ) -> Result<Option<Self::Value>, A::Error>;
+}
+
+/// Reads a frame in one pass when its first member is one of `T`'s tags with a string
+/// value, as implementations write it: the rest of the object goes straight to
+/// [`Tagged::read_rest`] (an internally tagged enum would buffer the whole frame into a
+/// tree first). `None` for any other frame, or any error: the caller then reads the
+/// frame the general way, which has the error to tell.
+pub(crate) fn tag_first<'de, T: Tagged<'de>>(text: &'de str, reader: &mut T) -> Option<T::Value> {
+    struct First<'r, T>(&'r mut T);
+    impl<'de, T: Tagged<'de>> Visitor<'de> for First<'_, T> {
+        type Value = Option<T::Value>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let Some(key) = map.next_key_seed(StrSeed)? else {
+                return Ok(None);
+            };
+            let Some(tag) = T::TAGS.iter().position(|t| *t == key) else {
+                // Left unread: the deserializer then fails at the unread members.
+                return Ok(None);
+            };
+            let value = map.next_value_seed(StrSeed)?;
+            self.0.read_rest(tag, value, map)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    let read = de.deserialize_map(First(reader)).ok()?;
+    de.end().ok()?;
+    read
+}
+
+/// A string, borrowed from the frame when it has no escapes.
+struct StrSeed;
+
+impl<'de> DeserializeSeed<'de> for StrSeed {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(CowStr)
+    }
+}
+
 /// A string, borrowed from the frame when it has no escapes.
 struct CowStr;
 
@@ -55,7 +111,8 @@ impl<'de> Visitor<'de> for CowStr {
     }
 }
 
-/// An optional string borrowed from the frame; `null` reads as absent.
+/// An optional string borrowed from the frame; `null` reads as absent. (One dispatch on
+/// the value's first byte: through `Option` a string cost two.)
 pub(crate) fn opt_str<'de: 'a, 'a, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<Cow<'a, str>>, D::Error> {
@@ -65,6 +122,15 @@ pub(crate) fn opt_str<'de: 'a, 'a, D: Deserializer<'de>>(
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("a string")
         }
+        fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Borrowed(v)))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(v.to_owned())))
+        }
+        fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(v)))
+        }
         fn visit_none<E>(self) -> Result<Self::Value, E> {
             Ok(None)
         }
@@ -72,10 +138,10 @@ pub(crate) fn opt_str<'de: 'a, 'a, D: Deserializer<'de>>(
             Ok(None)
         }
         fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_str(CowStr).map(Some)
+            d.deserialize_any(self)
         }
     }
-    d.deserialize_option(Opt)
+    d.deserialize_any(Opt)
 }
 
 /// A member where `null` means something: absent stays `None` (with `default`), `null`

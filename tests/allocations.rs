@@ -254,9 +254,11 @@ fn wtsp_client_accepted_with_sdp_allocates_only_the_events_strings() {
         while !matches!(c.poll_output(), wtsp::ClientOutput::Timeout(_)) {}
     });
     // The event's call id and its jsep's type and SDP, and what building the typed event
-    // from the derived reader's fields copies (measured; issue 14's budget for frames of
-    // this size is on time, not allocations).
-    assert_eq!(n, 7);
+    // from the derived reader's fields copies. This frame's members are in name order, so
+    // it is read in two passes (the kind tags, then the event), and skipping the jsep
+    // object in the first costs serde_json's bracket stack. (Measured; the budget for
+    // frames of this size is on time, not allocations.)
+    assert_eq!(n, 8);
 }
 
 #[test]
@@ -278,7 +280,8 @@ fn wtsp_client_state_handshake_allocates_what_it_hands_over() {
     });
     // Handed to the application: the box, the lines, the call id, the log list and each
     // log's text (7). The line model: its lines, the call's id and its offer's caller,
-    // callee, jsep type and SDP (6). The rest (16) is each log read by `CallLog::decode`
-    // into a typed message for the replay: measured, and the next thing to bring down.
-    assert_eq!(n, 29);
+    // callee, jsep type and SDP (6). The rest (18) is the two-pass read of this frame
+    // (its members are in name order) and each log read by `CallLog::decode` into a typed
+    // message for the replay: measured, and the next thing to bring down.
+    assert_eq!(n, 31);
 }

@@ -1,4 +1,4 @@
-//! Conversions between the typed messages and the flat [`Fields`] shape.
+//! Conversions between the typed messages and the wire shapes of their kinds.
 
 use std::borrow::Cow;
 
@@ -9,7 +9,7 @@ use super::message::Message;
 use super::event::{CallOffer, Event, EventKind};
 use super::message::{DecodeError, Handshake, IceCandidate, Line, StateHandshake};
 use super::request::{HoldDirection, Request, RequestGroup, RequestKind, Response, ResponseKind};
-use super::wire::Fields;
+use super::wire::{EventWire, HandshakeWire, RequestWire, ResponseWire};
 
 pub(crate) fn own(v: Option<Cow<'_, str>>) -> Option<String> {
     v.map(Cow::into_owned)
@@ -19,7 +19,10 @@ pub(crate) fn b(v: &Option<String>) -> Option<Cow<'_, str>> {
     v.as_deref().map(Cow::Borrowed)
 }
 
-pub(crate) fn handshake_from(name: &str, f: &mut Fields<'_>) -> Result<Handshake, DecodeError> {
+pub(crate) fn handshake_from(
+    name: &str,
+    f: &mut HandshakeWire<'_>,
+) -> Result<Handshake, DecodeError> {
     let transaction = own(f.transaction.take());
     Ok(match name {
         "state" => Handshake::State(StateHandshake {
@@ -52,23 +55,23 @@ pub(crate) fn handshake_from(name: &str, f: &mut Fields<'_>) -> Result<Handshake
     })
 }
 
-pub(crate) fn handshake_to(h: &Handshake) -> Fields<'_> {
+pub(crate) fn handshake_to(h: &Handshake) -> HandshakeWire<'_> {
     match h {
         Handshake::State(s) => state_to(s),
-        Handshake::Keepalive { transaction } => Fields {
+        Handshake::Keepalive { transaction } => HandshakeWire {
             handshake: Some(Cow::Borrowed("keepalive")),
             transaction: Some(Cow::Borrowed(transaction)),
-            ..Fields::default()
+            ..HandshakeWire::default()
         },
-        Handshake::Unknown { name, transaction } => Fields {
+        Handshake::Unknown { name, transaction } => HandshakeWire {
             handshake: Some(Cow::Borrowed(name)),
             transaction: b(transaction),
-            ..Fields::default()
+            ..HandshakeWire::default()
         },
     }
 }
 
-pub(crate) fn request_from(name: &str, f: &mut Fields<'_>) -> Result<Request, DecodeError> {
+pub(crate) fn request_from(name: &str, f: &mut RequestWire<'_>) -> Result<Request, DecodeError> {
     let transaction = own(f.transaction.take());
     let missing = |field: &'static str| DecodeError::MissingField {
         message: name.to_owned(),
@@ -148,13 +151,13 @@ pub(crate) fn request_from(name: &str, f: &mut Fields<'_>) -> Result<Request, De
     })
 }
 
-pub(crate) fn request_to(r: &Request) -> Fields<'_> {
-    let mut f = Fields {
+pub(crate) fn request_to(r: &Request) -> RequestWire<'_> {
+    let mut f = RequestWire {
         request: Some(Cow::Borrowed(r.kind.name())),
         transaction: Some(Cow::Borrowed(&r.transaction)),
         line: r.line.map(Line::to_wire),
         call_id: b(&r.call_id),
-        ..Fields::default()
+        ..RequestWire::default()
     };
     match &r.kind {
         RequestKind::OutgoingCall {
@@ -208,7 +211,7 @@ pub(crate) fn response_kind(
     }
 }
 
-pub(crate) fn response_from(name: &str, f: &mut Fields<'_>) -> Result<Response, DecodeError> {
+pub(crate) fn response_from(name: &str, f: &mut ResponseWire<'_>) -> Result<Response, DecodeError> {
     let transaction = own(f.transaction.take()).ok_or_else(|| DecodeError::MissingField {
         message: name.to_owned(),
         field: "transaction",
@@ -223,12 +226,12 @@ pub(crate) fn response_from(name: &str, f: &mut Fields<'_>) -> Result<Response, 
     })
 }
 
-pub(crate) fn response_to(r: &Response) -> Fields<'_> {
-    let mut f = Fields {
+pub(crate) fn response_to(r: &Response) -> ResponseWire<'_> {
+    let mut f = ResponseWire {
         transaction: Some(Cow::Borrowed(&r.transaction)),
         line: r.line.map(Line::to_wire),
         call_id: b(&r.call_id),
-        ..Fields::default()
+        ..ResponseWire::default()
     };
     match &r.kind {
         ResponseKind::Ack => f.response = Some(Cow::Borrowed("ack")),
@@ -242,7 +245,7 @@ pub(crate) fn response_to(r: &Response) -> Fields<'_> {
     f
 }
 
-fn offer_from(f: &mut Fields<'_>) -> CallOffer {
+fn offer_from(f: &mut EventWire<'_>) -> CallOffer {
     CallOffer {
         callee: own(f.callee.take()),
         caller: own(f.caller.take()),
@@ -254,7 +257,7 @@ fn offer_from(f: &mut Fields<'_>) -> CallOffer {
     }
 }
 
-fn offer_to<'a>(f: &mut Fields<'a>, o: &'a CallOffer) {
+fn offer_to<'a>(f: &mut EventWire<'a>, o: &'a CallOffer) {
     f.callee = b(&o.callee);
     f.caller = b(&o.caller);
     f.caller_display_name = b(&o.caller_display_name);
@@ -264,7 +267,7 @@ fn offer_to<'a>(f: &mut Fields<'a>, o: &'a CallOffer) {
     f.jsep = o.jsep.as_ref().map(Cow::Borrowed);
 }
 
-pub(crate) fn event_from(name: &str, f: &mut Fields<'_>, raw: impl FnOnce() -> Value) -> Event {
+pub(crate) fn event_from(name: &str, f: &mut EventWire<'_>, raw: impl FnOnce() -> Value) -> Event {
     let kind = match name {
         "registering" => EventKind::Registering,
         "registered" => EventKind::Registered {
@@ -366,13 +369,13 @@ pub(crate) fn event_from(name: &str, f: &mut Fields<'_>, raw: impl FnOnce() -> V
     }
 }
 
-pub(crate) fn event_to(e: &Event) -> Fields<'_> {
-    let mut f = Fields {
+pub(crate) fn event_to(e: &Event) -> EventWire<'_> {
+    let mut f = EventWire {
         event: Some(Cow::Borrowed(e.kind.name())),
         transaction: b(&e.transaction),
         line: e.line.map(Line::to_wire),
         call_id: b(&e.call_id),
-        ..Fields::default()
+        ..EventWire::default()
     };
     match &e.kind {
         EventKind::Registered { phrase } => f.phrase = b(phrase),
@@ -486,8 +489,8 @@ pub(crate) fn event_to(e: &Event) -> Fields<'_> {
     f
 }
 
-pub(crate) fn state_to(s: &StateHandshake) -> Fields<'_> {
-    Fields {
+pub(crate) fn state_to(s: &StateHandshake) -> HandshakeWire<'_> {
+    HandshakeWire {
         handshake: Some(Cow::Borrowed("state")),
         keepalive_interval: s.keepalive_interval,
         timestamp: Some(s.timestamp),
@@ -500,7 +503,7 @@ pub(crate) fn state_to(s: &StateHandshake) -> Fields<'_> {
             .map(|o| o.as_deref().map(Cow::Borrowed)),
         dialog_infos: s.dialog_infos.as_ref().map(Cow::Borrowed),
         presence_infos: s.presence_infos.as_ref().map(Cow::Borrowed),
-        ..Fields::default()
+        ..HandshakeWire::default()
     }
 }
 
@@ -531,24 +534,24 @@ macro_rules! serde_as_wire {
 /// Either the event's fields or, for an unknown event, its raw JSON.
 // A short-lived stack value: boxing the large variant would cost an allocation per write.
 #[allow(clippy::large_enum_variant)]
-enum EventWire<'a> {
-    Fields(Fields<'a>),
+enum EventOut<'a> {
+    Wire(EventWire<'a>),
     Raw(&'a Value),
 }
 
-impl serde::Serialize for EventWire<'_> {
+impl serde::Serialize for EventOut<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
-            EventWire::Fields(f) => f.serialize(s),
-            EventWire::Raw(v) => v.serialize(s),
+            EventOut::Wire(f) => f.serialize(s),
+            EventOut::Raw(v) => v.serialize(s),
         }
     }
 }
 
 pub(crate) fn event_wire(e: &Event) -> impl serde::Serialize + '_ {
     match &e.kind {
-        EventKind::Unknown { raw, .. } => EventWire::Raw(raw),
-        _ => EventWire::Fields(event_to(e)),
+        EventKind::Unknown { raw, .. } => EventOut::Raw(raw),
+        _ => EventOut::Wire(event_to(e)),
     }
 }
 

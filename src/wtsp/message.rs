@@ -6,12 +6,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::codec::{
-    event_from, event_to, event_wire, handshake_from, handshake_to, request_from, request_to,
-    response_from, response_to,
+    event_from, event_wire, handshake_from, handshake_to, request_from, request_to, response_from,
+    response_to,
 };
 use super::event::Event;
 use super::request::{Request, Response};
-use super::wire::Fields;
+use super::wire::Wire;
 use crate::RawJson;
 
 /// Which line a request or event is about.
@@ -173,26 +173,36 @@ impl CallLog {
     pub fn decode(&self, line: Line, call_id: &str) -> Result<Message, DecodeError> {
         // Read from the text as sent, borrowing its strings.
         let text = self.message.get();
-        let mut f = match Fields::read(text) {
-            Ok(f) => f,
-            Err(e) => {
-                return Err(if text.trim_start().starts_with('{') {
-                    DecodeError::InvalidField {
-                        message: None,
-                        detail: e.to_string(),
-                        transaction: None,
-                    }
-                } else {
-                    DecodeError::NotAnObject
-                })
-            }
-        };
-        f.line.get_or_insert(match line {
+        let line = Some(match line {
             Line::Index(i) => Some(i),
             Line::Guest => None,
         });
-        f.call_id.get_or_insert(std::borrow::Cow::Borrowed(call_id));
-        Message::from_fields(&mut f, || self.message.to_value())
+        let call_id = Some(std::borrow::Cow::Borrowed(call_id));
+        let read = Wire::read(text, |mut wire| {
+            let (l, c) = match &mut wire {
+                Wire::Handshake(_) => (&mut None, &mut None),
+                Wire::Request(w) => (&mut w.line, &mut w.call_id),
+                Wire::Response(w) => (&mut w.line, &mut w.call_id),
+                Wire::Event(w) => (&mut w.line, &mut w.call_id),
+            };
+            if l.is_none() {
+                *l = line;
+            }
+            if c.is_none() {
+                *c = call_id.clone();
+            }
+            Message::from_wire(wire, || self.message.to_value())
+        });
+        match read {
+            Ok(Some(m)) => m,
+            Ok(None) => Err(DecodeError::UnknownKind),
+            Err(e) if text.trim_start().starts_with('{') => Err(DecodeError::InvalidField {
+                message: None,
+                detail: e.to_string(),
+                transaction: None,
+            }),
+            Err(_) => Err(DecodeError::NotAnObject),
+        }
     }
 }
 
@@ -329,10 +339,10 @@ impl DecodeError {
 impl Message {
     /// Reads one text frame.
     pub fn decode(text: &str) -> Result<Message, DecodeError> {
-        match Fields::read(text) {
-            Ok(mut f) => {
-                Self::from_fields(&mut f, || serde_json::from_str(text).unwrap_or(Value::Null))
-            }
+        let raw = || serde_json::from_str(text).unwrap_or(Value::Null);
+        match Wire::read(text, |w| Self::from_wire(w, raw)) {
+            Ok(Some(m)) => m,
+            Ok(None) => Err(DecodeError::UnknownKind),
             Err(e) => Err(Self::classify_error(text, e)),
         }
     }
@@ -340,19 +350,23 @@ impl Message {
     /// Reads a frame as a server does: a keepalive is only recognised (the server echoes
     /// the frame as it came, so nothing of it needs copying); anything else is decoded.
     pub(crate) fn decode_at_server(text: &str) -> Result<Option<Message>, DecodeError> {
-        match Fields::read(text) {
-            Ok(mut f) => {
-                if f.handshake.as_deref() == Some("keepalive") && f.transaction.is_some() {
-                    return Ok(None);
-                }
-                Self::from_fields(&mut f, || serde_json::from_str(text).unwrap_or(Value::Null))
-                    .map(Some)
+        let raw = || serde_json::from_str(text).unwrap_or(Value::Null);
+        let read = Wire::read(text, |w| match w {
+            Wire::Handshake(h)
+                if h.handshake.as_deref() == Some("keepalive") && h.transaction.is_some() =>
+            {
+                Ok(None)
             }
+            w => Self::from_wire(w, raw).map(Some),
+        });
+        match read {
+            Ok(Some(m)) => m,
+            Ok(None) => Err(DecodeError::UnknownKind),
             Err(e) => Err(Self::classify_error(text, e)),
         }
     }
 
-    /// A frame that did not fit [`Fields`]: tell "not JSON" and "not an object" apart from
+    /// A frame that did not fit its kind's shape: tell "not JSON" and "not an object" apart from
     /// "a field of the wrong type", and keep the transaction for the latter so a server can
     /// answer it. This path re-reads the frame as a tree, which only bad input pays for.
     fn classify_error(text: &str, e: serde_json::Error) -> DecodeError {
@@ -374,25 +388,27 @@ impl Message {
         }
     }
 
-    fn from_fields(
-        f: &mut Fields<'_>,
-        raw: impl FnOnce() -> Value,
-    ) -> Result<Message, DecodeError> {
+    fn from_wire(wire: Wire<'_, '_>, raw: impl FnOnce() -> Value) -> Result<Message, DecodeError> {
         // The kind tag is taken out (still borrowed from the frame) so the typed message
         // can be built from the rest without copying the name.
-        if let Some(name) = f.handshake.take() {
-            return Ok(Message::Handshake(handshake_from(&name, f)?));
-        }
-        if let Some(name) = f.request.take() {
-            return Ok(Message::Request(request_from(&name, f)?));
-        }
-        if let Some(name) = f.response.take() {
-            return Ok(Message::Response(response_from(&name, f)?));
-        }
-        if let Some(name) = f.event.take() {
-            return Ok(Message::Event(event_from(&name, f, raw)));
-        }
-        Err(DecodeError::UnknownKind)
+        Ok(match wire {
+            Wire::Handshake(f) => {
+                let name = f.handshake.take().unwrap_or_default();
+                Message::Handshake(handshake_from(&name, f)?)
+            }
+            Wire::Request(f) => {
+                let name = f.request.take().unwrap_or_default();
+                Message::Request(request_from(&name, f)?)
+            }
+            Wire::Response(f) => {
+                let name = f.response.take().unwrap_or_default();
+                Message::Response(response_from(&name, f)?)
+            }
+            Wire::Event(f) => {
+                let name = f.event.take().unwrap_or_default();
+                Message::Event(event_from(&name, f, raw))
+            }
+        })
     }
 
     /// Writes the message as compact JSON.
@@ -409,16 +425,9 @@ impl Message {
         let _ = match self {
             // An event we do not know is passed on as it came.
             Message::Event(e) => serde_json::to_writer(buf, &event_wire(e)),
-            other => serde_json::to_writer(buf, &other.to_fields()),
+            Message::Handshake(h) => serde_json::to_writer(buf, &handshake_to(h)),
+            Message::Request(r) => serde_json::to_writer(buf, &request_to(r)),
+            Message::Response(r) => serde_json::to_writer(buf, &response_to(r)),
         };
-    }
-
-    fn to_fields(&self) -> Fields<'_> {
-        match self {
-            Message::Handshake(h) => handshake_to(h),
-            Message::Request(r) => request_to(r),
-            Message::Response(r) => response_to(r),
-            Message::Event(e) => event_to(e),
-        }
     }
 }
