@@ -347,6 +347,24 @@ impl Message {
         }
     }
 
+    /// Reads a frame, first offering it (borrowed, in its kind's struct) to `take`: what
+    /// `take` returns is `Ok(Ok(..))`; a frame it declines (`None`) is decoded. An error
+    /// is the frame's, as [`Message::decode`] tells it.
+    pub(crate) fn decode_with<T>(
+        text: &str,
+        mut take: impl FnMut(&mut Wire<'_, '_>) -> Option<T>,
+    ) -> Result<Result<T, Result<Message, DecodeError>>, DecodeError> {
+        let raw = || serde_json::from_str(text).unwrap_or(Value::Null);
+        match Wire::read(text, |mut w| match take(&mut w) {
+            Some(t) => Ok(t),
+            None => Err(Self::from_wire(w, raw)),
+        }) {
+            Ok(Some(read)) => Ok(read),
+            Ok(None) => Err(DecodeError::UnknownKind),
+            Err(e) => Err(Self::classify_error(text, e)),
+        }
+    }
+
     /// Reads a frame as a server does: a keepalive is only recognised (the server echoes
     /// the frame as it came, so nothing of it needs copying); anything else is decoded.
     pub(crate) fn decode_at_server(text: &str) -> Result<Option<Message>, DecodeError> {

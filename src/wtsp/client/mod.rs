@@ -7,9 +7,11 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::timer::TimerQueue;
+use crate::wtsp::codec::response_kind;
 use crate::wtsp::lines::{reconcile_lines, KnownCall, Lines, ReconcileAction};
 use crate::wtsp::message::{Handshake, Line, Message, Registration, StateHandshake};
 use crate::wtsp::request::{Request, RequestKind, Response, ResponseKind};
+use crate::wtsp::wire::Wire;
 use crate::wtsp::{CloseCode, Event, EventKind, RegistrationStatus};
 
 mod api;
@@ -294,7 +296,28 @@ impl Client {
             });
             return;
         }
-        match Message::decode(text) {
+        // A response that closes an open transaction is matched on the frame's own
+        // strings: nothing of it is copied.
+        let read = Message::decode_with(text, |w| match w {
+            Wire::Response(r) => {
+                let n = r
+                    .transaction
+                    .as_deref()
+                    .and_then(TransactionId::parse)?
+                    .number();
+                let p = self.pending.close(n)?;
+                let name = r.response.take().unwrap_or_default();
+                let kind = response_kind(&name, r.code, r.reason.take());
+                Some((n, p, kind))
+            }
+            _ => None,
+        });
+        let decoded = match read {
+            Ok(Ok((n, p, kind))) => return self.end_transaction(n, p, kind),
+            Ok(Err(decoded)) => decoded,
+            Err(e) => Err(e),
+        };
+        match decoded {
             Err(e) => self.event(ClientEvent::Malformed {
                 error: e.to_string(),
             }),
