@@ -206,6 +206,14 @@ impl CallLog {
     }
 }
 
+/// What [`Message::decode_with`] made of a frame.
+pub(crate) enum Decoded<T> {
+    /// What its `take` took.
+    Taken(T),
+    /// The frame decoded (or why not).
+    Message(Result<Message, DecodeError>),
+}
+
 /// One line of the `state` handshake: the call on it and its log.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LineInfo {
@@ -347,21 +355,20 @@ impl Message {
         }
     }
 
-    /// Reads a frame, first offering it (borrowed, in its kind's struct) to `take`: what
-    /// `take` returns is `Ok(Ok(..))`; a frame it declines (`None`) is decoded. An error
-    /// is the frame's, as [`Message::decode`] tells it.
+    /// Reads a frame, first offering it (borrowed, in its kind's struct) to `take`; a
+    /// frame `take` declines (`None`) is decoded as [`Message::decode`] decodes it.
     pub(crate) fn decode_with<T>(
         text: &str,
         mut take: impl FnMut(&mut Wire<'_, '_>) -> Option<T>,
-    ) -> Result<Result<T, Result<Message, DecodeError>>, DecodeError> {
+    ) -> Decoded<T> {
         let raw = || serde_json::from_str(text).unwrap_or(Value::Null);
         match Wire::read(text, |mut w| match take(&mut w) {
-            Some(t) => Ok(t),
-            None => Err(Self::from_wire(w, raw)),
+            Some(t) => Decoded::Taken(t),
+            None => Decoded::Message(Self::from_wire(w, raw)),
         }) {
-            Ok(Some(read)) => Ok(read),
-            Ok(None) => Err(DecodeError::UnknownKind),
-            Err(e) => Err(Self::classify_error(text, e)),
+            Ok(Some(read)) => read,
+            Ok(None) => Decoded::Message(Err(DecodeError::UnknownKind)),
+            Err(e) => Decoded::Message(Err(Self::classify_error(text, e))),
         }
     }
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::timer::TimerQueue;
 use crate::wtsp::codec::response_kind;
 use crate::wtsp::lines::{reconcile_lines, KnownCall, Lines, ReconcileAction};
-use crate::wtsp::message::{Handshake, Line, Message, Registration, StateHandshake};
+use crate::wtsp::message::{Decoded, Handshake, Line, Message, Registration, StateHandshake};
 use crate::wtsp::request::{Request, RequestKind, Response, ResponseKind};
 use crate::wtsp::wire::Wire;
 use crate::wtsp::{CloseCode, Event, EventKind, RegistrationStatus};
@@ -313,9 +313,8 @@ impl Client {
             _ => None,
         });
         let decoded = match read {
-            Ok(Ok((n, p, kind))) => return self.end_transaction(n, p, kind),
-            Ok(Err(decoded)) => decoded,
-            Err(e) => Err(e),
+            Decoded::Taken((n, p, kind)) => return self.end_transaction(n, p, kind),
+            Decoded::Message(decoded) => decoded,
         };
         match decoded {
             Err(e) => self.event(ClientEvent::Malformed {
