@@ -207,6 +207,8 @@ impl CallLog {
 }
 
 /// What [`Message::decode_with`] made of a frame.
+// A short-lived return value: boxing the message would cost an allocation per frame.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Decoded<T> {
     /// What its `take` took.
     Taken(T),
