@@ -18,13 +18,6 @@ pub(crate) fn skip_ws(text: &str) -> &str {
     text.trim_start_matches([' ', '\t', '\n', '\r'])
 }
 
-/// The value of a JSON string's text, borrowed when it has no escapes; `None` when the
-/// text is not a string.
-pub(crate) fn string(raw: &serde_json::value::RawValue) -> Option<Cow<'_, str>> {
-    let mut de = serde_json::Deserializer::from_str(raw.get());
-    de.deserialize_str(CowStr).ok()
-}
-
 /// Reads a frame that must be one JSON object into `T`. (A derived struct would also take
 /// an array, member by position; no protocol here writes one.)
 pub(crate) fn from_object<'a, T: Deserialize<'a>>(text: &'a str) -> serde_json::Result<T> {

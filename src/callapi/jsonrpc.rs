@@ -156,17 +156,19 @@ fn invalid(id: Id, message: &str) -> Response {
     }
 }
 
-/// The members of a request, each kept as its JSON text until it is checked (`null`
-/// included: `"id": null` is a request, not a notification).
+/// The members of a request as sent, checked after reading (so that a bad one is answered
+/// with the id, when it could be read): `jsonrpc` and `method` a string or another value,
+/// `id` and `params` as their JSON text (`null` included: `"id": null` is a request, not a
+/// notification).
 #[derive(Default, Deserialize)]
 #[serde(default)]
 struct RequestRef<'a> {
     #[serde(borrow, deserialize_with = "json::present")]
-    jsonrpc: Option<&'a RawValue>,
+    jsonrpc: Option<json::Lenient<'a>>,
     #[serde(borrow, deserialize_with = "json::present")]
     id: Option<&'a RawValue>,
     #[serde(borrow, deserialize_with = "json::present")]
-    method: Option<&'a RawValue>,
+    method: Option<json::Lenient<'a>>,
     #[serde(borrow, deserialize_with = "json::present")]
     params: Option<&'a RawValue>,
 }
@@ -220,10 +222,10 @@ fn check_request<'a>(m: RequestRef<'a>) -> Result<RequestRaw<'a>, Response> {
 
 /// Checks a request's `jsonrpc`, `id` and `method` (each as its JSON text): its id and
 /// method, or the error answer.
-pub(crate) fn check_envelope<'a>(
-    jsonrpc: Option<&'a RawValue>,
+fn check_envelope<'a>(
+    jsonrpc: Option<json::Lenient<'a>>,
     id: Option<&'a RawValue>,
-    method: Option<&'a RawValue>,
+    method: Option<json::Lenient<'a>>,
 ) -> Result<(Option<Id>, std::borrow::Cow<'a, str>), Response> {
     let id = match id {
         None => None,
@@ -238,7 +240,7 @@ pub(crate) fn check_envelope<'a>(
         },
     };
     let reply_id = || id.clone().unwrap_or(Id::Null);
-    let text = |v: Option<&'a RawValue>| v.and_then(json::string);
+    let text = |v: Option<json::Lenient<'a>>| v.and_then(json::Lenient::str);
     if text(jsonrpc).as_deref() != Some("2.0") {
         return Err(invalid(
             reply_id(),
