@@ -401,8 +401,8 @@ mod replay {
         }
     }
 
-    /// A lone surrogate in a logged `jsep` refuses the log however the frame was read
-    /// (the scanner refuses the frame, and serde_json, which takes it, reads it).
+    /// A lone surrogate in a logged `jsep` refuses the log: the frame is valid JSON text
+    /// (kept as the log's text), but the string has no value for `CallLog::decode`.
     #[test]
     fn a_lone_surrogate_in_a_state_frame_refuses_its_log() {
         for sdp in [r#""v=0\ud800""#, r#""v=0""#] {
