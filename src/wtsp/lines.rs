@@ -384,7 +384,12 @@ pub(super) fn call_from_info(info: &LineInfo) -> Option<LineCall> {
                 apply_request(&mut slot, call_id, request_step(&r.kind));
             }
             Ok(Message::Event(e)) => {
-                apply_event(&mut slot, call_id, event_step(&e.kind), || offer_of(&e));
+                let step = event_step(&e.kind);
+                // The logged offer moves into the line model.
+                apply_event(&mut slot, call_id, step, || match e.kind {
+                    EventKind::IncomingCall(offer) => offer,
+                    _ => CallOffer::default(),
+                });
             }
             _ => {}
         }
