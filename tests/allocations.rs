@@ -280,8 +280,9 @@ fn wtsp_client_state_handshake_allocates_what_it_hands_over() {
     });
     // Handed to the application: the box, the lines, the call id, the log list and each
     // log's text (7). The line model: its lines, the call's id and its offer's caller,
-    // callee, jsep type and SDP (6). The rest (18) is the two-pass read of this frame
-    // (its members are in name order) and each log read by `CallLog::decode` into a typed
-    // message for the replay: measured, and the next thing to bring down.
-    assert_eq!(n, 31);
+    // callee, jsep type and SDP (6; the logged offer moves into the model). The rest (14)
+    // is the two-pass read of this frame's logs (their members are in name order) and
+    // each log read by `CallLog::decode` into a typed message for the replay: measured,
+    // and the next thing to bring down.
+    assert_eq!(n, 27);
 }

@@ -140,554 +140,149 @@ impl<'de, R, F: FnMut(Wire<'_, 'de>) -> R> json::Tagged<'de> for Reader<F> {
     }
 }
 
-/// A `handshake` frame: `state` and `keepalive`. Every kind tag is read (a repeated or a stronger one sends the frame to
-/// [`Wire::read`]'s second pass); written, only its own.
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub(crate) struct HandshakeWire<'a> {
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub handshake: Option<Cow<'a, str>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub request: Option<Cow<'a, str>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub response: Option<Cow<'a, str>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub event: Option<Cow<'a, str>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub transaction: Option<Cow<'a, str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub keepalive_interval: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timestamp: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub registration: Option<Cow<'a, Registration>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub lines: Option<Cow<'a, [Option<LineInfo>]>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        deserialize_with = "json::nullable"
-    )]
-    pub guest_line: Option<Option<Cow<'a, LineInfo>>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        deserialize_with = "json::nullable"
-    )]
-    pub user_active_calls: Option<Option<Cow<'a, [Value]>>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dialog_infos: Option<Cow<'a, Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub presence_infos: Option<Cow<'a, Value>>,
-    /// The obsolete 2022 format nested type-specific members in `data`. Read only.
-    #[serde(skip_serializing, default, borrow)]
-    pub data: Option<Box<HandshakeWire<'a>>>,
+/// Declares one kind's struct: the four kind tags first (every one is read: a repeated or a
+/// stronger tag sends the frame to [`Wire::read`]'s second pass; written, only its own),
+/// then its members in the order they are written, then the legacy `data` wrapper. How
+/// a member reads: `str`, a string borrowed from the frame, `null` as absent; `nullable
+/// T`, a `T` where `null` is kept as `Some(None)`; `refer_id`, a string or a number; `value
+/// T`, serde's own reading of `T` (`null` as absent). `name("wire")` renames a member.
+macro_rules! wire_kind {
+    ($(#[$doc:meta])* $name:ident {
+        $($f:ident $(($wire:literal))?: $how:ident $($ty:ty)?,)*
+    }) => {
+        wire_kind!(@munch [$(#[$doc])* $name] []
+            handshake: str, request: str, response: str, event: str,
+            $($f $(($wire))?: $how $($ty)?,)*);
+
+        impl $name<'_> {
+            lift_data!($($f),*);
+
+            /// Which kind tags the frame carries, in the order of [`TAGS`].
+            fn tags(&self) -> [bool; 4] {
+                [
+                    self.handshake.is_some(),
+                    self.request.is_some(),
+                    self.response.is_some(),
+                    self.event.is_some(),
+                ]
+            }
+        }
+    };
+    (@munch [$(#[$doc:meta])* $name:ident] [$($acc:tt)*]) => {
+        $(#[$doc])*
+        #[derive(Debug, Default, Serialize, Deserialize)]
+        pub(crate) struct $name<'a> {
+            $($acc)*
+            /// The obsolete 2022 format nested type-specific members in `data`. Read only.
+            #[serde(skip_serializing, default, borrow)]
+            pub data: Option<Box<$name<'a>>>,
+        }
+    };
+    (@munch $head:tt [$($acc:tt)*] $f:ident $(($wire:literal))?: str, $($rest:tt)*) => {
+        wire_kind!(@munch $head [$($acc)*
+            #[serde($(rename = $wire,)? skip_serializing_if = "Option::is_none", default, borrow,
+                    deserialize_with = "json::opt_str")]
+            pub $f: Option<Cow<'a, str>>,
+        ] $($rest)*);
+    };
+    (@munch $head:tt [$($acc:tt)*] $f:ident: refer_id, $($rest:tt)*) => {
+        wire_kind!(@munch $head [$($acc)*
+            #[serde(skip_serializing_if = "Option::is_none", default, borrow,
+                    deserialize_with = "string_or_number")]
+            pub $f: Option<Cow<'a, str>>,
+        ] $($rest)*);
+    };
+    (@munch $head:tt [$($acc:tt)*] $f:ident: nullable $ty:ty, $($rest:tt)*) => {
+        wire_kind!(@munch $head [$($acc)*
+            #[serde(skip_serializing_if = "Option::is_none", default,
+                    deserialize_with = "json::nullable")]
+            pub $f: Option<Option<$ty>>,
+        ] $($rest)*);
+    };
+    (@munch $head:tt [$($acc:tt)*] $f:ident: value $ty:ty, $($rest:tt)*) => {
+        wire_kind!(@munch $head [$($acc)*
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub $f: Option<$ty>,
+        ] $($rest)*);
+    };
 }
 
-impl HandshakeWire<'_> {
-    lift_data!(
-        transaction,
-        keepalive_interval,
-        timestamp,
-        registration,
-        lines,
-        guest_line,
-        user_active_calls,
-        dialog_infos,
-        presence_infos
-    );
-
-    /// Which kind tags the frame carries besides the one it was dispatched on.
-    fn tags(&self) -> [bool; 4] {
-        [
-            self.handshake.is_some(),
-            self.request.is_some(),
-            self.response.is_some(),
-            self.event.is_some(),
-        ]
+wire_kind! {
+    /// A `handshake` frame: `state` and `keepalive`.
+    HandshakeWire {
+        transaction: str,
+        keepalive_interval: value u64,
+        timestamp: value u64,
+        registration: value Cow<'a, Registration>,
+        lines: value Cow<'a, [Option<LineInfo>]>,
+        guest_line: nullable Cow<'a, LineInfo>,
+        user_active_calls: nullable Cow<'a, [Value]>,
+        dialog_infos: value Cow<'a, Value>,
+        presence_infos: value Cow<'a, Value>,
     }
 }
 
-/// A `request` frame. Every kind tag is read (a repeated or a stronger one sends the frame to
-/// [`Wire::read`]'s second pass); written, only its own.
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub(crate) struct RequestWire<'a> {
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub handshake: Option<Cow<'a, str>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub request: Option<Cow<'a, str>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub response: Option<Cow<'a, str>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub event: Option<Cow<'a, str>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub transaction: Option<Cow<'a, str>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        deserialize_with = "json::nullable"
-    )]
-    pub line: Option<Option<u32>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub call_id: Option<Cow<'a, str>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub number: Option<Cow<'a, str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub jsep: Option<Cow<'a, Jsep>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub from: Option<Cow<'a, str>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "string_or_number"
-    )]
-    pub refer_id: Option<Cow<'a, str>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub replaces: Option<Cow<'a, str>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub direction: Option<Cow<'a, str>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub replace_call_id: Option<Cow<'a, str>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        deserialize_with = "json::nullable"
-    )]
-    pub candidate: Option<Option<Cow<'a, Value>>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<Cow<'a, Value>>,
-    /// The obsolete 2022 format nested type-specific members in `data`. Read only.
-    #[serde(skip_serializing, default, borrow)]
-    pub data: Option<Box<RequestWire<'a>>>,
-}
-
-impl RequestWire<'_> {
-    lift_data!(
-        transaction,
-        line,
-        call_id,
-        number,
-        jsep,
-        from,
-        refer_id,
-        replaces,
-        direction,
-        replace_call_id,
-        candidate,
-        settings
-    );
-
-    /// Which kind tags the frame carries besides the one it was dispatched on.
-    fn tags(&self) -> [bool; 4] {
-        [
-            self.handshake.is_some(),
-            self.request.is_some(),
-            self.response.is_some(),
-            self.event.is_some(),
-        ]
+wire_kind! {
+    /// A `request` frame.
+    RequestWire {
+        transaction: str,
+        line: nullable u32,
+        call_id: str,
+        number: str,
+        jsep: value Cow<'a, Jsep>,
+        from: str,
+        refer_id: refer_id,
+        replaces: str,
+        direction: str,
+        replace_call_id: str,
+        candidate: nullable Cow<'a, Value>,
+        settings: value Cow<'a, Value>,
     }
 }
 
-/// A `response` frame: `ack` and `error`. Every kind tag is read (a repeated or a stronger one sends the frame to
-/// [`Wire::read`]'s second pass); written, only its own.
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub(crate) struct ResponseWire<'a> {
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub handshake: Option<Cow<'a, str>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub request: Option<Cow<'a, str>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub response: Option<Cow<'a, str>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub event: Option<Cow<'a, str>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub transaction: Option<Cow<'a, str>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        deserialize_with = "json::nullable"
-    )]
-    pub line: Option<Option<u32>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub call_id: Option<Cow<'a, str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<i64>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub reason: Option<Cow<'a, str>>,
-    /// The obsolete 2022 format nested type-specific members in `data`. Read only.
-    #[serde(skip_serializing, default, borrow)]
-    pub data: Option<Box<ResponseWire<'a>>>,
-}
-
-impl ResponseWire<'_> {
-    lift_data!(transaction, line, call_id, code, reason);
-
-    /// Which kind tags the frame carries besides the one it was dispatched on.
-    fn tags(&self) -> [bool; 4] {
-        [
-            self.handshake.is_some(),
-            self.request.is_some(),
-            self.response.is_some(),
-            self.event.is_some(),
-        ]
+wire_kind! {
+    /// A `response` frame: `ack` and `error`.
+    ResponseWire {
+        transaction: str,
+        line: nullable u32,
+        call_id: str,
+        code: value i64,
+        reason: str,
     }
 }
 
-/// An `event` frame. Every kind tag is read (a repeated or a stronger one sends the frame to
-/// [`Wire::read`]'s second pass); written, only its own.
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub(crate) struct EventWire<'a> {
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub handshake: Option<Cow<'a, str>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub request: Option<Cow<'a, str>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub response: Option<Cow<'a, str>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub event: Option<Cow<'a, str>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub transaction: Option<Cow<'a, str>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        deserialize_with = "json::nullable"
-    )]
-    pub line: Option<Option<u32>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub call_id: Option<Cow<'a, str>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub number: Option<Cow<'a, str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub jsep: Option<Cow<'a, Jsep>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "string_or_number"
-    )]
-    pub refer_id: Option<Cow<'a, str>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub replace_call_id: Option<Cow<'a, str>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        deserialize_with = "json::nullable"
-    )]
-    pub candidate: Option<Option<Cow<'a, Value>>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<i64>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub reason: Option<Cow<'a, str>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub phrase: Option<Cow<'a, str>>,
-    #[serde(
-        rename = "type",
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub media_type: Option<Cow<'a, str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub receiving: Option<bool>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub mid: Option<Cow<'a, str>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub media: Option<Cow<'a, str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub uplink: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub lost: Option<i64>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub refer_to: Option<Cow<'a, str>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub referred_by: Option<Cow<'a, str>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub callee: Option<Cow<'a, str>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub caller: Option<Cow<'a, str>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub caller_display_name: Option<Cow<'a, str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub is_focus: Option<bool>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub notify: Option<Cow<'a, str>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub subscription_state: Option<Cow<'a, str>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub content_type: Option<Cow<'a, str>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    pub content: Option<Cow<'a, str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub presence_info: Option<Cow<'a, Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dialog_infos: Option<Cow<'a, Value>>,
-    /// The obsolete 2022 format nested type-specific members in `data`. Read only.
-    #[serde(skip_serializing, default, borrow)]
-    pub data: Option<Box<EventWire<'a>>>,
-}
-
-impl EventWire<'_> {
-    lift_data!(
-        transaction,
-        line,
-        call_id,
-        number,
-        jsep,
-        refer_id,
-        replace_call_id,
-        candidate,
-        code,
-        reason,
-        phrase,
-        media_type,
-        receiving,
-        mid,
-        media,
-        uplink,
-        lost,
-        refer_to,
-        referred_by,
-        callee,
-        caller,
-        caller_display_name,
-        is_focus,
-        notify,
-        subscription_state,
-        content_type,
-        content,
-        presence_info,
-        dialog_infos
-    );
-
-    /// Which kind tags the frame carries besides the one it was dispatched on.
-    fn tags(&self) -> [bool; 4] {
-        [
-            self.handshake.is_some(),
-            self.request.is_some(),
-            self.response.is_some(),
-            self.event.is_some(),
-        ]
+wire_kind! {
+    /// An `event` frame.
+    EventWire {
+        transaction: str,
+        line: nullable u32,
+        call_id: str,
+        number: str,
+        jsep: value Cow<'a, Jsep>,
+        refer_id: refer_id,
+        replace_call_id: str,
+        candidate: nullable Cow<'a, Value>,
+        code: value i64,
+        reason: str,
+        phrase: str,
+        media_type("type"): str,
+        receiving: value bool,
+        mid: str,
+        media: str,
+        uplink: value bool,
+        lost: value i64,
+        refer_to: str,
+        referred_by: str,
+        callee: str,
+        caller: str,
+        caller_display_name: str,
+        is_focus: value bool,
+        notify: str,
+        subscription_state: str,
+        content_type: str,
+        content: str,
+        presence_info: value Cow<'a, Value>,
+        dialog_infos: value Cow<'a, Value>,
     }
 }
 
