@@ -10,6 +10,7 @@ use super::event::{CallOffer, Event, EventKind};
 use super::message::{DecodeError, Handshake, IceCandidate, Line, StateHandshake};
 use super::request::{HoldDirection, Request, RequestGroup, RequestKind, Response, ResponseKind};
 use super::wire::{EventWire, HandshakeWire, RequestWire, ResponseWire};
+use crate::RawJson;
 
 pub(crate) fn own(v: Option<Cow<'_, str>>) -> Option<String> {
     v.map(Cow::into_owned)
@@ -267,7 +268,11 @@ fn offer_to<'a>(f: &mut EventWire<'a>, o: &'a CallOffer) {
     f.jsep = o.jsep.as_ref().map(Cow::Borrowed);
 }
 
-pub(crate) fn event_from(name: &str, f: &mut EventWire<'_>, raw: impl FnOnce() -> Value) -> Event {
+pub(crate) fn event_from(
+    name: &str,
+    f: &mut EventWire<'_>,
+    raw: impl FnOnce() -> RawJson,
+) -> Event {
     let kind = match name {
         "registering" => EventKind::Registering,
         "registered" => EventKind::Registered {
@@ -536,7 +541,7 @@ macro_rules! serde_as_wire {
 #[allow(clippy::large_enum_variant)]
 enum EventOut<'a> {
     Wire(EventWire<'a>),
-    Raw(&'a Value),
+    Raw(&'a RawJson),
 }
 
 impl serde::Serialize for EventOut<'_> {

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::message::{IceCandidate, Jsep, Line};
+use crate::RawJson;
 
 /// The fields of `incoming_call` and `updating_call`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -204,8 +205,8 @@ pub enum EventKind {
     Unknown {
         /// Its `event` value.
         name: String,
-        /// The whole message.
-        raw: Value,
+        /// The whole message, as it was written (written back so, byte for byte).
+        raw: RawJson,
     },
 }
 

@@ -191,7 +191,7 @@ impl CallLog {
             if c.is_none() {
                 *c = call_id.clone();
             }
-            Message::from_wire(wire, || self.message.to_value())
+            Message::from_wire(wire, || self.message.clone())
         });
         match read {
             Ok(Some(m)) => m,
@@ -349,7 +349,7 @@ impl DecodeError {
 impl Message {
     /// Reads one text frame.
     pub fn decode(text: &str) -> Result<Message, DecodeError> {
-        let raw = || serde_json::from_str(text).unwrap_or(Value::Null);
+        let raw = || RawJson::new(text).unwrap_or_else(|| RawJson::from_value(&Value::Null));
         match Wire::read(text, |w| Self::from_wire(w, raw)) {
             Ok(Some(m)) => m,
             Ok(None) => Err(DecodeError::UnknownKind),
@@ -363,7 +363,7 @@ impl Message {
         text: &str,
         mut take: impl FnMut(&mut Wire<'_, '_>) -> Option<T>,
     ) -> Decoded<T> {
-        let raw = || serde_json::from_str(text).unwrap_or(Value::Null);
+        let raw = || RawJson::new(text).unwrap_or_else(|| RawJson::from_value(&Value::Null));
         match Wire::read(text, |mut w| match take(&mut w) {
             Some(t) => Decoded::Taken(t),
             None => Decoded::Message(Self::from_wire(w, raw)),
@@ -377,7 +377,7 @@ impl Message {
     /// Reads a frame as a server does: a keepalive is only recognised (the server echoes
     /// the frame as it came, so nothing of it needs copying); anything else is decoded.
     pub(crate) fn decode_at_server(text: &str) -> Result<Option<Message>, DecodeError> {
-        let raw = || serde_json::from_str(text).unwrap_or(Value::Null);
+        let raw = || RawJson::new(text).unwrap_or_else(|| RawJson::from_value(&Value::Null));
         let read = Wire::read(text, |w| match w {
             Wire::Handshake(h)
                 if h.handshake.as_deref() == Some("keepalive") && h.transaction.is_some() =>
@@ -415,7 +415,10 @@ impl Message {
         }
     }
 
-    fn from_wire(wire: Wire<'_, '_>, raw: impl FnOnce() -> Value) -> Result<Message, DecodeError> {
+    fn from_wire(
+        wire: Wire<'_, '_>,
+        raw: impl FnOnce() -> RawJson,
+    ) -> Result<Message, DecodeError> {
         // The kind tag is taken out (still borrowed from the frame) so the typed message
         // can be built from the rest without copying the name.
         Ok(match wire {
