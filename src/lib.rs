@@ -112,6 +112,7 @@ mod json_out;
 pub mod progress;
 mod raw_json;
 mod routing;
+mod secret;
 mod serde_pairs;
 mod time;
 pub mod timer;
@@ -121,6 +122,7 @@ pub mod wtsp;
 pub use error::UsageError;
 pub use raw_json::RawJson;
 pub use routing::Routing;
+pub use secret::Secret;
 
 /// The README's example is compiled and run as a doctest.
 #[cfg(doctest)]

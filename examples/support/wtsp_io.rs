@@ -125,7 +125,7 @@ fn simulate_core(
     let ms = |n: u64| now + Duration::from_millis(n);
     match e {
         ServerEvent::Authenticate { conn, token, .. } => {
-            if token == "bad" {
+            if token.expose() == "bad" {
                 let _ = server.reject(
                     now,
                     conn,
@@ -134,7 +134,7 @@ fn simulate_core(
                 );
             } else {
                 let attach = Attach {
-                    account: token.clone(),
+                    account: token.expose().to_owned(),
                     timestamp: wall_clock_ms(),
                     registration: Some(Registration::new(RegistrationStatus::Registered)),
                 };

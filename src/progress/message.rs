@@ -14,6 +14,7 @@ use serde_json::value::RawValue;
 
 use crate::json;
 pub use crate::RawJson;
+use crate::Secret;
 
 macro_rules! wire_enum {
     ($(#[$meta:meta])* $name:ident { $( $(#[$vdoc:meta])* $variant:ident = $wire:literal, )* }) => {
@@ -143,8 +144,8 @@ wire_enum! {
 pub enum ClientMessage {
     /// `hello`: identify the call and authenticate.
     Hello {
-        /// The party's websocket token.
-        auth: String,
+        /// The party's websocket token (redacted in `Debug`).
+        auth: Secret,
         /// The call, when not given by the URL.
         call_id: Option<String>,
     },
@@ -328,7 +329,7 @@ impl ClientMessage {
         let (kind, f) = Fields::read(text)?;
         Ok(match kind.as_ref() {
             "hello" => ClientMessage::Hello {
-                auth: need(f.auth, "auth")?.into_owned(),
+                auth: need(f.auth, "auth")?.into_owned().into(),
                 call_id: f.call_id.map(Cow::into_owned),
             },
             "action" => ClientMessage::Action {
@@ -347,7 +348,7 @@ impl ClientMessage {
     pub fn encode(&self) -> String {
         match self {
             ClientMessage::Hello { auth, call_id } => Out {
-                auth: Some(auth),
+                auth: Some(auth.expose()),
                 call_id: call_id.as_deref(),
                 ..Out::new("hello")
             }

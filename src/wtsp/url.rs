@@ -3,8 +3,8 @@
 /// What a WTSP connection URL says.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignalingUrl {
-    /// The session token.
-    pub token: String,
+    /// The session token (redacted in `Debug`).
+    pub token: crate::Secret,
     /// `force=true`: take over from another connection of the account.
     pub force: bool,
     /// The tenant, when the path has `/tenant/ID`.
@@ -29,7 +29,7 @@ impl SignalingUrl {
     /// ```
     /// use callsig::wtsp::SignalingUrl;
     /// let u = SignalingUrl::parse("/tenant/acme/signaling/v1?token=a%2Bb&force=true").unwrap();
-    /// assert_eq!((u.token.as_str(), u.force, u.tenant.as_deref()), ("a+b", true, Some("acme")));
+    /// assert_eq!((u.token.expose(), u.force, u.tenant.as_deref()), ("a+b", true, Some("acme")));
     /// ```
     pub fn parse(url: &str) -> Result<SignalingUrl, UrlError> {
         // Drop scheme and authority, if any.
@@ -65,7 +65,7 @@ impl SignalingUrl {
         }
         let token = token.filter(|t| !t.is_empty()).ok_or(UrlError::NoToken)?;
         Ok(SignalingUrl {
-            token,
+            token: token.into(),
             force,
             tenant,
         })
@@ -150,7 +150,7 @@ mod tests {
         c.tenant = Some("ten ant".into());
         c.force = true;
         let u = SignalingUrl::parse(&c.connect_url()).unwrap();
-        assert_eq!(u.token, "t ok/&=?");
+        assert_eq!(u.token.expose(), "t ok/&=?");
         assert_eq!(u.tenant.as_deref(), Some("ten ant"));
         assert!(u.force);
     }

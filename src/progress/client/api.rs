@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::Secret;
+
 use crate::progress::{RawJson, Reason, Role, State};
 use crate::Timestamp;
 
@@ -16,8 +18,8 @@ pub const MAX_ALERTING: Duration = Duration::from_secs(30);
 pub struct ClientConfig {
     /// Which party this device is.
     pub role: Role,
-    /// The party's websocket token, sent in `hello`.
-    pub auth: String,
+    /// The party's websocket token, sent in `hello` (redacted in `Debug`).
+    pub auth: Secret,
     /// The call, sent in `hello` (leave out when the progress URL names it).
     pub call_id: Option<String>,
     /// The progress URL, for [`Client::connect`](crate::progress::Client::connect).
@@ -38,7 +40,7 @@ impl ClientConfig {
     pub fn new(role: Role, auth: impl Into<String>) -> Self {
         ClientConfig {
             role,
-            auth: auth.into(),
+            auth: auth.into().into(),
             call_id: None,
             url: None,
             response: Duration::from_secs(5),

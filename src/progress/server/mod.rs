@@ -1,5 +1,6 @@
 //! The Loop coordinator: many calls, each with two parties on any number of devices.
 
+use crate::Secret;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -26,7 +27,7 @@ const MAX_REASON_LEN: usize = 64;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(bound(serialize = "C: Serialize", deserialize = "C: Deserialize<'de> + Ord"))]
 struct Call<C: Ord> {
-    auth: [String; 2],
+    auth: [Secret; 2],
     state: State,
     reason: Option<Reason>,
     /// Whether each party (caller, callee) has said hello.
@@ -100,7 +101,7 @@ pub struct Server<C: Ord + Clone> {
     #[serde(with = "crate::serde_pairs")]
     conns: BTreeMap<C, ConnState>,
     /// How many calls each token belongs to, to tell "unauthorized" from "invalid".
-    tokens: BTreeMap<String, u32>,
+    tokens: BTreeMap<Secret, u32>,
     timers: TimerQueue<ServerTimer<C>>,
     out: VecDeque<Output<C>>,
     #[serde(skip)]
@@ -199,13 +200,13 @@ impl<C: Ord + Clone + Debug> Server<C> {
             });
         }
         for t in [caller_auth, callee_auth] {
-            *self.tokens.entry(t.to_owned()).or_default() += 1;
+            *self.tokens.entry(Secret::from(t)).or_default() += 1;
         }
         let id: Arc<str> = call_id.into();
         self.calls.insert(
             id.clone(),
             Call {
-                auth: [caller_auth.to_owned(), callee_auth.to_owned()],
+                auth: [caller_auth.into(), callee_auth.into()],
                 state: State::Init,
                 reason: None,
                 hello: [false; 2],
@@ -373,7 +374,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
                 Ok(ClientMessage::Hello { auth, call_id }),
                 ConnState::AwaitingHello { url_call_id },
             ) => {
-                self.on_hello(now, conn, &auth, call_id.or(url_call_id));
+                self.on_hello(now, conn, auth.expose(), call_id.or(url_call_id));
             }
             (Ok(ClientMessage::Hello { .. }), ConnState::Joined { .. }) => {
                 self.refuse(now, conn, "unexpected hello");
@@ -470,9 +471,9 @@ impl<C: Ord + Clone + Debug> Server<C> {
             return self.refuse(now, conn, "unknown callId");
         };
         let call_id = call_id.clone();
-        let role = if call.auth[0] == auth {
+        let role = if call.auth[0].expose() == auth {
             Role::Caller
-        } else if call.auth[1] == auth {
+        } else if call.auth[1].expose() == auth {
             Role::Callee
         } else if self.tokens.contains_key(auth) {
             return self.refuse(now, conn, "unauthorized");

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::Secret;
+
 use crate::wtsp::{CloseCode, Event, Response, StateHandshake, TransactionId};
 use crate::Timestamp;
 
@@ -18,8 +20,8 @@ pub struct ClientConfig {
     /// Base URL of the core (`https://core.example.com`, `wss://…`, or a full
     /// `…/signaling/v1` URL). http becomes ws and https becomes wss.
     pub url: String,
-    /// Session token.
-    pub token: String,
+    /// Session token (redacted in `Debug`).
+    pub token: Secret,
     /// Take over from another connection of the same account (`force=true`).
     pub force: bool,
     /// Tenant id, put in the path as `/tenant/ID`.
@@ -52,7 +54,7 @@ impl Default for ClientConfig {
     fn default() -> Self {
         ClientConfig {
             url: String::new(),
-            token: String::new(),
+            token: Secret::default(),
             force: false,
             tenant: None,
             transaction_timeout: Duration::from_secs(10),
@@ -74,7 +76,7 @@ impl ClientConfig {
     pub fn new(url: impl Into<String>, token: impl Into<String>) -> Self {
         ClientConfig {
             url: url.into(),
-            token: token.into(),
+            token: token.into().into(),
             ..Self::default()
         }
     }
@@ -99,7 +101,7 @@ impl ClientConfig {
             percent_encode(tenant, &mut url);
         }
         url.push_str("/signaling/v1?token=");
-        percent_encode(&self.token, &mut url);
+        percent_encode(self.token.expose(), &mut url);
         url.push_str(if force { "&force=true" } else { "&force=false" });
         url
     }
@@ -115,13 +117,23 @@ pub(crate) fn percent_encode(s: &str, out: &mut String) {
     }
 }
 
-/// A connection the client asks the runtime to open.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A connection the client asks the runtime to open. Its `Debug` shows the URL with the
+/// token redacted.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectRequest {
-    /// The URL.
+    /// The URL (it carries the session token).
     pub url: String,
     /// The WebSocket sub-protocols to offer.
     pub protocols: Vec<String>,
+}
+
+impl std::fmt::Debug for ConnectRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectRequest")
+            .field("url", &crate::secret::redact_url(&self.url))
+            .field("protocols", &self.protocols)
+            .finish()
+    }
 }
 
 /// How a request ended. Every request ends exactly once.

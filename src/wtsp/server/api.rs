@@ -75,8 +75,8 @@ pub enum ServerEvent<C> {
     Authenticate {
         /// The connection.
         conn: C,
-        /// The session token from the URL.
-        token: String,
+        /// The session token from the URL (redacted in `Debug`).
+        token: crate::Secret,
         /// `force` from the URL.
         force: bool,
         /// The tenant from the URL.
@@ -203,8 +203,8 @@ impl<C> ServerTimer<C> {
 pub enum ConnState {
     /// Waits for the application to attach or reject it.
     AwaitingAuth {
-        /// Token from the URL.
-        token: String,
+        /// Token from the URL (redacted in `Debug`).
+        token: crate::Secret,
         /// `force` from the URL.
         force: bool,
     },

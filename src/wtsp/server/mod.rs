@@ -57,7 +57,7 @@ pub use api::*;
 /// let now = Timestamp::ZERO;
 /// let _ = server.handle_open(now, 7, "/signaling/v1?token=t", &["webtrit-protocol"]);
 /// let ServerOutput::Event(ServerEvent::Authenticate { token, .. }) = server.poll_output() else { panic!() };
-/// assert_eq!(token, "t");
+/// assert_eq!(token.expose(), "t");
 /// server.attach(now, &7, Attach { account: "alice".into(), timestamp: 1, registration: None }).unwrap();
 /// let ServerOutput::Transmit { text, .. } = server.poll_output() else { panic!() };
 /// assert!(text.starts_with(r#"{"handshake":"state""#));
