@@ -67,6 +67,8 @@
 //!             ClientOutput::Event(ClientEvent::Ready { .. }) => println!("ready"),
 //!             ClientOutput::Event(_) => {}
 //!             ClientOutput::Timeout(deadline) => break deadline,
+//!             // Outputs a later version adds (the enum is `#[non_exhaustive]`).
+//!             _ => {}
 //!         }
 //!     };
 //!     // Wait for the next input: here, a frame if one is left, else the deadline.

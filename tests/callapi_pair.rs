@@ -54,6 +54,7 @@ impl Pair {
                         busy = true;
                         self.events.push(e);
                     }
+                    _ => {}
                 }
             }
             let mut to_client = Vec::new();
@@ -69,6 +70,7 @@ impl Pair {
                         self.daemon_app(&e);
                         self.server_events.push(e);
                     }
+                    _ => {}
                 }
             }
             if self.daemon == Daemon::Overtaking {
@@ -413,6 +415,7 @@ fn the_client_survives_the_real_daemon() {
             ClientOutput::Transmit(t) => outbox.push(t),
             ClientOutput::Event(e) => events.push(e),
             ClientOutput::Timeout(_) => break,
+            _ => {}
         }
     }
     for request in outbox.iter().chain(std::iter::once(&"{garbage".to_owned())) {
@@ -425,6 +428,7 @@ fn the_client_survives_the_real_daemon() {
             ClientOutput::Event(e) => events.push(e),
             ClientOutput::Timeout(_) => break,
             ClientOutput::Transmit(_) => unreachable!(),
+            _ => {}
         }
     }
     let outcome = |id: &str| -> Vec<Outcome> {

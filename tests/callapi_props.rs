@@ -120,6 +120,7 @@ proptest! {
                 ServerOutput::Timeout(_) => break,
                 ServerOutput::Transmit(text) => frames.push(serde_json::from_str::<Value>(&text).unwrap()),
                 ServerOutput::Event(_) => {}
+                _ => {}
             }
         }
         let mut expected: Vec<(Value, i64)> = batch.iter().filter_map(reference).collect();
@@ -211,6 +212,7 @@ fn drain_server(s: &mut Server, w: &mut SWatch) -> Result<Option<Timestamp>, Tes
                 w.cancelled.insert(cmd_id.to_string());
             }
             ServerOutput::Event(_) => {}
+            _ => {}
         }
     }
 }

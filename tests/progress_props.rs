@@ -251,6 +251,7 @@ fn drain(s: &mut Server<u8>, w: &mut Watch) -> Result<(), TestCaseError> {
                 }
             }
             ServerOutput::Event(_) => {}
+            _ => {}
         }
     }
     for call_id in ended {

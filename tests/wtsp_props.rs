@@ -331,6 +331,7 @@ fn drain_server(
                 w.responses.retain(|(c, _), _| *c != conn);
             }
             ServerOutput::Event(_) => {}
+            _ => {}
         }
     }
 }

@@ -114,8 +114,9 @@ fn script(command: &Command, fail: bool) -> Vec<SipStep> {
             ]
         }
         Command::CallEnd { .. } => vec![End],
-        // The machine answers Echo itself.
+        // The machine answers Echo itself; a command this simulation does not know ends.
         Command::Echo { .. } => Vec::new(),
+        _ => vec![End],
     }
 }
 
@@ -197,6 +198,7 @@ async fn connection(
                     sip.retain(|_, (c, _)| *c != cmd_id);
                 }
                 ServerOutput::Event(_) => {}
+                _ => {}
             }
         };
         let wake = [deadline, sip.keys().next().map(|(t, _)| *t)]
@@ -297,6 +299,7 @@ pub async fn run_client(
                     trace(now, format!("  progress: {event:?}"));
                 }
                 ClientOutput::Event(_) => {}
+                _ => {}
             }
         };
         if live.is_none() {

@@ -74,6 +74,7 @@ pub async fn serve(
                     trace(now, format!("call {call_id}: {state}{reason}"));
                 }
                 ServerOutput::Event(_) => {}
+                _ => {}
             }
         }
         tokio::select! {
@@ -202,15 +203,14 @@ pub async fn run_client(mut client: Client, url: &str, script: &mut Script, mut 
                     }
                 }
                 ClientOutput::Connect(_) => {}
-                ClientOutput::Event(e) => {
-                    if !script.on_event(&client, now, &e) {
-                        trace(now, format!("setup ended: {:?}", script.outcome));
-                        if let Some(mut s) = ws.take() {
-                            let _ = s.close(None).await;
-                        }
-                        return;
+                ClientOutput::Event(e) if !script.on_event(&client, now, &e) => {
+                    trace(now, format!("setup ended: {:?}", script.outcome));
+                    if let Some(mut s) = ws.take() {
+                        let _ = s.close(None).await;
                     }
+                    return;
                 }
+                _ => {}
             }
         };
         let wake = [deadline, script.wake_at()].into_iter().flatten().min();

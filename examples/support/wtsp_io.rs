@@ -110,6 +110,7 @@ pub async fn serve(listener: TcpListener, config: ServerConfig, mut trace: Trace
                         sip.insert((at, seq), (account, event));
                     });
                 }
+                _ => {}
             }
         }
     }
@@ -266,14 +267,13 @@ pub async fn run_client(mut client: Client, app: &mut dyn ClientApp, mut trace: 
                         let _ = s.close(Some(frame)).await;
                     }
                 }
-                ClientOutput::Event(e) => {
-                    if !app.on_event(&mut client, now, &e) {
-                        if let Some(mut s) = ws.take() {
-                            let _ = s.close(None).await;
-                        }
-                        return;
+                ClientOutput::Event(e) if !app.on_event(&mut client, now, &e) => {
+                    if let Some(mut s) = ws.take() {
+                        let _ = s.close(None).await;
                     }
+                    return;
                 }
+                _ => {}
             }
         };
         let app_wake = app.wake_at();

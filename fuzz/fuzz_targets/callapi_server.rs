@@ -35,6 +35,7 @@ fn drain(s: &mut Server, ended: &mut BTreeSet<String>) -> Option<Timestamp> {
                 }
             }
             ServerOutput::Event(_) => {}
+            _ => {}
         }
     }
 }

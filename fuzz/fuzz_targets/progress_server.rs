@@ -41,6 +41,7 @@ fn drain(s: &mut Server<u8>, open: &mut BTreeSet<u8>) -> Option<Timestamp> {
                 ended.push(call_id.to_string())
             }
             ServerOutput::Event(_) => {}
+            _ => {}
         }
     }
 }

@@ -32,6 +32,7 @@ fn drain(s: &mut Server<u8>, open: &mut BTreeSet<u8>) -> Option<Timestamp> {
                 open.remove(&conn);
             }
             ServerOutput::Event(_) => {}
+            _ => {}
         }
     }
 }

@@ -52,6 +52,7 @@ impl Default for ClientConfig {
 /// How a command ended. Every command ends exactly once.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Outcome {
     /// `Ended`.
     Completed,
@@ -138,6 +139,7 @@ pub enum ClientEvent {
 /// What the client asks of the runtime.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Output {
     /// Send this text frame.
     Transmit(String),
@@ -150,6 +152,7 @@ pub enum Output {
 /// The client's named timers.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ClientTimer {
     /// This command must have ended.
     Command(Arc<str>),
@@ -165,6 +168,7 @@ impl ClientTimer {
 /// Where a command stands, named after what it waits for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum CommandState {
     /// Sent; waits for `Started` (notifications may overtake it).
     AwaitingStarted,

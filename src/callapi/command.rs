@@ -164,6 +164,7 @@ impl<'a> Params<'a> {
 /// A Call API command with its parameters.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "method")]
+#[non_exhaustive]
 pub enum Command {
     /// Call `caller`, then connect them to `callee`.
     CallStart {

@@ -84,6 +84,7 @@ pub enum ServerEvent {
 /// What the server asks of the runtime.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Output {
     /// Send this text frame.
     Transmit(String),
@@ -96,6 +97,7 @@ pub enum Output {
 /// The server's named timers.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ServerTimer {
     /// This command must have ended.
     Command(Arc<str>),

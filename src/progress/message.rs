@@ -20,6 +20,7 @@ macro_rules! wire_enum {
     ($(#[$meta:meta])* $name:ident { $( $(#[$vdoc:meta])* $variant:ident = $wire:literal, )* }) => {
         $(#[$meta])*
         #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[non_exhaustive]
         pub enum $name {
             $( $(#[$vdoc])* $variant, )*
             /// A value this library does not know, kept as sent.
@@ -141,6 +142,7 @@ wire_enum! {
 
 /// A message a client sends.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ClientMessage {
     /// `hello`: identify the call and authenticate.
     Hello {
@@ -170,6 +172,7 @@ pub enum ClientMessage {
 
 /// A message a server sends.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ServerMessage {
     /// `hello`: the answer to a valid hello, with the state before it was applied.
     Hello {

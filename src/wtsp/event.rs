@@ -35,6 +35,7 @@ pub struct CallOffer {
 /// What an event reports, with its type-specific fields. Fields are optional: events are
 /// read tolerantly.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum EventKind {
     /// `registering`
     Registering,
@@ -266,6 +267,7 @@ impl EventKind {
 
 /// What an `error` event is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ErrorLevel {
     /// It has `line` and `call_id`: one call failed.
     Call,

@@ -21,6 +21,7 @@ pub enum Direction {
 /// How far a call on a line has got.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum CallPhase {
     /// `outgoing_call` sent, nothing heard yet.
     Dialing,
@@ -413,6 +414,7 @@ pub struct KnownCall {
 /// What to do with one call after a reconnect.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ReconcileAction {
     /// The server still has a call the application knows: carry on with it (an accepted
     /// call's media may need an `update` to restore).

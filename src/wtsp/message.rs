@@ -87,6 +87,7 @@ impl Jsep {
 /// An ICE candidate as trickled in `ice_trickle`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum IceCandidate {
     /// A candidate object (`{candidate, sdpMid, sdpMLineIndex}`), kept as sent.
     Candidate(Value),
@@ -117,6 +118,7 @@ impl IceCandidate {
 /// SIP registration status, as in the `state` handshake.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum RegistrationStatus {
     /// `registering`
     Registering,
@@ -250,6 +252,7 @@ pub struct StateHandshake {
 
 /// A handshake message.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Handshake {
     /// `state`, server → client, first and once.
     State(StateHandshake),
@@ -288,6 +291,7 @@ pub enum Handshake {
 /// assert_eq!(msg.encode(), r#"{"event":"ringing","line":0,"call_id":"c1"}"#);
 /// ```
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Message {
     /// `handshake`
     Handshake(Handshake),

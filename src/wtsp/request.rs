@@ -30,6 +30,7 @@ impl HoldDirection {
 
 /// What a request asks for, with its type-specific fields.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum RequestKind {
     /// `outgoing_call`: place a call.
     OutgoingCall {
@@ -163,6 +164,7 @@ pub struct Request {
 
 /// What a response says.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ResponseKind {
     /// `ack`
     Ack,

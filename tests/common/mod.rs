@@ -130,6 +130,7 @@ impl Net {
                     busy = true;
                     self.peers[i].events.push(e);
                 }
+                _ => {}
             }
         }
     }
@@ -176,6 +177,7 @@ impl Net {
                     }
                     self.server_events.push(e);
                 }
+                _ => {}
             }
         }
     }

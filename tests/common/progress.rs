@@ -102,6 +102,7 @@ impl LoopNet {
                     }
                     self.peers[i].events.push(e);
                 }
+                _ => {}
             }
         }
     }
@@ -129,6 +130,7 @@ impl LoopNet {
                     busy = true;
                     self.server_events.push((now, e));
                 }
+                _ => {}
             }
         }
     }

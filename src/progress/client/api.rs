@@ -54,6 +54,7 @@ impl ClientConfig {
 /// How a call setup ended, from this device's side. Reported exactly once.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Outcome {
     /// Both parties' media is up.
     Connected,
@@ -113,6 +114,7 @@ pub struct ConnectRequest {
 /// What the client asks of the runtime. See the crate root for the drain rule.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Output {
     /// Send this text frame.
     Transmit(String),
@@ -134,6 +136,7 @@ pub enum Output {
 /// The client's named timers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ClientTimer {
     /// The server must answer the oldest unanswered message.
     Response,
@@ -157,6 +160,7 @@ impl ClientTimer {
 /// Where the client stands, named after what it waits for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ClientState {
     /// Waits for the transport to open (then sends `hello`).
     AwaitingOpen,

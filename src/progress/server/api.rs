@@ -136,6 +136,7 @@ pub enum ServerEvent<C> {
 /// What the server asks of the runtime. See the crate root for the drain rule.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Output<C> {
     /// Send a text frame.
     Transmit {
@@ -163,6 +164,7 @@ pub enum Output<C> {
 /// The server's named timers, one of each per call.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ServerTimer<C> {
     /// This connection must have said hello.
     Hello(C),

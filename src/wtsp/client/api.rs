@@ -139,6 +139,7 @@ impl std::fmt::Debug for ConnectRequest {
 /// How a request ended. Every request ends exactly once.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum TransactionOutcome {
     /// `ack`.
     Ack,
@@ -221,6 +222,7 @@ pub enum ClientEvent {
 /// What the client asks of the runtime. See the crate root for the drain rule.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Output {
     /// Send this text frame.
     Transmit(String),
@@ -244,6 +246,7 @@ pub enum Output {
 /// The client's named timers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ClientTimer {
     /// `state` must arrive by then.
     Handshake,
@@ -276,6 +279,7 @@ impl ClientTimer {
 /// Where the client's connection stands, named after what it waits for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ClientState {
     /// Not connected and not going to: waits for [`Client::connect`](crate::wtsp::Client::connect).
     Idle,

@@ -152,6 +152,7 @@ pub enum ServerEvent<C> {
 /// What the server asks of the runtime. See the crate root for the drain rule.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Output<C> {
     /// Send a text frame on a connection.
     Transmit {
@@ -180,6 +181,7 @@ pub use crate::Routing;
 /// The server's named timers.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ServerTimer<C> {
     /// The connection has been silent for 2 × keepalive interval.
     Idle(C),
@@ -200,6 +202,7 @@ impl<C> ServerTimer<C> {
 /// Where a connection stands, named after what it waits for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ConnState {
     /// Waits for the application to attach or reject it.
     AwaitingAuth {
@@ -229,6 +232,7 @@ pub struct Attach {
 
 /// Where an application event went.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Delivery {
     /// Sent to the account's connection (and logged on its line, if any).
     Sent {
