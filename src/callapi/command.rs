@@ -569,6 +569,47 @@ impl CallEvent {
         }
     }
 
+    /// The event's name and its `data`, as a notification carries them: a catalog event's
+    /// members as an object (absent when it has none), `Reply`'s and an unknown event's
+    /// data as they are. What [`CallEvent::parse`] reads back.
+    pub fn to_wire(&self) -> (&str, Option<Value>) {
+        match self {
+            CallEvent::Reply { data } => ("Reply", Some(data.clone())),
+            CallEvent::Other { name, data } => (name, data.clone()),
+            typed => {
+                // Internally tagged: the tag and the members in one object.
+                let data = match serde_json::to_value(typed) {
+                    Ok(Value::Object(mut members)) => {
+                        members.remove("event");
+                        (!members.is_empty()).then_some(Value::Object(members))
+                    }
+                    _ => None,
+                };
+                (typed.name(), data)
+            }
+        }
+    }
+
+    /// The event's name on the wire.
+    pub fn name(&self) -> &str {
+        match self {
+            CallEvent::CallerAnswered { .. } => "CallerAnswered",
+            CallEvent::Transferring { .. } => "Transferring",
+            CallEvent::TransferStart { .. } => "TransferStart",
+            CallEvent::TransferPending { .. } => "TransferPending",
+            CallEvent::CalleeAnswered { .. } => "CalleeAnswered",
+            CallEvent::TransferSuccessful { .. } => "TransferSuccessful",
+            CallEvent::CallHolding => "CallHolding",
+            CallEvent::CallHoldStart { .. } => "CallHoldStart",
+            CallEvent::CallHoldSuccessful { .. } => "CallHoldSuccessful",
+            CallEvent::CallUnholding => "CallUnholding",
+            CallEvent::CallUnholdStart { .. } => "CallUnholdStart",
+            CallEvent::CallUnholdSuccessful { .. } => "CallUnholdSuccessful",
+            CallEvent::Reply { .. } => "Reply",
+            CallEvent::Other { name, .. } => name,
+        }
+    }
+
     /// For `TransferPending`: the SIP status code at the start of `extra`, if any. A code
     /// of 300 or more means the transfer failed.
     pub fn pending_status(&self) -> Option<u16> {

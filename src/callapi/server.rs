@@ -15,7 +15,7 @@ use super::jsonrpc::{
     INVALID_REQUEST, METHOD_NOT_FOUND, SERVER_ERROR,
 };
 use super::running::Running;
-use super::{Command, ParamError, METHODS};
+use super::{CallEvent, Command, ParamError, METHODS};
 use crate::{Timestamp, UsageError};
 use std::sync::Arc;
 
@@ -270,7 +270,8 @@ impl Server {
 
     // ---- inputs: application -----------------------------------------------------------
 
-    /// Sends a progress event of a running command.
+    /// Sends a progress event of a running command by name, with its `data` as given
+    /// ([`Server::notify_event`] sends a typed [`CallEvent`]).
     pub fn notify(
         &mut self,
         _now: Timestamp,
@@ -289,6 +290,32 @@ impl Server {
         let method = self.method_of(cmd_id)?;
         self.transmit(notification(&method, cmd_id, event, data.as_ref()));
         Ok(())
+    }
+
+    /// Sends a progress event of a running command, typed: the client reads it back as the
+    /// same [`CallEvent`]. `Other` events named `Started`, `Ended` or `Error` are refused
+    /// (those are the machine's), as by [`Server::notify`].
+    ///
+    /// ```
+    /// use callsig::callapi::{CallEvent, Server, ServerConfig, ServerOutput};
+    /// use callsig::Timestamp;
+    ///
+    /// let mut server = Server::new(ServerConfig::default());
+    /// let now = Timestamp::ZERO;
+    /// server.handle_frame(now, r#"{"jsonrpc":"2.0","id":1,"method":"CallHold","params":{"callid":"c","cmd_id":"h1"}}"#);
+    /// while !matches!(server.poll_output(), ServerOutput::Timeout(_)) {}
+    /// server.notify_event(now, "h1", &CallEvent::CallHoldStart { leg: Some("caller".into()) }).unwrap();
+    /// let ServerOutput::Transmit(frame) = server.poll_output() else { panic!() };
+    /// assert_eq!(frame, r#"{"jsonrpc":"2.0","method":"CallHold","params":{"cmd_id":"h1","event":"CallHoldStart","data":{"leg":"caller"}}}"#);
+    /// ```
+    pub fn notify_event(
+        &mut self,
+        now: Timestamp,
+        cmd_id: &str,
+        event: &CallEvent,
+    ) -> Result<(), UsageError> {
+        let (name, data) = event.to_wire();
+        self.notify(now, cmd_id, name, data)
     }
 
     /// Fails a running command: `Error` with `message`, then `Ended`.
