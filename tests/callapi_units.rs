@@ -216,3 +216,34 @@ fn client_checkpoint_and_restore_give_the_same_future() {
     }
     assert_eq!(drain_client(&mut c), drain_client(&mut r));
 }
+
+#[test]
+fn connections_given_different_seeds_make_different_cmd_ids() {
+    // Two connections (or two nodes), each given its own seed: the same requests, no id
+    // in common.
+    let ids = |seed: u64| {
+        let mut config = ServerConfig::default();
+        config.cmd_id_seed = seed;
+        let mut s = Server::new(config);
+        let mut ids = Vec::new();
+        for i in 0..50 {
+            s.handle_frame(
+                t(0),
+                &format!(
+                    r#"{{"jsonrpc":"2.0","id":{i},"method":"CallEnd","params":{{"callid":"c"}}}}"#
+                ),
+            );
+            for o in drain_server(&mut s) {
+                if let ServerOutput::Event(ServerEvent::CommandStarted { cmd_id, .. }) = o {
+                    ids.push(cmd_id.to_string());
+                }
+            }
+        }
+        ids
+    };
+    let (a, b) = (ids(1), ids(2));
+    assert_eq!(a.len(), 50);
+    assert!(a.iter().all(|id| !b.contains(id)), "{a:?} {b:?}");
+    // The same seed gives the same ids: the machine draws no random numbers.
+    assert_eq!(ids(1), a);
+}

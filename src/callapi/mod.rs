@@ -17,4 +17,6 @@ pub use client::{
     Client, ClientConfig, ClientEvent, ClientTimer, CommandState, Outcome, Output as ClientOutput,
 };
 pub use command::{CallEvent, Command, Leg, ParamError, METHODS};
-pub use server::{Output as ServerOutput, Server, ServerConfig, ServerEvent, ServerTimer};
+pub use server::{
+    Output as ServerOutput, ParamErrors, Server, ServerConfig, ServerEvent, ServerTimer,
+};

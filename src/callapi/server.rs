@@ -29,8 +29,29 @@ pub struct ServerConfig {
     pub max_running: usize,
     /// Largest frame read; a larger one is refused with -32600 (1 MiB).
     pub max_frame_len: usize,
-    /// Mixed into generated cmd_ids, so ids from different connections differ (0).
+    /// Mixed into generated cmd_ids (0; its low 48 bits are used). Give every connection
+    /// (and, in a cluster, every node) its own seed, and the cmd_ids the server makes differ
+    /// across them: the machine draws no random numbers. With the default, every connection
+    /// counts from the same first id.
     pub cmd_id_seed: u64,
+    /// How a call command missing a parameter is answered ([`ParamErrors::JsonRpc`]).
+    pub param_errors: ParamErrors,
+}
+
+/// How the server answers a call command that lacks a required parameter (or has it empty).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ParamErrors {
+    /// A JSON-RPC error, -32602 `missing parameter X`: the command never starts.
+    #[default]
+    JsonRpc,
+    /// As the OpenSIPS call-api daemon does: the command starts (`Started`, with its
+    /// cmd_id), then fails at once with an `Error` notification whose data is
+    /// `X not specified`, then `Ended`. Clients written for the daemon wait for that
+    /// `Error`/`Ended` and never read a -32602. Other bad params (not an object, a
+    /// non-string value, a bad `leg`) are still JSON-RPC errors.
+    Daemon,
 }
 
 impl Default for ServerConfig {
@@ -40,6 +61,7 @@ impl Default for ServerConfig {
             max_running: 1000,
             max_frame_len: 1 << 20,
             cmd_id_seed: 0,
+            param_errors: ParamErrors::JsonRpc,
         }
     }
 }
@@ -406,7 +428,8 @@ impl Server {
                 };
             }
         };
-        let parsed = read_command(&request.method, request.params);
+        let daemon = self.config.param_errors == ParamErrors::Daemon;
+        let parsed = read_command(&request.method, request.params, daemon);
         self.run(now, request.id, parsed)
     }
 
@@ -415,7 +438,7 @@ impl Server {
         &mut self,
         now: Timestamp,
         id: Option<Id>,
-        parsed: Result<(Command, Option<Cow<'_, str>>), ErrorObject>,
+        parsed: Result<Parsed<'_>, ErrorObject>,
     ) -> Handled {
         let mut h = Handled {
             response: None,
@@ -445,10 +468,13 @@ impl Server {
         &mut self,
         now: Timestamp,
         id: Option<&Id>,
-        (command, given): (Command, Option<Cow<'_, str>>),
+        parsed: Parsed<'_>,
         h: &mut Handled,
     ) -> Result<(), ErrorObject> {
-        if let Some(c) = given.as_deref() {
+        let given = match &parsed {
+            Parsed::Command(_, given) | Parsed::Missing { given, .. } => given.as_deref(),
+        };
+        if let Some(c) = given {
             if self.running.contains(c) {
                 return Err(ErrorObject::new(
                     INVALID_PARAMS,
@@ -464,6 +490,23 @@ impl Server {
             None => self.generate_cmd_id().as_str().into(),
         };
         h.response = id.map(|id| Started::new(id, &cmd_id).encode());
+        let command = match parsed {
+            Parsed::Command(command, _) => command,
+            Parsed::Missing { method, param, .. } => {
+                // The daemon's way: started, failed, ended.
+                let data = Value::String(format!("{param} not specified"));
+                h.notifications
+                    .push(notification(method, &cmd_id, "Error", Some(&data)));
+                h.notifications
+                    .push(notification(method, &cmd_id, "Ended", None));
+                h.event = Some(ServerEvent::RequestRejected {
+                    id: id.cloned(),
+                    code: INVALID_PARAMS,
+                    message: ParamError::Missing(param).to_string(),
+                });
+                return Ok(());
+            }
+        };
         let method = command.method();
         if let Command::Echo { params } = &command {
             h.notifications
@@ -523,16 +566,28 @@ impl GeneratedId {
 
 /// Reads a command and the `cmd_id` given from a request's method and params, or the
 /// error to answer.
+/// A request read: a command to start with the cmd_id given, or (with
+/// [`ParamErrors::Daemon`]) a call command missing a parameter.
+enum Parsed<'a> {
+    Command(Command, Option<Cow<'a, str>>),
+    Missing {
+        method: &'static str,
+        param: &'static str,
+        given: Option<Cow<'a, str>>,
+    },
+}
+
 fn read_command<'a>(
     method: &str,
     params: Option<&'a RawValue>,
-) -> Result<(Command, Option<Cow<'a, str>>), ErrorObject> {
-    if !METHODS.contains(&method) {
+    daemon: bool,
+) -> Result<Parsed<'a>, ErrorObject> {
+    let Some(method) = METHODS.iter().copied().find(|m| *m == method) else {
         return Err(ErrorObject::new(
             METHOD_NOT_FOUND,
             format!("method not found: {method}"),
         ));
-    }
+    };
     let bad_params = |e: ParamError| ErrorObject::new(INVALID_PARAMS, e.to_string());
     let bad_cmd_id = || {
         ErrorObject::new(
@@ -553,14 +608,22 @@ fn read_command<'a>(
             Some(_) => return Err(bad_cmd_id()),
         };
         let params = Value::Object(echoed);
-        return Ok((Command::Echo { params }, given));
+        return Ok(Parsed::Command(Command::Echo { params }, given));
     }
     let mut p = match params {
         None => Params::default(),
         Some(raw) => Params::read(raw.get()).map_err(bad_params)?,
     };
     let given = p.cmd_id().map_err(|()| bad_cmd_id())?;
-    Ok((p.command(method).map_err(bad_params)?, given))
+    match p.command(method) {
+        Ok(command) => Ok(Parsed::Command(command, given)),
+        Err(ParamError::Missing(param)) if daemon => Ok(Parsed::Missing {
+            method,
+            param,
+            given,
+        }),
+        Err(e) => Err(bad_params(e)),
+    }
 }
 
 /// The `Started` answer to a request, written straight from its cmd_id.

@@ -4,7 +4,7 @@
 //! ## `callapi-server`
 //!
 //! Config keys (ms): `command_timeout` (120000), `max_running` (1000), `max_frame_len`
-//! (1048576), `cmd_id_seed` (0).
+//! (1048576), `cmd_id_seed` (0), `param_errors` (`"json_rpc"`, or `"daemon"`).
 //!
 //! Verbs: `open`, `recv`, `recv_raw`, `closed`.
 //!
@@ -48,6 +48,7 @@ impl ServerDriver {
             value "max_running" => max_running,
             value "max_frame_len" => max_frame_len,
             value "cmd_id_seed" => cmd_id_seed,
+            value "param_errors" => param_errors,
         );
         c.finish()?;
         Ok(ServerDriver {
