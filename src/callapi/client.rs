@@ -140,7 +140,7 @@ pub enum ClientEvent {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
-pub enum Output {
+pub enum ClientOutput {
     /// Send this text frame.
     Transmit(String),
     /// Something for the application.
@@ -238,7 +238,7 @@ pub struct Client {
     failed: BTreeSet<String>,
     early: VecDeque<Early>,
     timers: TimerQueue<ClientTimer>,
-    out: VecDeque<Output>,
+    out: VecDeque<ClientOutput>,
 }
 
 impl Client {
@@ -268,11 +268,11 @@ impl Client {
         self.timers.next()
     }
 
-    /// The next output. Call after every input until it returns [`Output::Timeout`].
-    pub fn poll_output(&mut self) -> Output {
+    /// The next output. Call after every input until it returns [`ClientOutput::Timeout`].
+    pub fn poll_output(&mut self) -> ClientOutput {
         self.out
             .pop_front()
-            .unwrap_or_else(|| Output::Timeout(self.timers.next().map(|(at, _)| at)))
+            .unwrap_or_else(|| ClientOutput::Timeout(self.timers.next().map(|(at, _)| at)))
     }
 
     // ---- inputs: application -----------------------------------------------------------
@@ -333,7 +333,7 @@ impl Client {
             method: method.to_owned(),
             params: Some(Value::Object(params)),
         };
-        self.out.push_back(Output::Transmit(request.encode()));
+        self.out.push_back(ClientOutput::Transmit(request.encode()));
         let id: Arc<str> = cmd_id.as_str().into();
         self.requests.insert(n, id.clone());
         self.commands.insert(
@@ -352,7 +352,9 @@ impl Client {
     // ---- inputs: transport -------------------------------------------------------------
 
     /// A text frame arrived.
-    pub fn handle_frame(&mut self, _now: Timestamp, text: &str) {
+    pub fn handle_frame(&mut self, now: Timestamp, text: &str) {
+        // Every input takes the time; this one does not need it.
+        let _ = now;
         if self.closed {
             return;
         }
@@ -377,7 +379,9 @@ impl Client {
     }
 
     /// The connection closed: every live command ends `connection_closed`.
-    pub fn handle_close(&mut self, _now: Timestamp) {
+    pub fn handle_close(&mut self, now: Timestamp) {
+        // Every input takes the time; this one does not need it.
+        let _ = now;
         if self.closed {
             return;
         }
@@ -401,7 +405,7 @@ impl Client {
     // ---- internals ---------------------------------------------------------------------
 
     fn event(&mut self, e: ClientEvent) {
-        self.out.push_back(Output::Event(e));
+        self.out.push_back(ClientOutput::Event(e));
     }
 
     fn awaiting_started(&self) -> bool {

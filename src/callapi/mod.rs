@@ -14,9 +14,7 @@ mod running;
 mod server;
 
 pub use client::{
-    Client, ClientConfig, ClientEvent, ClientTimer, CommandState, Outcome, Output as ClientOutput,
+    Client, ClientConfig, ClientEvent, ClientOutput, ClientTimer, CommandState, Outcome,
 };
 pub use command::{CallEvent, Command, Leg, ParamError, METHODS};
-pub use server::{
-    Output as ServerOutput, ParamErrors, Server, ServerConfig, ServerEvent, ServerTimer,
-};
+pub use server::{ParamErrors, Server, ServerConfig, ServerEvent, ServerOutput, ServerTimer};

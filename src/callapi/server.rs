@@ -107,7 +107,7 @@ pub enum ServerEvent {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
-pub enum Output {
+pub enum ServerOutput {
     /// Send this text frame.
     Transmit(String),
     /// Something for the application.
@@ -173,7 +173,7 @@ pub struct Server {
     /// Running commands with their `command` timers. Nothing is sent in the map's order:
     /// what iterates it sorts first, and a checkpoint writes it in cmd_id order.
     running: Running,
-    out: VecDeque<Output>,
+    out: VecDeque<ServerOutput>,
 }
 
 /// What one request of a frame produced: its answer (if any, written), then its
@@ -207,11 +207,11 @@ impl Server {
         self.running.next_timer()
     }
 
-    /// The next output. Call after every input until it returns [`Output::Timeout`].
-    pub fn poll_output(&mut self) -> Output {
+    /// The next output. Call after every input until it returns [`ServerOutput::Timeout`].
+    pub fn poll_output(&mut self) -> ServerOutput {
         self.out
             .pop_front()
-            .unwrap_or_else(|| Output::Timeout(self.running.next_timer().map(|(at, _)| at)))
+            .unwrap_or_else(|| ServerOutput::Timeout(self.running.next_timer().map(|(at, _)| at)))
     }
 
     // ---- inputs ------------------------------------------------------------------------
@@ -265,7 +265,9 @@ impl Server {
     }
 
     /// The connection closed: every running command is cancelled.
-    pub fn handle_close(&mut self, _now: Timestamp) {
+    pub fn handle_close(&mut self, now: Timestamp) {
+        // Every input takes the time; this one does not need it.
+        let _ = now;
         if self.closed {
             return;
         }
@@ -296,11 +298,13 @@ impl Server {
     /// ([`Server::notify_event`] sends a typed [`CallEvent`]).
     pub fn notify(
         &mut self,
-        _now: Timestamp,
+        now: Timestamp,
         cmd_id: &str,
         event: &str,
         data: Option<Value>,
     ) -> Result<(), UsageError> {
+        // Every input takes the time; this one does not need it.
+        let _ = now;
         if RESERVED.contains(&event) {
             return Err(UsageError::InvalidMessage {
                 message: "notify".into(),
@@ -341,7 +345,9 @@ impl Server {
     }
 
     /// Fails a running command: `Error` with `message`, then `Ended`.
-    pub fn fail(&mut self, _now: Timestamp, cmd_id: &str, message: &str) -> Result<(), UsageError> {
+    pub fn fail(&mut self, now: Timestamp, cmd_id: &str, message: &str) -> Result<(), UsageError> {
+        // Every input takes the time; this one does not need it.
+        let _ = now;
         let method = self.method_of(cmd_id)?;
         self.finish(cmd_id);
         self.transmit(notification(
@@ -355,7 +361,9 @@ impl Server {
     }
 
     /// Ends a running command: `Ended`.
-    pub fn end(&mut self, _now: Timestamp, cmd_id: &str) -> Result<(), UsageError> {
+    pub fn end(&mut self, now: Timestamp, cmd_id: &str) -> Result<(), UsageError> {
+        // Every input takes the time; this one does not need it.
+        let _ = now;
         let method = self.method_of(cmd_id)?;
         self.finish(cmd_id);
         self.transmit(notification(&method, cmd_id, "Ended", None));
@@ -384,11 +392,11 @@ impl Server {
     }
 
     fn transmit(&mut self, text: String) {
-        self.out.push_back(Output::Transmit(text));
+        self.out.push_back(ServerOutput::Transmit(text));
     }
 
     fn event(&mut self, e: ServerEvent) {
-        self.out.push_back(Output::Event(e));
+        self.out.push_back(ServerOutput::Event(e));
     }
 
     fn rejected(&mut self, id: Option<Id>, r: &Response) {

@@ -9,13 +9,11 @@ mod message;
 mod server;
 
 pub use client::{
-    Client, ClientConfig, ClientEvent, ClientState, ClientTimer, ConnectRequest, Outcome,
-    Output as ClientOutput, MAX_ALERTING,
+    Client, ClientConfig, ClientEvent, ClientOutput, ClientState, ClientTimer, ConnectRequest,
+    Outcome, MAX_ALERTING,
 };
 pub use message::{ActionEvent, ClientMessage, DecodeError, RawJson, Reason, ServerMessage, State};
-pub use server::{
-    CallView, Output as ServerOutput, Role, Server, ServerConfig, ServerEvent, ServerTimer,
-};
+pub use server::{CallView, Role, Server, ServerConfig, ServerEvent, ServerOutput, ServerTimer};
 
 /// The call a progress URL names: `callId=ID` in the query, or a path ending in
 /// `/progress/ID`.

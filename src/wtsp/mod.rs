@@ -17,8 +17,8 @@ pub use crate::RawJson;
 mod wire;
 
 pub use client::{
-    Client, ClientConfig, ClientEvent, ClientState, ClientTimer, ConnectRequest,
-    Output as ClientOutput, TransactionId, TransactionOutcome, SUBPROTOCOL,
+    Client, ClientConfig, ClientEvent, ClientOutput, ClientState, ClientTimer, ConnectRequest,
+    TransactionId, TransactionOutcome, SUBPROTOCOL,
 };
 pub use close_code::CloseCode;
 pub use event::{CallOffer, ErrorLevel, Event, EventKind};
@@ -31,8 +31,8 @@ pub use message::{
 };
 pub use request::{HoldDirection, Request, RequestGroup, RequestKind, Response, ResponseKind};
 pub use server::{
-    code, Attach, ConnState, Delivery, Output as ServerOutput, Routing, Server, ServerConfig,
-    ServerEvent, ServerTimer,
+    code, Attach, ConnState, Delivery, Routing, Server, ServerConfig, ServerEvent, ServerOutput,
+    ServerTimer,
 };
 pub use url::{SignalingUrl, UrlError};
 

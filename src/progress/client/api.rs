@@ -115,7 +115,7 @@ pub struct ConnectRequest {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
-pub enum Output {
+pub enum ClientOutput {
     /// Send this text frame.
     Transmit(String),
     /// Open the progress connection, then call `handle_open`.

@@ -54,7 +54,7 @@ pub struct Client {
     /// `accept` was sent: a second one would make the server fail the call.
     accept_sent: bool,
     timers: TimerQueue<ClientTimer>,
-    out: VecDeque<Output>,
+    out: VecDeque<ClientOutput>,
 }
 
 impl Client {
@@ -86,21 +86,24 @@ impl Client {
         self.timers.next().map(|(at, k)| (at, *k))
     }
 
-    /// The next output. Call after every input until it returns [`Output::Timeout`].
-    pub fn poll_output(&mut self) -> Output {
+    /// The next output. Call after every input until it returns [`ClientOutput::Timeout`].
+    pub fn poll_output(&mut self) -> ClientOutput {
         self.out
             .pop_front()
-            .unwrap_or_else(|| Output::Timeout(self.timers.next().map(|(at, _)| at)))
+            .unwrap_or_else(|| ClientOutput::Timeout(self.timers.next().map(|(at, _)| at)))
     }
 
     // ---- inputs: application -----------------------------------------------------------
 
     /// Asks the runtime to open the configured progress URL.
-    pub fn connect(&mut self, _now: Timestamp) -> Result<(), UsageError> {
+    pub fn connect(&mut self, now: Timestamp) -> Result<(), UsageError> {
+        // Every input takes the time; this one does not need it.
+        let _ = now;
         match (&self.state, &self.config.url) {
             (ClientState::AwaitingOpen, Some(url)) => {
                 let url = url.clone();
-                self.out.push_back(Output::Connect(ConnectRequest { url }));
+                self.out
+                    .push_back(ClientOutput::Connect(ConnectRequest { url }));
                 Ok(())
             }
             (ClientState::AwaitingOpen, None) => Err(UsageError::InvalidMessage {
@@ -174,7 +177,9 @@ impl Client {
     }
 
     /// The server closed the connection.
-    pub fn handle_close(&mut self, _now: Timestamp) {
+    pub fn handle_close(&mut self, now: Timestamp) {
+        // Every input takes the time; this one does not need it.
+        let _ = now;
         if !matches!(self.state, ClientState::Ended | ClientState::AwaitingOpen) {
             self.end(Outcome::Failed {
                 why: "the server closed the connection before the setup ended".into(),
@@ -200,7 +205,7 @@ impl Client {
             Err(DecodeError::UnknownType(_)) => {
                 if let Some(message) = RawJson::new(text) {
                     self.out
-                        .push_back(Output::Event(ClientEvent::UnknownMessage { message }));
+                        .push_back(ClientOutput::Event(ClientEvent::UnknownMessage { message }));
                 }
                 self.send(
                     now,
@@ -227,7 +232,7 @@ impl Client {
             Ok(ServerMessage::Echo { echo }) => {
                 self.answered(now);
                 self.out
-                    .push_back(Output::Event(ClientEvent::Echo { echo }));
+                    .push_back(ClientOutput::Event(ClientEvent::Echo { echo }));
             }
         }
     }
@@ -258,11 +263,11 @@ impl Client {
 
     fn peer_error(&mut self, error: String) {
         self.out
-            .push_back(Output::Event(ClientEvent::PeerError { error }));
+            .push_back(ClientOutput::Event(ClientEvent::PeerError { error }));
     }
 
     fn send(&mut self, _now: Timestamp, m: &ClientMessage) {
-        self.out.push_back(Output::Transmit(m.encode()));
+        self.out.push_back(ClientOutput::Transmit(m.encode()));
     }
 
     /// Sends a message that the server answers, and times the answer.
@@ -296,10 +301,11 @@ impl Client {
         if self.state == ClientState::Ended {
             return;
         }
-        self.out.push_back(Output::Event(ClientEvent::StateChanged {
-            state: state.clone(),
-            reason: reason.clone(),
-        }));
+        self.out
+            .push_back(ClientOutput::Event(ClientEvent::StateChanged {
+                state: state.clone(),
+                reason: reason.clone(),
+            }));
         if state == State::Alerting && self.state != ClientState::InCall(State::Alerting) {
             if let (Role::Callee, Some(d)) = (self.config.role, self.config.alerting_timeout) {
                 self.timers.set(ClientTimer::Alerting, now + d);
@@ -319,7 +325,7 @@ impl Client {
         if self.state == ClientState::Ended {
             return;
         }
-        self.out.push_back(Output::Close {
+        self.out.push_back(ClientOutput::Close {
             code: NORMAL_CLOSURE,
             reason: why.to_owned(),
         });
@@ -337,6 +343,6 @@ impl Client {
         self.timers = TimerQueue::new();
         self.awaiting.clear();
         self.out
-            .push_back(Output::Event(ClientEvent::Ended(outcome)));
+            .push_back(ClientOutput::Event(ClientEvent::Ended(outcome)));
     }
 }

@@ -137,7 +137,7 @@ pub enum ServerEvent<C> {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
-pub enum Output<C> {
+pub enum ServerOutput<C> {
     /// Send a text frame.
     Transmit {
         /// The connection.

@@ -103,7 +103,7 @@ pub struct Server<C: Ord + Clone> {
     /// How many calls each token belongs to, to tell "unauthorized" from "invalid".
     tokens: BTreeMap<Secret, u32>,
     timers: TimerQueue<ServerTimer<C>>,
-    out: VecDeque<Output<C>>,
+    out: VecDeque<ServerOutput<C>>,
     #[serde(skip)]
     encoder: Encoder,
 }
@@ -170,11 +170,11 @@ impl<C: Ord + Clone + Debug> Server<C> {
         self.timers.next()
     }
 
-    /// The next output. Call after every input until it returns [`Output::Timeout`].
-    pub fn poll_output(&mut self) -> Output<C> {
+    /// The next output. Call after every input until it returns [`ServerOutput::Timeout`].
+    pub fn poll_output(&mut self) -> ServerOutput<C> {
         self.out
             .pop_front()
-            .unwrap_or_else(|| Output::Timeout(self.timers.next().map(|(at, _)| at)))
+            .unwrap_or_else(|| ServerOutput::Timeout(self.timers.next().map(|(at, _)| at)))
     }
 
     // ---- inputs: application -----------------------------------------------------------
@@ -243,7 +243,9 @@ impl<C: Ord + Clone + Debug> Server<C> {
     }
 
     /// Forgets a call now, closing any connection it still has.
-    pub fn remove_call(&mut self, _now: Timestamp, call_id: &str) -> Result<(), UsageError> {
+    pub fn remove_call(&mut self, now: Timestamp, call_id: &str) -> Result<(), UsageError> {
+        // Every input takes the time; this one does not need it.
+        let _ = now;
         let Some((id, call)) = self.calls.get_key_value(call_id) else {
             return Err(UsageError::UnknownCall {
                 call_id: call_id.to_owned(),
@@ -274,7 +276,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
         }
         if self.conns.len() >= self.config.max_connections {
             let reason = "too many connections".to_owned();
-            self.out.push_back(Output::Close {
+            self.out.push_back(ServerOutput::Close {
                 conn: conn.clone(),
                 code: 1013,
                 reason: reason.clone(),
@@ -434,12 +436,12 @@ impl<C: Ord + Clone + Debug> Server<C> {
     // ---- internals ---------------------------------------------------------------------
 
     fn event(&mut self, e: ServerEvent<C>) {
-        self.out.push_back(Output::Event(e));
+        self.out.push_back(ServerOutput::Event(e));
     }
 
     fn send(&mut self, conn: &C, m: &ServerMessage) {
         let text = self.encoder.encode(m);
-        self.out.push_back(Output::Transmit {
+        self.out.push_back(ServerOutput::Transmit {
             conn: conn.clone(),
             text,
         });
@@ -657,7 +659,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
             ConnState::AwaitingHello { .. } => None,
         };
         if by_server {
-            self.out.push_back(Output::Close {
+            self.out.push_back(ServerOutput::Close {
                 conn: conn.clone(),
                 code: NORMAL_CLOSURE,
                 reason: reason.to_owned(),
@@ -698,7 +700,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
 /// the other party's came already: then `Connected` is returned, for the caller to set
 /// (a final state closes connections, which needs the whole server).
 fn media_up<C: Ord + Clone>(
-    out: &mut VecDeque<Output<C>>,
+    out: &mut VecDeque<ServerOutput<C>>,
     encoder: &mut Encoder,
     conn: &C,
     call_id: &Arc<str>,
@@ -708,7 +710,7 @@ fn media_up<C: Ord + Clone>(
     if call.media_up[role.index()] {
         // Nothing changes; the sender still gets its answer.
         let text = encoder.progress(&call.state, None);
-        out.push_back(Output::Transmit {
+        out.push_back(ServerOutput::Transmit {
             conn: conn.clone(),
             text,
         });
@@ -726,7 +728,7 @@ fn media_up<C: Ord + Clone>(
 /// by all) and tells the application. Takes the server's parts rather than the server, so
 /// a caller holding the call need not look it up again.
 fn announce<C: Ord + Clone>(
-    out: &mut VecDeque<Output<C>>,
+    out: &mut VecDeque<ServerOutput<C>>,
     encoder: &mut Encoder,
     call_id: &Arc<str>,
     call: &mut Call<C>,
@@ -744,7 +746,7 @@ fn announce<C: Ord + Clone>(
             text.clone()
         };
         if let Some(text) = shared {
-            out.push_back(Output::Transmit {
+            out.push_back(ServerOutput::Transmit {
                 conn: conn.clone(),
                 text,
             });
@@ -752,7 +754,7 @@ fn announce<C: Ord + Clone>(
     }
     call.state = state.clone();
     call.reason = reason.clone();
-    out.push_back(Output::Event(ServerEvent::StateChanged {
+    out.push_back(ServerOutput::Event(ServerEvent::StateChanged {
         call_id: call_id.clone(),
         state,
         reason,

@@ -223,7 +223,7 @@ pub enum ClientEvent {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
-pub enum Output {
+pub enum ClientOutput {
     /// Send this text frame.
     Transmit(String),
     /// Open a WebSocket connection, then call [`Client::handle_open`](crate::wtsp::Client::handle_open) (or

@@ -80,7 +80,7 @@ pub struct Client {
     registration: Option<Registration>,
     lines: Lines,
     timers: TimerQueue<ClientTimer>,
-    out: VecDeque<Output>,
+    out: VecDeque<ClientOutput>,
 }
 
 impl Client {
@@ -159,16 +159,16 @@ impl Client {
 
     // ---- output ------------------------------------------------------------------------
 
-    /// The next output. Call after every input until it returns [`Output::Timeout`].
-    pub fn poll_output(&mut self) -> Output {
+    /// The next output. Call after every input until it returns [`ClientOutput::Timeout`].
+    pub fn poll_output(&mut self) -> ClientOutput {
         self.out
             .pop_front()
-            .unwrap_or_else(|| Output::Timeout(self.next_timer().map(|(at, _)| at)))
+            .unwrap_or_else(|| ClientOutput::Timeout(self.next_timer().map(|(at, _)| at)))
     }
 
     // ---- inputs: application -----------------------------------------------------------
 
-    /// Starts connecting (from `Idle`): outputs [`Output::Connect`].
+    /// Starts connecting (from `Idle`): outputs [`ClientOutput::Connect`].
     pub fn connect(&mut self, now: Timestamp) -> Result<(), UsageError> {
         if self.state != ClientState::Idle {
             return Err(self.wrong_state("connect"));
@@ -190,7 +190,7 @@ impl Client {
                 self.state = ClientState::Idle;
             }
             ClientState::AwaitingOpen | ClientState::AwaitingState | ClientState::Ready => {
-                self.out.push_back(Output::Close {
+                self.out.push_back(ClientOutput::Close {
                     code: CloseCode::Normal,
                     reason: "disconnect".into(),
                 });
@@ -253,8 +253,10 @@ impl Client {
 
     // ---- inputs: transport -------------------------------------------------------------
 
-    /// The connection asked for by [`Output::Connect`] is open.
-    pub fn handle_open(&mut self, _now: Timestamp) -> Result<(), UsageError> {
+    /// The connection asked for by [`ClientOutput::Connect`] is open.
+    pub fn handle_open(&mut self, now: Timestamp) -> Result<(), UsageError> {
+        // Every input takes the time; this one does not need it.
+        let _ = now;
         if self.state != ClientState::AwaitingOpen {
             return Err(self.wrong_state("open"));
         }
@@ -422,7 +424,7 @@ impl Client {
     }
 
     fn event(&mut self, e: ClientEvent) {
-        self.out.push_back(Output::Event(e));
+        self.out.push_back(ClientOutput::Event(e));
     }
 
     fn ended(&mut self, n: u64, request: Cow<'static, str>, outcome: TransactionOutcome) {
@@ -434,7 +436,7 @@ impl Client {
     }
 
     fn transmit(&mut self, now: Timestamp, msg: &Message) {
-        self.out.push_back(Output::Transmit(msg.encode()));
+        self.out.push_back(ClientOutput::Transmit(msg.encode()));
         if self.state == ClientState::Ready {
             self.timers
                 .set(ClientTimer::Keepalive, now + self.keepalive_interval);
@@ -460,7 +462,7 @@ impl Client {
         self.state = ClientState::AwaitingOpen;
         self.timers
             .set(ClientTimer::Handshake, now + self.config.handshake_timeout);
-        self.out.push_back(Output::Connect(ConnectRequest {
+        self.out.push_back(ClientOutput::Connect(ConnectRequest {
             url: self
                 .config
                 .connect_url_forcing(self.config.force && !self.evicted),
@@ -577,7 +579,7 @@ impl Client {
             self.state,
             ClientState::AwaitingOpen | ClientState::AwaitingState | ClientState::Ready
         ) {
-            self.out.push_back(Output::Close {
+            self.out.push_back(ClientOutput::Close {
                 code: CloseCode::Normal,
                 reason: reason.into(),
             });

@@ -73,7 +73,7 @@ pub struct Server<C: Ord + Clone> {
     conns: BTreeMap<C, Conn>,
     accounts: BTreeMap<String, Account<C>>,
     timers: TimerQueue<ServerTimer<C>>,
-    out: VecDeque<Output<C>>,
+    out: VecDeque<ServerOutput<C>>,
 }
 
 impl<C: Ord + Clone + Debug> Server<C> {
@@ -154,11 +154,11 @@ impl<C: Ord + Clone + Debug> Server<C> {
 
     // ---- output ------------------------------------------------------------------------
 
-    /// The next output. Call after every input until it returns [`Output::Timeout`].
-    pub fn poll_output(&mut self) -> Output<C> {
+    /// The next output. Call after every input until it returns [`ServerOutput::Timeout`].
+    pub fn poll_output(&mut self) -> ServerOutput<C> {
         self.out
             .pop_front()
-            .unwrap_or_else(|| Output::Timeout(self.timers.next().map(|(at, _)| at)))
+            .unwrap_or_else(|| ServerOutput::Timeout(self.timers.next().map(|(at, _)| at)))
     }
 
     // ---- inputs: transport -------------------------------------------------------------
@@ -178,7 +178,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
             });
         }
         let refuse = |s: &mut Self, conn: C, code: CloseCode, reason: String| {
-            s.out.push_back(Output::Close {
+            s.out.push_back(ServerOutput::Close {
                 conn: conn.clone(),
                 code,
                 reason: reason.clone(),
@@ -236,7 +236,9 @@ impl<C: Ord + Clone + Debug> Server<C> {
     }
 
     /// The transport closed the connection.
-    pub fn handle_close(&mut self, _now: Timestamp, conn: &C, code: Option<CloseCode>) -> Routing {
+    pub fn handle_close(&mut self, now: Timestamp, conn: &C, code: Option<CloseCode>) -> Routing {
+        // Every input takes the time; this one does not need it.
+        let _ = now;
         if !self.conns.contains_key(conn) {
             return Routing::NotMine;
         }
@@ -378,11 +380,13 @@ impl<C: Ord + Clone + Debug> Server<C> {
     /// Refuses an authenticating connection (or closes an attached one) with `code`.
     pub fn reject(
         &mut self,
-        _now: Timestamp,
+        now: Timestamp,
         conn: &C,
         code: CloseCode,
         reason: &str,
     ) -> Result<(), UsageError> {
+        // Every input takes the time; this one does not need it.
+        let _ = now;
         if !self.conns.contains_key(conn) {
             return Err(unknown_conn(conn));
         }
@@ -394,11 +398,13 @@ impl<C: Ord + Clone + Debug> Server<C> {
     /// the machine answered on timeout, is refused.
     pub fn respond(
         &mut self,
-        _now: Timestamp,
+        now: Timestamp,
         conn: &C,
         transaction: &str,
         kind: ResponseKind,
     ) -> Result<(), UsageError> {
+        // Every input takes the time; this one does not need it.
+        let _ = now;
         if !self.conns.contains_key(conn) {
             return Err(unknown_conn(conn));
         }
@@ -547,11 +553,11 @@ impl<C: Ord + Clone + Debug> Server<C> {
     // ---- internals ---------------------------------------------------------------------
 
     fn event(&mut self, e: ServerEvent<C>) {
-        self.out.push_back(Output::Event(e));
+        self.out.push_back(ServerOutput::Event(e));
     }
 
     fn transmit(&mut self, conn: &C, text: String) {
-        self.out.push_back(Output::Transmit {
+        self.out.push_back(ServerOutput::Transmit {
             conn: conn.clone(),
             text,
         });
@@ -589,7 +595,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
         if !self.conns.contains_key(conn) {
             return;
         }
-        self.out.push_back(Output::Close {
+        self.out.push_back(ServerOutput::Close {
             conn: conn.clone(),
             code,
             reason: reason.clone(),
