@@ -17,4 +17,5 @@ pub use client::{
     Client, ClientConfig, ClientEvent, ClientOutput, ClientTimer, CommandState, Outcome,
 };
 pub use command::{CallEvent, Command, Leg, ParamError, METHODS};
-pub use server::{ParamErrors, Server, ServerConfig, ServerEvent, ServerOutput, ServerTimer};
+pub use running::ServerTimer;
+pub use server::{ParamErrors, Server, ServerConfig, ServerEvent, ServerOutput};

@@ -14,10 +14,25 @@ use std::collections::BinaryHeap;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::server::ServerTimer;
 use crate::id_map::IdMap;
 use crate::Timestamp;
 use std::sync::Arc;
+
+/// The server's named timers.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ServerTimer {
+    /// This command must have ended.
+    Command(Arc<str>),
+}
+
+impl ServerTimer {
+    /// The timer's name, for logs and transcripts.
+    pub fn name(&self) -> &'static str {
+        "command"
+    }
+}
 
 /// A running command.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

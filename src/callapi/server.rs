@@ -14,7 +14,7 @@ use super::jsonrpc::{
     read_incoming_raw, ErrorObject, Id, IncomingRaw, RequestRaw, Response, INVALID_PARAMS,
     INVALID_REQUEST, METHOD_NOT_FOUND, SERVER_ERROR,
 };
-use super::running::Running;
+use super::running::{Running, ServerTimer};
 use super::{CallEvent, Command, ParamError, METHODS};
 use crate::{Timestamp, UsageError};
 use std::sync::Arc;
@@ -114,22 +114,6 @@ pub enum ServerOutput {
     Event(ServerEvent),
     /// Nothing more is queued: call [`Server::handle_timeout`] at this time.
     Timeout(Option<Timestamp>),
-}
-
-/// The server's named timers.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum ServerTimer {
-    /// This command must have ended.
-    Command(Arc<str>),
-}
-
-impl ServerTimer {
-    /// The timer's name, for logs and transcripts.
-    pub fn name(&self) -> &'static str {
-        "command"
-    }
 }
 
 /// Events the application cannot send as progress: the machine sends them.

@@ -1,15 +1,15 @@
-//! Conversions between the typed messages and the wire shapes of their kinds.
+//! Reading and writing WTSP messages: conversions between the typed messages and the wire
+//! shapes of their kinds, and `Message`'s and `CallLog`'s readers and writers.
 
 use std::borrow::Cow;
 
 use serde_json::Value;
 
-use super::message::Message;
-
 use super::event::{CallOffer, Event, EventKind};
-use super::message::{DecodeError, Handshake, IceCandidate, Line, StateHandshake};
+use super::message::{DecodeError, Decoded, Handshake, Message, StateHandshake};
 use super::request::{HoldDirection, Request, RequestGroup, RequestKind, Response, ResponseKind};
-use super::wire::{EventWire, HandshakeWire, RequestWire, ResponseWire};
+use super::values::{CallLog, IceCandidate, Line};
+use super::wire::{EventWire, HandshakeWire, RequestWire, ResponseWire, Wire};
 use crate::RawJson;
 
 pub(crate) fn own(v: Option<Cow<'_, str>>) -> Option<String> {
@@ -564,3 +564,158 @@ serde_as_wire!(Event, Message::Event(x) => x, "an event", |v| event_wire(v));
 serde_as_wire!(Request, Message::Request(x) => x, "a request", |v| request_to(v));
 serde_as_wire!(Response, Message::Response(x) => x, "a response", |v| response_to(v));
 serde_as_wire!(StateHandshake, Message::Handshake(Handshake::State(x)) => x, "a state handshake", |v| state_to(v));
+
+impl Message {
+    /// Reads one text frame.
+    pub fn decode(text: &str) -> Result<Message, DecodeError> {
+        let raw = || RawJson::new(text).unwrap_or_else(|| RawJson::from_value(&Value::Null));
+        match Wire::read(text, |w| Self::from_wire(w, raw)) {
+            Ok(Some(m)) => m,
+            Ok(None) => Err(DecodeError::UnknownKind),
+            Err(e) => Err(Self::classify_error(text, e)),
+        }
+    }
+
+    /// Reads a frame, first offering it (borrowed, in its kind's struct) to `take`; a
+    /// frame `take` declines (`None`) is decoded as [`Message::decode`] decodes it.
+    pub(crate) fn decode_with<T>(
+        text: &str,
+        mut take: impl FnMut(&mut Wire<'_, '_>) -> Option<T>,
+    ) -> Decoded<T> {
+        let raw = || RawJson::new(text).unwrap_or_else(|| RawJson::from_value(&Value::Null));
+        match Wire::read(text, |mut w| match take(&mut w) {
+            Some(t) => Decoded::Taken(t),
+            None => Decoded::Message(Self::from_wire(w, raw)),
+        }) {
+            Ok(Some(read)) => read,
+            Ok(None) => Decoded::Message(Err(DecodeError::UnknownKind)),
+            Err(e) => Decoded::Message(Err(Self::classify_error(text, e))),
+        }
+    }
+
+    /// Reads a frame as a server does: a keepalive is only recognised (the server echoes
+    /// the frame as it came, so nothing of it needs copying); anything else is decoded.
+    pub(crate) fn decode_at_server(text: &str) -> Result<Option<Message>, DecodeError> {
+        let raw = || RawJson::new(text).unwrap_or_else(|| RawJson::from_value(&Value::Null));
+        let read = Wire::read(text, |w| match w {
+            Wire::Handshake(h)
+                if h.handshake.as_deref() == Some("keepalive") && h.transaction.is_some() =>
+            {
+                Ok(None)
+            }
+            w => Self::from_wire(w, raw).map(Some),
+        });
+        match read {
+            Ok(Some(m)) => m,
+            Ok(None) => Err(DecodeError::UnknownKind),
+            Err(e) => Err(Self::classify_error(text, e)),
+        }
+    }
+
+    /// A frame that did not fit its kind's shape: tell "not JSON" and "not an object" apart from
+    /// "a field of the wrong type", and keep the transaction for the latter so a server can
+    /// answer it. This path re-reads the frame as a tree, which only bad input pays for.
+    fn classify_error(text: &str, e: serde_json::Error) -> DecodeError {
+        match serde_json::from_str::<Value>(text) {
+            Err(e) => DecodeError::NotJson(e.to_string()),
+            Ok(Value::Object(map)) => {
+                let text = |k: &str| map.get(k).and_then(Value::as_str).map(str::to_owned);
+                let transaction = text("transaction");
+                let message = ["request", "event", "response", "handshake"]
+                    .into_iter()
+                    .find_map(text);
+                DecodeError::InvalidField {
+                    message,
+                    detail: e.to_string(),
+                    transaction,
+                }
+            }
+            Ok(_) => DecodeError::NotAnObject,
+        }
+    }
+
+    fn from_wire(
+        wire: Wire<'_, '_>,
+        raw: impl FnOnce() -> RawJson,
+    ) -> Result<Message, DecodeError> {
+        // The kind tag is taken out (still borrowed from the frame) so the typed message
+        // can be built from the rest without copying the name.
+        Ok(match wire {
+            Wire::Handshake(f) => {
+                let name = f.handshake.take().unwrap_or_default();
+                Message::Handshake(handshake_from(&name, f)?)
+            }
+            Wire::Request(f) => {
+                let name = f.request.take().unwrap_or_default();
+                Message::Request(request_from(&name, f)?)
+            }
+            Wire::Response(f) => {
+                let name = f.response.take().unwrap_or_default();
+                Message::Response(response_from(&name, f)?)
+            }
+            Wire::Event(f) => {
+                let name = f.event.take().unwrap_or_default();
+                Message::Event(event_from(&name, f, raw))
+            }
+        })
+    }
+
+    /// Writes the message as compact JSON.
+    pub fn encode(&self) -> String {
+        let mut buf = Vec::with_capacity(128);
+        self.encode_into(&mut buf);
+        // serde_json writes only valid UTF-8.
+        String::from_utf8(buf).unwrap_or_default()
+    }
+
+    /// Appends the message as compact JSON to `buf`, so a caller can reuse one buffer.
+    pub fn encode_into(&self, buf: &mut Vec<u8>) {
+        // Writing plain data into a Vec cannot fail.
+        let _ = match self {
+            // An event we do not know is passed on as it came.
+            Message::Event(e) => serde_json::to_writer(buf, &event_wire(e)),
+            Message::Handshake(h) => serde_json::to_writer(buf, &handshake_to(h)),
+            Message::Request(r) => serde_json::to_writer(buf, &request_to(r)),
+            Message::Response(r) => serde_json::to_writer(buf, &response_to(r)),
+        };
+    }
+}
+
+impl CallLog {
+    /// Reads the logged message as a typed message, with the `line` and `call_id` it was
+    /// logged under put back (logs leave them out, and call requests need them).
+    pub fn decode(&self, line: Line, call_id: &str) -> Result<Message, DecodeError> {
+        // Read from the text as sent, borrowing its strings.
+        let text = self.message.get();
+        let line = Some(match line {
+            Line::Index(i) => Some(i),
+            Line::Guest => None,
+        });
+        let call_id = Some(std::borrow::Cow::Borrowed(call_id));
+        let read = Wire::read(text, |mut wire| {
+            let (l, c) = match &mut wire {
+                Wire::Handshake(_) => (&mut None, &mut None),
+                Wire::Request(w) => (&mut w.line, &mut w.call_id),
+                Wire::Response(w) => (&mut w.line, &mut w.call_id),
+                Wire::Event(w) => (&mut w.line, &mut w.call_id),
+            };
+            if l.is_none() {
+                *l = line;
+            }
+            if c.is_none() {
+                *c = call_id.clone();
+            }
+            Message::from_wire(wire, || self.message.clone())
+        });
+        match read {
+            Ok(Some(m)) => m,
+            Ok(None) => Err(DecodeError::UnknownKind),
+            Err(e) if text.trim_start().starts_with('{') => Err(DecodeError::InvalidField {
+                message: None,
+                detail: e.to_string(),
+                transaction: None,
+            }),
+            Err(_) => Err(DecodeError::NotAnObject),
+        }
+    }
+}

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::message::{IceCandidate, Jsep, Line};
+use super::values::{IceCandidate, Jsep, Line};
 use crate::RawJson;
 
 /// The fields of `incoming_call` and `updating_call`.

@@ -4,8 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::event::{CallOffer, Event, EventKind};
-use super::message::{Line, LineInfo, Message, StateHandshake};
+use super::message::{Message, StateHandshake};
 use super::request::{RequestGroup, RequestKind};
+use super::values::{Line, LineInfo};
 use crate::UsageError;
 
 /// Who placed the call.

@@ -265,7 +265,8 @@ mod replay {
     use serde_json::{json, Value};
 
     use super::super::*;
-    use crate::wtsp::message::{CallLog, Message};
+    use crate::wtsp::message::Message;
+    use crate::wtsp::values::CallLog;
 
     /// The reference: each log decoded into a typed message, then applied as the live
     /// requests and events are.

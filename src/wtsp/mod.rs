@@ -13,6 +13,7 @@ mod message;
 mod request;
 mod server;
 mod url;
+mod values;
 pub use crate::RawJson;
 mod wire;
 
@@ -25,16 +26,14 @@ pub use event::{CallOffer, ErrorLevel, Event, EventKind};
 pub use lines::{
     reconcile, reconcile_lines, CallPhase, Direction, KnownCall, LineCall, Lines, ReconcileAction,
 };
-pub use message::{
-    CallLog, DecodeError, Handshake, IceCandidate, Jsep, Line, LineInfo, Message, Registration,
-    RegistrationStatus, StateHandshake,
-};
+pub use message::{DecodeError, Handshake, Message, StateHandshake};
 pub use request::{HoldDirection, Request, RequestGroup, RequestKind, Response, ResponseKind};
 pub use server::{
     code, Attach, ConnState, Delivery, Routing, Server, ServerConfig, ServerEvent, ServerOutput,
     ServerTimer,
 };
 pub use url::{SignalingUrl, UrlError};
+pub use values::{CallLog, IceCandidate, Jsep, Line, LineInfo, Registration, RegistrationStatus};
 
 #[cfg(test)]
 mod codec_tests;

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::message::{IceCandidate, Jsep, Line};
+use super::values::{IceCandidate, Jsep, Line};
 
 /// Hold direction for `hold`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

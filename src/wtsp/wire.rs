@@ -14,10 +14,10 @@
 use std::borrow::Cow;
 
 use serde::de::MapAccess;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use super::message::{CallLog, Jsep, LineInfo, Registration};
+use super::values::{Jsep, LineInfo, Registration};
 use crate::json;
 
 /// `fn lift_data(&mut self)`: each listed member of a legacy `data` object (itself lifted
@@ -302,20 +302,6 @@ fn string_or_number<'de: 'a, 'a, D: Deserializer<'de>>(
         Some(Id::S(s)) => Some(s),
         Some(Id::N(n)) => Some(Cow::Owned(n.to_string())),
     })
-}
-
-/// `CallLog` is written as the two-element array `[server_time_ms, message]`.
-impl Serialize for CallLog {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        (self.timestamp, &self.message).serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for CallLog {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (timestamp, message) = <(u64, crate::RawJson)>::deserialize(d)?;
-        Ok(CallLog { timestamp, message })
-    }
 }
 
 #[cfg(test)]

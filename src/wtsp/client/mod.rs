@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::timer::TimerQueue;
 use crate::wtsp::codec::response_kind;
 use crate::wtsp::lines::{reconcile_lines, KnownCall, Lines, ReconcileAction};
-use crate::wtsp::message::{Decoded, Handshake, Line, Message, Registration, StateHandshake};
+use crate::wtsp::message::{Decoded, Handshake, Message, StateHandshake};
 use crate::wtsp::request::{Request, RequestKind, Response, ResponseKind};
+use crate::wtsp::values::{Line, Registration};
 use crate::wtsp::wire::Wire;
 use crate::wtsp::{CloseCode, Event, EventKind, RegistrationStatus};
 

@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-use crate::wtsp::message::Line;
+use crate::wtsp::values::Line;
 use crate::Timestamp;
 
 /// What the client remembers of a request it sent.

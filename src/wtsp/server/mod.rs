@@ -7,9 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::timer::TimerQueue;
 use crate::wtsp::client::SUBPROTOCOL;
-use crate::wtsp::message::{Handshake, Line, Message, Registration, RegistrationStatus};
+use crate::wtsp::message::{Handshake, Message};
 use crate::wtsp::request::ResponseKind;
 use crate::wtsp::url::SignalingUrl;
+use crate::wtsp::values::{Line, Registration, RegistrationStatus};
 use crate::wtsp::{CloseCode, Event, EventKind};
 
 mod account;
