@@ -280,4 +280,54 @@ mod tests {
             assert_eq!((p.l, p.s.as_deref()), (None, Some("after")), "{other}");
         }
     }
+
+    /// A toy frame with two kinds, `a` (with a member `n`) and `b`.
+    struct Toy;
+
+    #[derive(Deserialize)]
+    struct Rest {
+        #[serde(default)]
+        n: Option<u32>,
+        #[serde(default)]
+        a: Option<IgnoredAny>,
+    }
+
+    impl<'de> Tagged<'de> for Toy {
+        type Value = (usize, String, Option<u32>);
+        const TAGS: &'static [&'static str] = &["a", "b"];
+        fn read_rest<A: MapAccess<'de>>(
+            &mut self,
+            tag: usize,
+            value: Cow<'de, str>,
+            rest: A,
+        ) -> Result<Option<Self::Value>, A::Error> {
+            let r = Rest::deserialize(serde::de::value::MapAccessDeserializer::new(rest))?;
+            // A repeated tag sends the frame to the caller's other path.
+            if r.a.is_some() {
+                return Ok(None);
+            }
+            Ok(Some((tag, value.into_owned(), r.n)))
+        }
+    }
+
+    #[test]
+    fn tag_first_reads_frames_whose_first_member_is_a_tag() {
+        let read = |text: &str| tag_first(text, &mut Toy);
+        assert_eq!(read(r#"{"a":"x","n":7}"#), Some((0, "x".into(), Some(7))));
+        assert_eq!(read(r#" { "b" : "y" } "#), Some((1, "y".into(), None)));
+        assert_eq!(read(r#"{"a":"x\"y"}"#), Some((0, "x\"y".into(), None)));
+        for other in [
+            r#"{"n":7,"a":"x"}"#,       // the tag is not first
+            r#"{"c":"x"}"#,             // not a tag
+            r#"{"a":5}"#,               // a tag that is not a string
+            r#"{"a":"x","n":"seven"}"#, // the rest does not read
+            r#"{"a":"x","a":"y"}"#,     // repeated
+            r#"{"a":"x"} trailing"#,    // not one value
+            r#"["a","x"]"#,             // not an object
+            "{}",
+            "",
+        ] {
+            assert_eq!(read(other), None, "{other}");
+        }
+    }
 }
