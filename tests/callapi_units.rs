@@ -247,3 +247,34 @@ fn connections_given_different_seeds_make_different_cmd_ids() {
     // The same seed gives the same ids: the machine draws no random numbers.
     assert_eq!(ids(1), a);
 }
+
+#[test]
+fn a_large_batch_gets_one_small_answer() {
+    // A frame of the default size limit holding half a million requests (`[1,1,…]`): one
+    // answer for the frame, not one per element (which was 47 times the frame's size).
+    let mut s = Server::new(ServerConfig::default());
+    let n = (ServerConfig::default().max_frame_len - 2) / 2;
+    let frame = format!("[{}1]", "1,".repeat(n - 1));
+    assert!(frame.len() <= ServerConfig::default().max_frame_len);
+    s.handle_frame(t(0), &frame);
+    let sent: Vec<String> = drain_server(&mut s)
+        .into_iter()
+        .filter_map(|o| match o {
+            ServerOutput::Transmit(text) => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].len() < 200, "{}", sent[0]);
+    assert!(sent[0].contains("-32600"), "{}", sent[0]);
+    // A batch of exactly the limit is answered element by element.
+    let max = ServerConfig::default().max_batch;
+    let frame = format!("[{}1]", "1,".repeat(max - 1));
+    s.handle_frame(t(0), &frame);
+    let out = drain_server(&mut s);
+    let ServerOutput::Transmit(text) = &out[0] else {
+        panic!("{out:?}")
+    };
+    let answers: Vec<serde_json::Value> = serde_json::from_str(text).unwrap();
+    assert_eq!(answers.len(), max);
+}

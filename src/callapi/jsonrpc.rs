@@ -260,12 +260,22 @@ fn check_envelope<'a>(
 fn read_element(raw: &RawValue) -> Result<RequestRaw<'_>, Response> {
     match json::from_object(raw.get()) {
         Ok(m) => check_request(m),
-        Err(_) => Err(invalid(Id::Null, "invalid request: not an object")),
+        Err(e) => Err(unreadable(raw.get(), &e)),
+    }
+}
+
+/// The answer to valid JSON that is not a readable request: not an object, or an object
+/// that repeats a member (the error names the member, never the peer's values).
+fn unreadable(text: &str, e: &serde_json::Error) -> Response {
+    if json::skip_ws(text).starts_with('{') {
+        invalid(Id::Null, &format!("invalid request: {e}"))
+    } else {
+        invalid(Id::Null, "invalid request: not an object")
     }
 }
 
 /// [`read_incoming`], borrowing from the frame. A single request is read in one pass.
-pub(crate) fn read_incoming_raw(text: &str) -> IncomingRaw<'_> {
+pub(crate) fn read_incoming_raw(text: &str, max_batch: usize) -> IncomingRaw<'_> {
     let parse_error = || {
         IncomingRaw::Invalid(Response {
             id: Id::Null,
@@ -282,19 +292,28 @@ pub(crate) fn read_incoming_raw(text: &str) -> IncomingRaw<'_> {
         if items.is_empty() {
             return IncomingRaw::Invalid(invalid(Id::Null, "invalid request: empty batch"));
         }
+        if items.len() > max_batch {
+            // One answer for the whole batch, as for `[]`: answering each element would
+            // let a small frame ask for a reply many times its size.
+            let why = format!(
+                "invalid request: batch of {} requests, more than {max_batch}",
+                items.len()
+            );
+            return IncomingRaw::Invalid(invalid(Id::Null, &why));
+        }
         return IncomingRaw::Batch(items.into_iter().map(read_element).collect());
     }
     match json::from_object(text) {
         Ok(m) => IncomingRaw::Single(check_request(m)),
         // Only bad input pays for telling "not JSON" from "not a request object".
         Err(_) if serde_json::from_str::<serde::de::IgnoredAny>(text).is_err() => parse_error(),
-        Err(_) => IncomingRaw::Single(Err(invalid(Id::Null, "invalid request: not an object"))),
+        Err(e) => IncomingRaw::Single(Err(unreadable(text, &e))),
     }
 }
 
 /// Reads one frame as a server must: a single request, a batch, or what to answer.
 pub fn read_incoming(text: &str) -> Incoming {
-    match read_incoming_raw(text) {
+    match read_incoming_raw(text, usize::MAX) {
         IncomingRaw::Single(r) => Incoming::Single(r.map(RequestRaw::into_owned)),
         IncomingRaw::Batch(items) => Incoming::Batch(
             items

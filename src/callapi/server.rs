@@ -36,6 +36,9 @@ pub struct ServerConfig {
     pub cmd_id_seed: u64,
     /// How a call command missing a parameter is answered ([`ParamErrors::JsonRpc`]).
     pub param_errors: ParamErrors,
+    /// Requests in one batch at most (100); a larger batch gets one -32600 answer for the
+    /// whole frame, so a reply stays within a small multiple of its frame.
+    pub max_batch: usize,
 }
 
 /// How the server answers a call command that lacks a required parameter (or has it empty).
@@ -62,6 +65,7 @@ impl Default for ServerConfig {
             max_frame_len: 1 << 20,
             cmd_id_seed: 0,
             param_errors: ParamErrors::JsonRpc,
+            max_batch: 100,
         }
     }
 }
@@ -214,7 +218,7 @@ impl Server {
                 )),
             })
         } else {
-            read_incoming_raw(text)
+            read_incoming_raw(text, self.config.max_batch)
         };
         match incoming {
             IncomingRaw::Invalid(r) => {

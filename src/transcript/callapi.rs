@@ -4,7 +4,8 @@
 //! ## `callapi-server`
 //!
 //! Config keys (ms): `command_timeout` (120000), `max_running` (1000), `max_frame_len`
-//! (1048576), `cmd_id_seed` (0), `param_errors` (`"json_rpc"`, or `"daemon"`).
+//! (1048576), `cmd_id_seed` (0), `param_errors` (`"json_rpc"`, or `"daemon"`), `max_batch`
+//! (100).
 //!
 //! Verbs: `open`, `recv`, `recv_raw`, `closed`.
 //!
@@ -49,6 +50,7 @@ impl ServerDriver {
             value "max_frame_len" => max_frame_len,
             value "cmd_id_seed" => cmd_id_seed,
             value "param_errors" => param_errors,
+            value "max_batch" => max_batch,
         );
         c.finish()?;
         Ok(ServerDriver {
