@@ -212,50 +212,173 @@ pub enum DecodeError {
     UnknownType(String),
 }
 
-/// Every member any Loop frame may carry; strings borrowed from the frame, `null` read as
-/// absent, a repeated member an error, unknown members ignored.
-#[derive(Deserialize)]
-struct Fields<'a> {
-    #[serde(
-        rename = "messageType",
-        default,
-        borrow,
-        deserialize_with = "json::opt_str"
-    )]
-    message_type: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "json::opt_str")]
-    auth: Option<Cow<'a, str>>,
-    #[serde(rename = "callId", default, borrow, deserialize_with = "json::opt_str")]
-    call_id: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "json::opt_str")]
-    state: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "json::opt_str")]
-    reason: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "json::opt_str")]
-    event: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    echo: Option<&'a RawValue>,
+/// Declares the members of one kind of frame: `messageType` (read first; declared so that
+/// a repeat is seen) and the kind's own, each a string borrowed from the frame (`null` as
+/// absent) unless said otherwise. Members of other kinds are ignored, as unknown ones are.
+macro_rules! loop_kind {
+    ($name:ident { $($field:ident $(($wire:literal))?),* $(; $raw:ident)? }) => {
+        #[derive(Deserialize)]
+        struct $name<'a> {
+            #[serde(rename = "messageType", default, borrow, deserialize_with = "json::opt_str")]
+            message_type: Option<Cow<'a, str>>,
+            $(
+                #[serde($(rename = $wire,)? default, borrow, deserialize_with = "json::opt_str")]
+                $field: Option<Cow<'a, str>>,
+            )*
+            $(
+                #[serde(default, borrow)]
+                $raw: Option<&'a RawValue>,
+            )?
+        }
+    };
 }
 
-impl<'a> Fields<'a> {
-    /// Reads a frame, and takes out its `messageType`.
-    fn read(text: &'a str) -> Result<(Cow<'a, str>, Self), DecodeError> {
-        let mut f: Fields<'a> =
-            json::from_object(text).map_err(|e| DecodeError::Malformed(e.to_string()))?;
-        let kind = f
-            .message_type
-            .take()
-            .ok_or_else(|| DecodeError::Malformed("no messageType".into()))?;
-        Ok((kind, f))
+loop_kind!(KindIn {});
+loop_kind!(HelloIn { auth, call_id("callId") });
+loop_kind!(ActionIn { event, reason });
+loop_kind!(StateIn { state, reason });
+loop_kind!(ErrorIn { reason });
+loop_kind!(EchoIn { ; echo });
+
+/// The messages one side reads, each kind from its own members.
+trait Incoming: Sized {
+    /// Reads the members of a frame of kind `kind` from `d`: the rest of the object after
+    /// `messageType` (`first`), or the whole object. `None` when the rest repeats
+    /// `messageType`: the whole object is then read again, and has the error to tell.
+    fn read<'de, D: Deserializer<'de>>(
+        kind: &str,
+        d: D,
+        first: bool,
+    ) -> Result<Option<Result<Self, DecodeError>>, D::Error>;
+}
+
+/// Reads a member struct, seeing a repeated `messageType` on the first pass.
+macro_rules! members {
+    ($ty:ident, $d:ident, $first:ident) => {{
+        let f = $ty::deserialize($d)?;
+        if $first && f.message_type.is_some() {
+            return Ok(None);
+        }
+        f
+    }};
+}
+
+/// Reads one frame as `M`: in one pass when `messageType` comes first, as implementations
+/// write it; otherwise `messageType` first, then the kind's members.
+fn read<M: Incoming>(text: &str) -> Result<M, DecodeError> {
+    struct First<M>(std::marker::PhantomData<M>);
+    impl<'de, M: Incoming> json::Tagged<'de> for First<M> {
+        type Value = Result<M, DecodeError>;
+        const TAGS: &'static [&'static str] = &["messageType"];
+        fn read_rest<A: serde::de::MapAccess<'de>>(
+            &mut self,
+            _: usize,
+            kind: Cow<'de, str>,
+            rest: A,
+        ) -> Result<Option<Self::Value>, A::Error> {
+            M::read(
+                &kind,
+                serde::de::value::MapAccessDeserializer::new(rest),
+                true,
+            )
+        }
     }
+    if let Some(read) = json::tag_first(text, &mut First::<M>(std::marker::PhantomData)) {
+        return read;
+    }
+    let malformed = |e: serde_json::Error| DecodeError::Malformed(e.to_string());
+    let kind: KindIn<'_> = json::from_object(text).map_err(malformed)?;
+    let kind = kind
+        .message_type
+        .ok_or_else(|| DecodeError::Malformed("no messageType".into()))?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let read = M::read(&kind, &mut de, false).map_err(malformed)?;
+    de.end().map_err(malformed)?;
+    // Only the first pass sees repeats.
+    read.unwrap_or_else(|| Err(DecodeError::Malformed("repeated messageType".into())))
 }
 
 fn need<T>(v: Option<T>, what: &str) -> Result<T, DecodeError> {
     v.ok_or_else(|| DecodeError::Malformed(format!("no {what}")))
 }
 
-fn echo_of(f: &Fields<'_>) -> Result<RawJson, DecodeError> {
-    need(f.echo, "echo").map(RawJson::from_raw)
+fn echo_of(echo: Option<&RawValue>) -> Result<RawJson, DecodeError> {
+    need(echo, "echo").map(RawJson::from_raw)
+}
+
+impl Incoming for ClientMessage {
+    fn read<'de, D: Deserializer<'de>>(
+        kind: &str,
+        d: D,
+        first: bool,
+    ) -> Result<Option<Result<Self, DecodeError>>, D::Error> {
+        Ok(Some(match kind {
+            "hello" => {
+                let f = members!(HelloIn, d, first);
+                need(f.auth, "auth").map(|auth| ClientMessage::Hello {
+                    auth: auth.into_owned().into(),
+                    call_id: f.call_id.map(Cow::into_owned),
+                })
+            }
+            "action" => {
+                let f = members!(ActionIn, d, first);
+                need(f.event, "event").map(|event| ClientMessage::Action {
+                    event: ActionEvent::parse(&event),
+                    reason: f.reason.map(|r| Reason::parse(&r)),
+                })
+            }
+            "error" => {
+                let f = members!(ErrorIn, d, first);
+                Ok(ClientMessage::Error {
+                    reason: f.reason.map(Cow::into_owned).unwrap_or_default(),
+                })
+            }
+            "echo" => {
+                let f = members!(EchoIn, d, first);
+                echo_of(f.echo).map(|echo| ClientMessage::Echo { echo })
+            }
+            other => {
+                members!(KindIn, d, first);
+                Err(DecodeError::UnknownType(other.to_owned()))
+            }
+        }))
+    }
+}
+
+impl Incoming for ServerMessage {
+    fn read<'de, D: Deserializer<'de>>(
+        kind: &str,
+        d: D,
+        first: bool,
+    ) -> Result<Option<Result<Self, DecodeError>>, D::Error> {
+        Ok(Some(match kind {
+            "hello" | "progress" => {
+                let f = members!(StateIn, d, first);
+                let reason = f.reason.as_deref().map(Reason::parse);
+                need(f.state.as_deref().map(State::parse), "state").map(|state| {
+                    if kind == "hello" {
+                        ServerMessage::Hello { state, reason }
+                    } else {
+                        ServerMessage::Progress { state, reason }
+                    }
+                })
+            }
+            "error" => {
+                let f = members!(ErrorIn, d, first);
+                Ok(ServerMessage::Error {
+                    reason: f.reason.map(Cow::into_owned).unwrap_or_default(),
+                })
+            }
+            "echo" => {
+                let f = members!(EchoIn, d, first);
+                echo_of(f.echo).map(|echo| ServerMessage::Echo { echo })
+            }
+            other => {
+                members!(KindIn, d, first);
+                Err(DecodeError::UnknownType(other.to_owned()))
+            }
+        }))
+    }
 }
 
 #[derive(Serialize)]
@@ -329,22 +452,7 @@ impl<'a> Out<'a> {
 impl ClientMessage {
     /// Reads a frame a client sent.
     pub fn decode(text: &str) -> Result<ClientMessage, DecodeError> {
-        let (kind, f) = Fields::read(text)?;
-        Ok(match kind.as_ref() {
-            "hello" => ClientMessage::Hello {
-                auth: need(f.auth, "auth")?.into_owned().into(),
-                call_id: f.call_id.map(Cow::into_owned),
-            },
-            "action" => ClientMessage::Action {
-                event: ActionEvent::parse(&need(f.event, "event")?),
-                reason: f.reason.map(|r| Reason::parse(&r)),
-            },
-            "error" => ClientMessage::Error {
-                reason: f.reason.map(Cow::into_owned).unwrap_or_default(),
-            },
-            "echo" => ClientMessage::Echo { echo: echo_of(&f)? },
-            _ => return Err(DecodeError::UnknownType(kind.into_owned())),
-        })
+        read(text)
     }
 
     /// Writes the message as compact JSON.
@@ -387,24 +495,7 @@ impl ServerMessage {
 
     /// Reads a frame a server sent.
     pub fn decode(text: &str) -> Result<ServerMessage, DecodeError> {
-        let (kind, f) = Fields::read(text)?;
-        let state = || need(f.state.as_deref().map(State::parse), "state");
-        let reason = f.reason.as_deref().map(Reason::parse);
-        Ok(match kind.as_ref() {
-            "hello" => ServerMessage::Hello {
-                state: state()?,
-                reason,
-            },
-            "progress" => ServerMessage::Progress {
-                state: state()?,
-                reason,
-            },
-            "error" => ServerMessage::Error {
-                reason: f.reason.as_deref().unwrap_or_default().to_owned(),
-            },
-            "echo" => ServerMessage::Echo { echo: echo_of(&f)? },
-            _ => return Err(DecodeError::UnknownType(kind.into_owned())),
-        })
+        read(text)
     }
 
     /// Writes the message as compact JSON.
@@ -595,5 +686,45 @@ mod tests {
         );
         // Unknown fields are ignored.
         assert!(ClientMessage::decode(r#"{"messageType":"hello","auth":"t","v":2}"#).is_ok());
+    }
+
+    #[test]
+    fn each_kind_reads_its_own_members_wherever_messagetype_stands() {
+        for text in [
+            r#"{"messageType":"progress","state":"alerting"}"#,
+            r#"{"state":"alerting","messageType":"progress"}"#,
+            r#"{ "state" : "alerting" , "messageType" : "progress" , "x" : [1] }"#,
+            // A member of another kind is not this kind's: ignored, as unknown ones are.
+            r#"{"messageType":"progress","state":"alerting","auth":5}"#,
+        ] {
+            assert_eq!(
+                ServerMessage::decode(text),
+                Ok(ServerMessage::Progress {
+                    state: State::Alerting,
+                    reason: None
+                }),
+                "{text}"
+            );
+        }
+        for text in [
+            r#"{"messageType":"progress","messageType":"hello","state":"init"}"#,
+            r#"{"state":"init","messageType":"progress","messageType":"hello"}"#,
+            r#"{"messageType":"progress","state":5}"#,
+            r#"{"state":5,"messageType":"progress"}"#,
+            r#"{"messageType":7,"state":"init"}"#,
+            r#"{"messageType":"progress","state":"init"} x"#,
+        ] {
+            assert!(
+                matches!(ServerMessage::decode(text), Err(DecodeError::Malformed(_))),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            ClientMessage::decode(r#"{"auth":"t","messageType":"hello","callId":"c"}"#),
+            Ok(ClientMessage::Hello {
+                auth: "t".into(),
+                call_id: Some("c".into())
+            })
+        );
     }
 }
