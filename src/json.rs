@@ -29,6 +29,25 @@ pub(crate) fn from_object<'a, T: Deserialize<'a>>(text: &'a str) -> serde_json::
     serde_json::from_str(text)
 }
 
+/// The longest error text made from a reader's error, in bytes: serde's messages quote the
+/// value they refused, and a peer's value must not come back at any length.
+pub(crate) const MAX_ERROR_TEXT: usize = 120;
+
+/// A reader's error as text for an error frame, an error response or an event: at most
+/// [`MAX_ERROR_TEXT`] bytes, cut at a character and marked `…` when cut.
+pub(crate) fn error_text(e: &serde_json::Error) -> String {
+    let mut text = e.to_string();
+    if text.len() > MAX_ERROR_TEXT {
+        let mut cut = MAX_ERROR_TEXT;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
+}
+
 /// A frame dispatched on a kind tag, read by [`tag_first`].
 pub(crate) trait Tagged<'de> {
     /// What a frame is read into.
@@ -329,5 +348,25 @@ mod tests {
         ] {
             assert_eq!(read(other), None, "{other}");
         }
+    }
+
+    #[test]
+    fn error_texts_are_cut_short_at_a_character() {
+        let long = format!(r#"{{"s":"{}"}}"#, "é".repeat(500));
+        #[derive(Deserialize, Debug)]
+        struct N {
+            #[allow(dead_code)]
+            s: u32,
+        }
+        let e = serde_json::from_str::<N>(&long).unwrap_err();
+        assert!(e.to_string().len() > 1000);
+        let text = error_text(&e);
+        assert!(text.len() <= MAX_ERROR_TEXT + '…'.len_utf8(), "{text}");
+        assert!(
+            text.ends_with('…') && text.starts_with("invalid type: string"),
+            "{text}"
+        );
+        let short = serde_json::from_str::<N>(r#"{"s":"a"}"#).unwrap_err();
+        assert_eq!(error_text(&short), short.to_string());
     }
 }

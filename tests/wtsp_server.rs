@@ -321,3 +321,28 @@ fn checkpoint_and_restore_give_the_same_future() {
     }
     assert_eq!(drain(&mut s), drain(&mut r));
 }
+
+#[test]
+fn an_error_answer_quotes_no_more_than_a_short_excerpt_of_the_frame() {
+    let mut s = Server::new(ServerConfig::default());
+    attached(&mut s, 1, "alice");
+    // A field of the wrong type holding a long string: serde's message quotes the value.
+    let long = "x".repeat(20_000);
+    let frame = format!(
+        r#"{{"request":"hangup","transaction":"transaction-1","line":"{long}","call_id":"c"}}"#
+    );
+    let _ = s.handle_frame(t(1), &1, &frame);
+    let out = drain(&mut s);
+    let answers: Vec<String> = out
+        .iter()
+        .filter_map(|o| match o {
+            ServerOutput::Transmit { text, .. } => Some(text.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(answers.len(), 1, "{out:?}");
+    assert!(answers[0].contains("467"), "{}", answers[0]);
+    assert!(answers[0].len() < 300, "{} bytes", answers[0].len());
+    // Events say no more.
+    assert!(format!("{out:?}").len() < 2_000);
+}

@@ -88,7 +88,7 @@ impl<'a> Params<'a> {
     pub(crate) fn read(text: &'a str) -> Result<Self, ParamError> {
         json::from_object(text).map_err(|e| {
             if text.trim_start().starts_with('{') {
-                ParamError::Unreadable(e.to_string())
+                ParamError::Unreadable(json::error_text(&e))
             } else {
                 ParamError::NotAnObject
             }
@@ -317,7 +317,7 @@ impl Command {
         let p = match params {
             None => Params::default(),
             Some(v @ Value::Object(_)) => {
-                Params::deserialize(v).map_err(|e| ParamError::Unreadable(e.to_string()))?
+                Params::deserialize(v).map_err(|e| ParamError::Unreadable(json::error_text(&e)))?
             }
             Some(_) => return Err(ParamError::NotAnObject),
         };

@@ -268,7 +268,10 @@ fn read_element(raw: &RawValue) -> Result<RequestRaw<'_>, Response> {
 /// that repeats a member (the error names the member, never the peer's values).
 fn unreadable(text: &str, e: &serde_json::Error) -> Response {
     if json::skip_ws(text).starts_with('{') {
-        invalid(Id::Null, &format!("invalid request: {e}"))
+        invalid(
+            Id::Null,
+            &format!("invalid request: {}", json::error_text(e)),
+        )
     } else {
         invalid(Id::Null, "invalid request: not an object")
     }
@@ -401,8 +404,8 @@ pub(crate) type Messages<'a> = std::iter::Chain<
 /// message's params, result and error stay JSON text until used.
 pub(crate) fn read_from_server_ref(text: &str) -> Result<Messages<'_>, String> {
     if json::skip_ws(text).starts_with('[') {
-        let items: Vec<&RawValue> =
-            serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+        let items: Vec<&RawValue> = serde_json::from_str(text)
+            .map_err(|e| format!("not JSON: {}", json::error_text(&e)))?;
         let batch = items
             .into_iter()
             .map(|raw| {
@@ -416,7 +419,7 @@ pub(crate) fn read_from_server_ref(text: &str) -> Result<Messages<'_>, String> {
     let m = json::from_object(text).map_err(|e| {
         // Only bad input pays for telling "not JSON" from "not a message".
         match serde_json::from_str::<serde::de::IgnoredAny>(text) {
-            Err(_) => format!("not JSON: {e}"),
+            Err(_) => format!("not JSON: {}", json::error_text(&e)),
             Ok(_) => "not a JSON object".to_owned(),
         }
     })?;

@@ -286,7 +286,7 @@ fn read<M: Incoming>(text: &str) -> Result<M, DecodeError> {
     if let Some(read) = json::tag_first(text, &mut First::<M>(std::marker::PhantomData)) {
         return read;
     }
-    let malformed = |e: serde_json::Error| DecodeError::Malformed(e.to_string());
+    let malformed = |e: serde_json::Error| DecodeError::Malformed(json::error_text(&e));
     let kind: KindIn<'_> = json::from_object(text).map_err(malformed)?;
     let kind = kind
         .message_type

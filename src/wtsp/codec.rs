@@ -617,7 +617,7 @@ impl Message {
     /// answer it. This path re-reads the frame as a tree, which only bad input pays for.
     fn classify_error(text: &str, e: serde_json::Error) -> DecodeError {
         match serde_json::from_str::<Value>(text) {
-            Err(e) => DecodeError::NotJson(e.to_string()),
+            Err(e) => DecodeError::NotJson(crate::json::error_text(&e)),
             Ok(Value::Object(map)) => {
                 let text = |k: &str| map.get(k).and_then(Value::as_str).map(str::to_owned);
                 let transaction = text("transaction");
@@ -626,7 +626,7 @@ impl Message {
                     .find_map(text);
                 DecodeError::InvalidField {
                     message,
-                    detail: e.to_string(),
+                    detail: crate::json::error_text(&e),
                     transaction,
                 }
             }
@@ -712,7 +712,7 @@ impl CallLog {
             Ok(None) => Err(DecodeError::UnknownKind),
             Err(e) if text.trim_start().starts_with('{') => Err(DecodeError::InvalidField {
                 message: None,
-                detail: e.to_string(),
+                detail: crate::json::error_text(&e),
                 transaction: None,
             }),
             Err(_) => Err(DecodeError::NotAnObject),
