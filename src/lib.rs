@@ -87,13 +87,13 @@
 //!
 //! ## Timers
 //!
-//! Each machine keeps its timers in a small table of named timers
-//! ([`timer::TimerQueue`]); the outside sees only the earliest deadline and may ask which
-//! timer it is (`next_timer()`) for logs.
+//! Each machine keeps its timers in a small table of named timers; the outside sees only
+//! the earliest deadline and may ask which timer it is (`next_timer()`) for logs.
 //!
 //! ## Transcripts
 //!
-//! [`transcript`] replays a JSON Lines script against any machine and records what it does;
+//! [`transcript`] replays a JSON Lines script against any machine and records what it does:
+//! it is public for your own tools and tests (snapshot a protocol exchange as text);
 //! `cargo run --example replay -- FILE` exposes it.
 //!
 //! ## Panic policy
@@ -117,7 +117,7 @@ mod routing;
 mod secret;
 mod serde_pairs;
 mod time;
-pub mod timer;
+mod timer;
 pub mod transcript;
 pub mod wtsp;
 

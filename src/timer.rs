@@ -100,16 +100,19 @@ impl<K: Ord + Clone> TimerQueue<K> {
     }
 
     /// How many timers are armed.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.by_key.len()
     }
 
     /// Whether no timer is armed.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.by_key.is_empty()
     }
 
     /// Disarms every timer for which `f` returns false.
+    #[cfg(test)]
     pub fn retain(&mut self, mut f: impl FnMut(&K) -> bool) {
         self.by_key.retain(|k, _| f(k));
         self.rebuild();
