@@ -240,18 +240,6 @@ loop_kind!(StateIn { state, reason });
 loop_kind!(ErrorIn { reason });
 loop_kind!(EchoIn { ; echo });
 
-/// The messages one side reads, each kind from its own members.
-trait Incoming: Sized {
-    /// Reads the members of a frame of kind `kind` from `d`: the rest of the object after
-    /// `messageType` (`first`), or the whole object. `None` when the rest repeats
-    /// `messageType`: the whole object is then read again, and has the error to tell.
-    fn read<'de, D: Deserializer<'de>>(
-        kind: &str,
-        d: D,
-        first: bool,
-    ) -> Result<Option<Result<Self, DecodeError>>, D::Error>;
-}
-
 /// Reads a member struct, seeing a repeated `messageType` on the first pass.
 macro_rules! members {
     ($ty:ident, $d:ident, $first:ident) => {{
@@ -261,6 +249,60 @@ macro_rules! members {
         }
         f
     }};
+}
+
+/// The messages one side reads, each kind from its own members.
+trait Incoming: Sized {
+    /// The kinds only this side reads (both read `error` and `echo`).
+    const OWN: &'static [&'static str];
+
+    /// Reads the members of a frame of one of [`Incoming::OWN`]'s kinds from `d`: the rest
+    /// of the object after `messageType` (`first`), or the whole object. `None` when the
+    /// rest repeats `messageType`: the whole object is then read again, and has the error
+    /// to tell.
+    fn read_own<'de, D: Deserializer<'de>>(
+        kind: &str,
+        d: D,
+        first: bool,
+    ) -> Result<Option<Result<Self, DecodeError>>, D::Error>;
+
+    /// `error`.
+    fn error(reason: String) -> Self;
+
+    /// `echo`.
+    fn echo(echo: RawJson) -> Self;
+
+    /// Reads the members of a frame of kind `kind`, as [`Incoming::read_own`] does.
+    fn read<'de, D: Deserializer<'de>>(
+        kind: &str,
+        d: D,
+        first: bool,
+    ) -> Result<Option<Result<Self, DecodeError>>, D::Error> {
+        Ok(Some(match kind {
+            "error" => {
+                let f = members!(ErrorIn, d, first);
+                Ok(Self::error(
+                    f.reason.map(Cow::into_owned).unwrap_or_default(),
+                ))
+            }
+            "echo" => {
+                let f = members!(EchoIn, d, first);
+                echo_of(f.echo).map(Self::echo)
+            }
+            own if Self::OWN.contains(&own) => return Self::read_own(own, d, first),
+            other => return unknown(other, d, first),
+        }))
+    }
+}
+
+/// A kind this side does not read: its members are read only to check the frame.
+fn unknown<'de, D: Deserializer<'de>, M>(
+    kind: &str,
+    d: D,
+    first: bool,
+) -> Result<Option<Result<M, DecodeError>>, D::Error> {
+    members!(KindIn, d, first);
+    Ok(Some(Err(DecodeError::UnknownType(kind.to_owned()))))
 }
 
 /// Reads one frame as `M`: in one pass when `messageType` comes first, as implementations
@@ -307,7 +349,17 @@ fn echo_of(echo: Option<&RawValue>) -> Result<RawJson, DecodeError> {
 }
 
 impl Incoming for ClientMessage {
-    fn read<'de, D: Deserializer<'de>>(
+    const OWN: &'static [&'static str] = &["hello", "action"];
+
+    fn error(reason: String) -> Self {
+        ClientMessage::Error { reason }
+    }
+
+    fn echo(echo: RawJson) -> Self {
+        ClientMessage::Echo { echo }
+    }
+
+    fn read_own<'de, D: Deserializer<'de>>(
         kind: &str,
         d: D,
         first: bool,
@@ -327,26 +379,24 @@ impl Incoming for ClientMessage {
                     reason: f.reason.map(|r| Reason::parse(&r)),
                 })
             }
-            "error" => {
-                let f = members!(ErrorIn, d, first);
-                Ok(ClientMessage::Error {
-                    reason: f.reason.map(Cow::into_owned).unwrap_or_default(),
-                })
-            }
-            "echo" => {
-                let f = members!(EchoIn, d, first);
-                echo_of(f.echo).map(|echo| ClientMessage::Echo { echo })
-            }
-            other => {
-                members!(KindIn, d, first);
-                Err(DecodeError::UnknownType(other.to_owned()))
-            }
+            // Only `OWN`'s kinds come here.
+            other => return unknown(other, d, first),
         }))
     }
 }
 
 impl Incoming for ServerMessage {
-    fn read<'de, D: Deserializer<'de>>(
+    const OWN: &'static [&'static str] = &["hello", "progress"];
+
+    fn error(reason: String) -> Self {
+        ServerMessage::Error { reason }
+    }
+
+    fn echo(echo: RawJson) -> Self {
+        ServerMessage::Echo { echo }
+    }
+
+    fn read_own<'de, D: Deserializer<'de>>(
         kind: &str,
         d: D,
         first: bool,
@@ -363,20 +413,8 @@ impl Incoming for ServerMessage {
                     }
                 })
             }
-            "error" => {
-                let f = members!(ErrorIn, d, first);
-                Ok(ServerMessage::Error {
-                    reason: f.reason.map(Cow::into_owned).unwrap_or_default(),
-                })
-            }
-            "echo" => {
-                let f = members!(EchoIn, d, first);
-                echo_of(f.echo).map(|echo| ServerMessage::Echo { echo })
-            }
-            other => {
-                members!(KindIn, d, first);
-                Err(DecodeError::UnknownType(other.to_owned()))
-            }
+            // Only `OWN`'s kinds come here.
+            other => return unknown(other, d, first),
         }))
     }
 }
