@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use callsig::callapi;
 use callsig::progress;
 use callsig::wtsp;
-use callsig::Timestamp;
+use callsig::{Machine, Timestamp};
 use criterion::Criterion;
 use serde::de::IgnoredAny;
 use serde_json::{json, Value};
@@ -164,12 +164,11 @@ fn t(ms: u64) -> Timestamp {
     Timestamp::from_millis(ms)
 }
 
-fn drain_wtsp_server(s: &mut wtsp::Server<u64>) {
-    while !matches!(black_box(s.poll_output()), wtsp::ServerOutput::Timeout(_)) {}
-}
-
-fn drain_wtsp_client(c: &mut wtsp::Client) {
-    while !matches!(black_box(c.poll_output()), wtsp::ClientOutput::Timeout(_)) {}
+/// The drain rule, for any machine: every output is looked at (and dropped).
+fn drain<M: Machine>(m: &mut M) {
+    black_box(m.drain(|o| {
+        black_box(o);
+    }));
 }
 
 const KEEPALIVE: &str = r#"{"handshake":"keepalive","transaction":"transaction-123"}"#;
@@ -190,7 +189,7 @@ impl WtspKeepalive {
             registration: None,
         };
         server.attach(t(0), &1, attach).unwrap();
-        drain_wtsp_server(&mut server);
+        drain(&mut server);
         WtspKeepalive { server }
     }
 }
@@ -201,7 +200,7 @@ impl Case for WtspKeepalive {
         let _ = self
             .server
             .handle_frame(t(i as u64), &1, black_box(KEEPALIVE));
-        drain_wtsp_server(&mut self.server);
+        drain(&mut self.server);
     }
     fn batch(&self) -> usize {
         256
@@ -215,7 +214,7 @@ fn ready_client(lines: &str) -> wtsp::Client {
     c.connect(t(0)).unwrap();
     c.handle_open(t(0)).unwrap();
     c.handle_frame(t(0), &format!(r#"{{"handshake":"state","keepalive_interval":30000,"timestamp":1,"registration":{{"status":"registered"}},"lines":{lines}}}"#));
-    drain_wtsp_client(&mut c);
+    drain(&mut c);
     c
 }
 
@@ -236,11 +235,11 @@ impl Case for WtspAck {
             self.frames
                 .push(format!(r#"{{"response":"ack","transaction":"{tx}"}}"#));
         }
-        drain_wtsp_client(&mut self.client);
+        drain(&mut self.client);
     }
     fn step(&mut self, i: usize) {
         self.client.handle_frame(t(1), black_box(&self.frames[i]));
-        drain_wtsp_client(&mut self.client);
+        drain(&mut self.client);
     }
     fn batch(&self) -> usize {
         256
@@ -267,7 +266,7 @@ impl Case for WtspAccepted {
     fn prepare(&mut self) {}
     fn step(&mut self, _: usize) {
         self.client.handle_frame(t(1), black_box(&self.frame));
-        drain_wtsp_client(&mut self.client);
+        drain(&mut self.client);
     }
     fn batch(&self) -> usize {
         256
@@ -283,7 +282,7 @@ impl Case for WtspState {
     fn prepare(&mut self) {}
     fn step(&mut self, _: usize) {
         self.client.handle_frame(t(1), black_box(&self.frame));
-        drain_wtsp_client(&mut self.client);
+        drain(&mut self.client);
     }
     fn batch(&self) -> usize {
         64
@@ -313,13 +312,6 @@ fn state_frame() -> String {
 
 // ---- Loop ------------------------------------------------------------------------------
 
-fn drain_progress_server(s: &mut progress::Server<u32>) {
-    while !matches!(
-        black_box(s.poll_output()),
-        progress::ServerOutput::Timeout(_)
-    ) {}
-}
-
 struct LoopMediaUp {
     server: progress::Server<u32>,
 }
@@ -347,14 +339,14 @@ impl Case for LoopMediaUp {
                 r#"{"messageType":"action","event":"accept"}"#,
             );
         }
-        drain_progress_server(&mut s);
+        drain(&mut s);
         self.server = s;
     }
     fn step(&mut self, i: usize) {
         let _ = self
             .server
             .handle_frame(t(1), &(2 * i as u32), black_box(MEDIA_UP));
-        drain_progress_server(&mut self.server);
+        drain(&mut self.server);
     }
     fn batch(&self) -> usize {
         256
@@ -371,10 +363,7 @@ impl Case for LoopProgress {
     fn prepare(&mut self) {}
     fn step(&mut self, _: usize) {
         self.client.handle_frame(t(1), black_box(PROGRESS));
-        while !matches!(
-            black_box(self.client.poll_output()),
-            progress::ClientOutput::Timeout(_)
-        ) {}
+        drain(&mut self.client);
     }
     fn batch(&self) -> usize {
         256
@@ -399,20 +388,18 @@ impl Case for CallStartRequest {
         // ended, so its tables have grown (a new connection's first commands grow them).
         let mut s = callapi::Server::new(callapi::ServerConfig::default());
         for frame in &self.frames[self.batch()..] {
-            s.handle_frame(t(0), frame);
+            let _ = s.handle_frame(t(0), &(), frame);
         }
         for i in self.batch()..2 * self.batch() {
             s.end(t(0), &format!("c{i}")).unwrap();
         }
-        while !matches!(s.poll_output(), callapi::ServerOutput::Timeout(_)) {}
+        drain(&mut s);
         self.server = s;
     }
     fn step(&mut self, i: usize) {
-        self.server.handle_frame(t(1), black_box(&self.frames[i]));
-        while !matches!(
-            black_box(self.server.poll_output()),
-            callapi::ServerOutput::Timeout(_)
-        ) {}
+        self.server
+            .handle_frame(t(1), &(), black_box(&self.frames[i]));
+        drain(&mut self.server);
     }
     fn batch(&self) -> usize {
         256
@@ -429,10 +416,7 @@ impl Case for CallApiNotification {
     fn prepare(&mut self) {}
     fn step(&mut self, _: usize) {
         self.client.handle_frame(t(1), black_box(NOTIFICATION));
-        while !matches!(
-            black_box(self.client.poll_output()),
-            callapi::ClientOutput::Timeout(_)
-        ) {}
+        drain(&mut self.client);
     }
     fn batch(&self) -> usize {
         256
@@ -473,7 +457,7 @@ fn scale_wtsp(n: u64) {
             registration: None,
         };
         server.attach(now, &i, attach).unwrap();
-        drain_wtsp_server(&mut server);
+        drain(&mut server);
     }
     let bytes = (live_bytes() - before) / n;
     let idle = median_ns(|| {
@@ -484,7 +468,7 @@ fn scale_wtsp(n: u64) {
     let timer = median_ns(|| {
         k += 1;
         let _ = server.handle_frame(t(0), &(k % n), KEEPALIVE);
-        drain_wtsp_server(&mut server);
+        drain(&mut server);
     });
     println!("scale wtsp-server sessions={n} bytes_per_session={bytes} idle_poll_ns={idle:.0} timer_ns={timer:.0}");
 }
@@ -506,7 +490,7 @@ fn scale_progress(n: u64) {
             )
             .unwrap();
     }
-    drain_progress_server(&mut server);
+    drain(&mut server);
     let bytes = (live_bytes() - before) / n;
     let idle = median_ns(|| {
         black_box(server.poll_output());
@@ -519,7 +503,7 @@ fn scale_progress(n: u64) {
         let _ = server.create_call(t(0), &id, "x", "y");
         let _ = server.terminate_call(t(0), &id, progress::Reason::Cancel);
         let _ = server.remove_call(t(0), &id);
-        drain_progress_server(&mut server);
+        drain(&mut server);
     });
     println!("scale progress-server sessions={n} bytes_per_session={bytes} idle_poll_ns={idle:.0} timer_ns={timer:.0}");
 }
@@ -562,7 +546,7 @@ fn cases() -> Vec<Named> {
             offer,
         )
         .unwrap();
-    drain_wtsp_client(&mut client);
+    drain(&mut client);
     let accepted = json!({"event": "accepted", "line": 0, "call_id": "call-1", "jsep": {"type": "answer", "sdp": sdp()}}).to_string();
     v.push(Named(
         "wtsp-client/accepted-sdp",
@@ -594,7 +578,7 @@ fn cases() -> Vec<Named> {
     let mut pc = progress::Client::new(progress::ClientConfig::new(progress::Role::Caller, "t"));
     pc.handle_open(t(0)).unwrap();
     pc.handle_frame(t(0), r#"{"messageType":"hello","state":"init"}"#);
-    while !matches!(pc.poll_output(), progress::ClientOutput::Timeout(_)) {}
+    drain(&mut pc);
     v.push(Named(
         "progress-client/progress",
         Box::new(LoopProgress { client: pc }),
@@ -616,7 +600,7 @@ fn cases() -> Vec<Named> {
         },
     )
     .unwrap();
-    while !matches!(cc.poll_output(), callapi::ClientOutput::Timeout(_)) {}
+    drain(&mut cc);
     v.push(Named(
         "callapi-client/notification",
         Box::new(CallApiNotification { client: cc }),

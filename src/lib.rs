@@ -15,74 +15,84 @@
 //! inputs give the same outputs, byte for byte, and its whole state is
 //! `Clone + Serialize + Deserialize` so it can be checkpointed and resumed elsewhere.
 //!
-//! ## Inputs
+//! ## One interface: [`Machine`]
 //!
-//! Every input is a method that takes `now` (a [`Timestamp`] on the caller's monotonic
-//! clock) first:
+//! All six machines implement [`Machine`]: transport inputs go in through
+//! [`Machine::handle_input`] as an [`Input`] (`Open`, `Frame`, `Closed`, `Timeout`, each
+//! naming its connection: `()` on a client, the application's own id on a server), and
+//! every output comes out of [`Machine::poll_output`] as one [`Output`] type whose five
+//! variants are the same for every machine: `Transmit` a frame, `Close` a connection,
+//! `Connect` one (clients), an `Event` for the application, and last the `Timeout` to
+//! wake at. Each machine also has the inputs as inherent methods taking `now` first
+//! (`handle_open`, `handle_frame`, `handle_close`, `handle_timeout`), with the same
+//! arguments on every client and on every server, and its protocol's own application
+//! commands (`connect`, `request`, `attach`, `create_call`, `start`, `notify`, …), which
+//! return `Result<_, `[`UsageError`]`>` when the application asks for something the
+//! protocol or the state does not allow (nothing is sent then).
 //!
-//! - transport: `handle_open`, `handle_frame`, `handle_close`;
-//! - time: `handle_timeout`;
-//! - the application's commands (`connect`, `request`, `attach`, `respond`, …), which
-//!   return `Result<_, `[`UsageError`]`>` when the application asks for something the
-//!   protocol or the state does not allow (nothing is sent then).
+//! A server's `handle_frame` and `handle_close` return [`Routing`]: `NotMine` when the
+//! machine holds no such connection (it closed it already, or never opened it), so a
+//! runtime serving several machines can offer the input to the next. (A client has one
+//! connection: its inputs are always its own.)
 //!
 //! What the *peer* gets wrong is never an error of these methods: the machine answers as
 //! the protocol says (an error frame, an error response, a close code) and reports it as an
 //! event. No input, however malformed, panics the machine or grows its memory without bound;
 //! every limit is in the machine's config.
 //!
-//! ## Outputs and the drain rule
-//!
-//! Outputs come from one method, `poll_output()`, which returns one enum: a frame to send,
-//! a connection to close, a connection to open (clients), an event for the application,
-//! or — last, when nothing else is queued — `Timeout(Option<Timestamp>)`, the next
-//! deadline.
+//! ## The drain rule
 //!
 //! **After every input, call `poll_output()` until it returns `Timeout`.** Then sleep
-//! until that deadline or the next input, whichever comes first, and call
-//! `handle_timeout(now)` when the deadline passes. `handle_timeout` is safe to call early,
-//! late or twice; after it the deadline is later than `now` or absent.
+//! until that deadline or the next input, whichever comes first, and feed
+//! `Input::Timeout` (or call `handle_timeout(now)`) when the deadline passes. A timeout is
+//! safe early, late or twice; after it the deadline is later than `now` or absent.
+//! [`Machine::drain`] is that loop for a runtime that only passes outputs on.
+//!
+//! Two machines wired to each other in-process, no runtime at all: a Call API client
+//! starts a command, the server's application ends it, and every frame of one is fed to
+//! the other by one generic function.
 //!
 //! ```
-//! use callsig::wtsp::{Client, ClientConfig, ClientOutput, ClientEvent};
-//! use callsig::Timestamp;
+//! use callsig::callapi::{self, ClientEvent, Command, Outcome, ServerEvent};
+//! use callsig::{Input, Machine, Output, Timestamp};
 //!
-//! let mut client = Client::new(ClientConfig::new("wss://core.example.com", "token"));
-//! let mut now = Timestamp::ZERO;
-//! client.connect(now).unwrap();
+//! /// Drains `from`, feeding its frames to `to`; returns `from`'s events.
+//! fn relay<A, B>(now: Timestamp, from: &mut A, to: &mut B) -> Vec<A::Event>
+//! where
+//!     A: Machine<Conn = ()>,
+//!     B: Machine<Conn = ()>,
+//! {
+//!     let (mut frames, mut events) = (Vec::new(), Vec::new());
+//!     from.drain(|output| match output {
+//!         Output::Transmit { text, .. } => frames.push(text),
+//!         Output::Event(e) => events.push(e),
+//!         _ => {}
+//!     });
+//!     for text in &frames {
+//!         to.handle_input(now, Input::Frame { conn: &(), text }).unwrap();
+//!     }
+//!     events
+//! }
 //!
-//! // A runtime's loop, with the network and the clock played by hand.
-//! let mut from_server = vec![
-//!     r#"{"handshake":"state","keepalive_interval":30000,"timestamp":1700000000000,
-//!        "registration":{"status":"registered"},"lines":[null,null]}"#,
-//! ];
-//! let mut sent = Vec::new();
-//! loop {
-//!     // Drain.
-//!     let deadline = loop {
-//!         match client.poll_output() {
-//!             ClientOutput::Connect(_req) => client.handle_open(now).unwrap(),
-//!             ClientOutput::Transmit(text) => sent.push(text),
-//!             ClientOutput::Close { .. } => {}
-//!             ClientOutput::Event(ClientEvent::Ready { .. }) => println!("ready"),
-//!             ClientOutput::Event(_) => {}
-//!             ClientOutput::Timeout(deadline) => break deadline,
-//!             // Outputs a later version adds (the enum is `#[non_exhaustive]`).
-//!             _ => {}
-//!         }
-//!     };
-//!     // Wait for the next input: here, a frame if one is left, else the deadline.
-//!     if let Some(frame) = from_server.pop() {
-//!         client.handle_frame(now, frame);
-//!     } else if let Some(at) = deadline {
-//!         now = at;
-//!         client.handle_timeout(now);
-//!         break;
+//! let now = Timestamp::ZERO;
+//! let mut client = callapi::Client::new(callapi::ClientConfig::default());
+//! let mut server = callapi::Server::new(callapi::ServerConfig::default());
+//!
+//! client.start(now, &Command::CallEnd { callid: "a84b4c76e66710".into() }).unwrap();
+//! relay(now, &mut client, &mut server);
+//! // The server's application hears of the command and ends it.
+//! for event in relay(now, &mut server, &mut client) {
+//!     if let ServerEvent::CommandStarted { cmd_id, .. } = event {
+//!         server.end(now, &cmd_id).unwrap();
 //!     }
 //! }
-//! // The 30 s keepalive fired and sent a keepalive transaction.
-//! assert_eq!(now, Timestamp::from_millis(30_000));
-//! assert!(client.poll_output() != ClientOutput::Timeout(None));
+//! relay(now, &mut server, &mut client);
+//! // The client heard `Started`, then `Ended`.
+//! let events = relay(now, &mut client, &mut server);
+//! assert!(matches!(
+//!     events.last(),
+//!     Some(ClientEvent::Ended { outcome: Outcome::Completed, .. })
+//! ));
 //! ```
 //!
 //! ## Timers
@@ -107,10 +117,12 @@
 #![doc(test(attr(deny(warnings))))]
 
 pub mod callapi;
+mod close_code;
 mod error;
 mod id_map;
 mod json;
 mod json_out;
+mod machine;
 pub mod progress;
 mod raw_json;
 mod routing;
@@ -121,7 +133,9 @@ mod timer;
 pub mod transcript;
 pub mod wtsp;
 
+pub use close_code::CloseCode;
 pub use error::UsageError;
+pub use machine::{ConnectRequest, Input, Machine, Output};
 pub use raw_json::RawJson;
 pub use routing::Routing;
 pub use secret::Secret;

@@ -97,13 +97,13 @@ proptest! {
         let mut to_server = Vec::new();
         while let Some(out) = Some(client.poll_output()) {
             match out {
-                ClientOutput::Transmit(text) => to_server.push(text),
+                ClientOutput::Transmit { text, .. } => to_server.push(text),
                 ClientOutput::Timeout(_) => break,
                 _ => {}
             }
         }
         for frame in &to_server {
-            server.handle_frame(t(1), frame);
+            server.handle_frame(t(1), &(), frame);
         }
         for e in &events {
             server.notify_event(t(2), &cmd_id, e).unwrap();
@@ -111,7 +111,7 @@ proptest! {
         let mut to_client = Vec::new();
         loop {
             match server.poll_output() {
-                ServerOutput::Transmit(text) => to_client.push(text),
+                ServerOutput::Transmit { text, .. } => to_client.push(text),
                 ServerOutput::Timeout(_) => break,
                 _ => {}
             }
@@ -139,6 +139,7 @@ fn the_machines_own_events_are_refused() {
     let mut server = Server::new(ServerConfig::default());
     server.handle_frame(
         t(0),
+        &(),
         r#"{"jsonrpc":"2.0","id":1,"method":"CallEnd","params":{"callid":"c","cmd_id":"e"}}"#,
     );
     for name in ["Started", "Ended", "Error"] {

@@ -46,9 +46,9 @@ impl Pair {
             loop {
                 match self.client.poll_output() {
                     ClientOutput::Timeout(_) => break,
-                    ClientOutput::Transmit(t) => {
+                    ClientOutput::Transmit { conn: (), text: t } => {
                         busy = true;
-                        self.server.handle_frame(self.now, &t);
+                        self.server.handle_frame(self.now, &(), &t);
                     }
                     ClientOutput::Event(e) => {
                         busy = true;
@@ -61,7 +61,7 @@ impl Pair {
             loop {
                 match self.server.poll_output() {
                     ServerOutput::Timeout(_) => break,
-                    ServerOutput::Transmit(t) => {
+                    ServerOutput::Transmit { conn: (), text: t } => {
                         busy = true;
                         to_client.push(t);
                     }
@@ -339,8 +339,8 @@ fn closing_the_connection_cancels_on_both_sides() {
         )
         .unwrap();
     p.settle();
-    p.client.handle_close(p.now);
-    p.server.handle_close(p.now);
+    p.client.handle_close(p.now, None, "");
+    p.server.handle_close(p.now, &(), None);
     p.settle();
     assert_eq!(p.outcome(&a), [Outcome::ConnectionClosed]);
     assert!(p
@@ -412,7 +412,7 @@ fn the_client_survives_the_real_daemon() {
     let mut outbox = Vec::new();
     loop {
         match c.poll_output() {
-            ClientOutput::Transmit(t) => outbox.push(t),
+            ClientOutput::Transmit { conn: (), text: t } => outbox.push(t),
             ClientOutput::Event(e) => events.push(e),
             ClientOutput::Timeout(_) => break,
             _ => {}
@@ -427,7 +427,7 @@ fn the_client_survives_the_real_daemon() {
         match c.poll_output() {
             ClientOutput::Event(e) => events.push(e),
             ClientOutput::Timeout(_) => break,
-            ClientOutput::Transmit(_) => unreachable!(),
+            ClientOutput::Transmit { conn: (), text: _ } => unreachable!(),
             _ => {}
         }
     }

@@ -113,12 +113,12 @@ proptest! {
     #[test]
     fn batch_answers_match_the_specification(batch in prop::collection::vec(element(), 0..8)) {
         let mut s = Server::new(ServerConfig::default());
-        s.handle_frame(t(0), &Value::Array(batch.clone()).to_string());
+        s.handle_frame(t(0), &(), &Value::Array(batch.clone()).to_string());
         let mut frames = Vec::new();
         loop {
             match s.poll_output() {
                 ServerOutput::Timeout(_) => break,
-                ServerOutput::Transmit(text) => frames.push(serde_json::from_str::<Value>(&text).unwrap()),
+                ServerOutput::Transmit { text, .. } => frames.push(serde_json::from_str::<Value>(&text).unwrap()),
                 ServerOutput::Event(_) => {}
                 _ => {}
             }
@@ -179,7 +179,7 @@ fn drain_server(s: &mut Server, w: &mut SWatch) -> Result<Option<Timestamp>, Tes
     loop {
         match s.poll_output() {
             ServerOutput::Timeout(d) => return Ok(d),
-            ServerOutput::Transmit(text) => {
+            ServerOutput::Transmit { text, .. } => {
                 let v: Value = serde_json::from_str(&text).unwrap();
                 for m in v.as_array().cloned().unwrap_or_else(|| vec![v.clone()]) {
                     if let Some(c) = m
@@ -236,7 +236,7 @@ fn apply_sop(s: &mut Server, op: &SOp, now: &mut u64) {
             if *with_id {
                 m["id"] = json!(c);
             }
-            s.handle_frame(at, &m.to_string());
+            let _ = s.handle_frame(at, &(), &m.to_string());
         }
         SOp::Notify(c) => {
             let _ = s.notify(at, &format!("c{c}"), "Progressing", None);
@@ -247,8 +247,12 @@ fn apply_sop(s: &mut Server, op: &SOp, now: &mut u64) {
         SOp::End(c) => {
             let _ = s.end(at, &format!("c{c}"));
         }
-        SOp::Garbage(g) => s.handle_frame(at, g),
-        SOp::Close => s.handle_close(at),
+        SOp::Garbage(g) => {
+            let _ = s.handle_frame(at, &(), g);
+        }
+        SOp::Close => {
+            let _ = s.handle_close(at, &(), None);
+        }
         SOp::Wait(dt) => {
             *now += dt;
             s.handle_timeout(t(*now));
@@ -313,7 +317,7 @@ proptest! {
             let d = drain_server(&mut s, &mut w)?;
             prop_assert!(d.is_none_or(|d| d.as_millis() > now) || !matches!(op, SOp::Wait(_)));
         }
-        s.handle_close(t(now));
+        s.handle_close(t(now), &(), None);
         drain_server(&mut s, &mut w)?;
         // Every command ended (Ended sent) or was cancelled by the close.
         for c in s.running() {
@@ -409,7 +413,7 @@ fn run_client(
                 );
             }
             COp::Garbage(g) => c.handle_frame(at, g),
-            COp::Close => c.handle_close(at),
+            COp::Close => c.handle_close(at, None, ""),
             COp::Wait(dt) => {
                 *now += dt;
                 c.handle_timeout(t(*now));

@@ -48,7 +48,10 @@ fn client_with_call_start() -> (Client, String) {
 }
 
 fn tx(s: &str) -> ServerOutput {
-    ServerOutput::Transmit(s.into())
+    ServerOutput::Transmit {
+        conn: (),
+        text: s.into(),
+    }
 }
 
 #[test]
@@ -56,6 +59,7 @@ fn a_command_is_started_driven_and_ended() {
     let mut s = Server::new(ServerConfig::default());
     s.handle_frame(
         t(0),
+        &(),
         r#"{"jsonrpc":"2.0","id":"r1","method":"CallHold","params":{"callid":"d1","cmd_id":"h"}}"#,
     );
     assert_eq!(
@@ -105,9 +109,10 @@ fn generated_cmd_ids_are_deterministic_and_skip_running_ones() {
     // A client names its command exactly what the server would generate first.
     let taken = "56789abc-1234-4000-8000-000000000001";
     for s in [&mut a, &mut b] {
-        s.handle_frame(t(0), &format!(r#"{{"jsonrpc":"2.0","id":1,"method":"CallEnd","params":{{"callid":"x","cmd_id":"{taken}"}}}}"#));
+        s.handle_frame(t(0), &(), &format!(r#"{{"jsonrpc":"2.0","id":1,"method":"CallEnd","params":{{"callid":"x","cmd_id":"{taken}"}}}}"#));
         s.handle_frame(
             t(0),
+            &(),
             r#"{"jsonrpc":"2.0","id":2,"method":"CallEnd","params":{"callid":"x"}}"#,
         );
     }
@@ -119,7 +124,7 @@ fn generated_cmd_ids_are_deterministic_and_skip_running_ones() {
 #[test]
 fn server_checkpoint_and_restore_give_the_same_future() {
     let mut s = Server::new(ServerConfig::default());
-    s.handle_frame(t(0), r#"{"jsonrpc":"2.0","id":1,"method":"CallStart","params":{"caller":"a","callee":"b","cmd_id":"s"}}"#);
+    s.handle_frame(t(0), &(), r#"{"jsonrpc":"2.0","id":1,"method":"CallStart","params":{"caller":"a","callee":"b","cmd_id":"s"}}"#);
     let mut r: Server = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
     assert_eq!(r, s);
     for m in [&mut s, &mut r] {
@@ -221,26 +226,26 @@ fn client_checkpoint_and_restore_give_the_same_future() {
 fn connections_given_different_seeds_make_different_cmd_ids() {
     // Two connections (or two nodes), each given its own seed: the same requests, no id
     // in common.
-    let ids = |seed: u64| {
-        let mut config = ServerConfig::default();
-        config.cmd_id_seed = seed;
-        let mut s = Server::new(config);
-        let mut ids = Vec::new();
-        for i in 0..50 {
-            s.handle_frame(
-                t(0),
+    let ids =
+        |seed: u64| {
+            let mut config = ServerConfig::default();
+            config.cmd_id_seed = seed;
+            let mut s = Server::new(config);
+            let mut ids = Vec::new();
+            for i in 0..50 {
+                s.handle_frame(
+                t(0), &(),
                 &format!(
                     r#"{{"jsonrpc":"2.0","id":{i},"method":"CallEnd","params":{{"callid":"c"}}}}"#
-                ),
-            );
-            for o in drain_server(&mut s) {
-                if let ServerOutput::Event(ServerEvent::CommandStarted { cmd_id, .. }) = o {
-                    ids.push(cmd_id.to_string());
+                ));
+                for o in drain_server(&mut s) {
+                    if let ServerOutput::Event(ServerEvent::CommandStarted { cmd_id, .. }) = o {
+                        ids.push(cmd_id.to_string());
+                    }
                 }
             }
-        }
-        ids
-    };
+            ids
+        };
     let (a, b) = (ids(1), ids(2));
     assert_eq!(a.len(), 50);
     assert!(a.iter().all(|id| !b.contains(id)), "{a:?} {b:?}");
@@ -256,11 +261,11 @@ fn a_large_batch_gets_one_small_answer() {
     let n = (ServerConfig::default().max_frame_len - 2) / 2;
     let frame = format!("[{}1]", "1,".repeat(n - 1));
     assert!(frame.len() <= ServerConfig::default().max_frame_len);
-    s.handle_frame(t(0), &frame);
+    s.handle_frame(t(0), &(), &frame);
     let sent: Vec<String> = drain_server(&mut s)
         .into_iter()
         .filter_map(|o| match o {
-            ServerOutput::Transmit(text) => Some(text),
+            ServerOutput::Transmit { text, .. } => Some(text),
             _ => None,
         })
         .collect();
@@ -270,9 +275,9 @@ fn a_large_batch_gets_one_small_answer() {
     // A batch of exactly the limit is answered element by element.
     let max = ServerConfig::default().max_batch;
     let frame = format!("[{}1]", "1,".repeat(max - 1));
-    s.handle_frame(t(0), &frame);
+    s.handle_frame(t(0), &(), &frame);
     let out = drain_server(&mut s);
-    let ServerOutput::Transmit(text) = &out[0] else {
+    let ServerOutput::Transmit { text, .. } = &out[0] else {
         panic!("{out:?}")
     };
     let answers: Vec<serde_json::Value> = serde_json::from_str(text).unwrap();

@@ -79,7 +79,7 @@ async fn an_unknown_session_is_closed_with_4201_and_not_retried() {
     };
     assert_eq!(
         (code, reconnect_at),
-        (Some(callsig::wtsp::CloseCode::SessionMissed), None)
+        (Some(callsig::CloseCode::SessionMissed), None)
     );
 }
 

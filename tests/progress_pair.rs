@@ -25,9 +25,9 @@ fn alerting(callee: ClientConfig) -> (LoopNet, usize, usize) {
     net.server.create_call(net.now, "c1", "tA", "tB").unwrap();
     let a = net.add(party(Role::Caller, "tA"));
     let b = net.add(callee);
-    net.open(a, None);
+    net.open_call(a, None);
     net.advance_by(100);
-    net.open(b, None);
+    net.open_call(b, None);
     (net, a, b)
 }
 
@@ -40,7 +40,7 @@ fn terminated(reason: Reason) -> Option<Outcome> {
 #[test]
 fn a_full_call_setup_connects_both_parties() {
     let (mut net, a, b) = alerting(party(Role::Callee, "tB"));
-    assert_eq!(net.peers[b].states, [State::Init, State::Alerting]);
+    assert_eq!(net.states(b), [State::Init, State::Alerting]);
     let now = net.now;
     net.peers[b].client.accept(now).unwrap();
     net.settle();
@@ -57,7 +57,7 @@ fn a_full_call_setup_connects_both_parties() {
     }
     // Both parties saw the same states (the caller also saw init before alerting).
     assert_eq!(
-        net.peers[a].states,
+        net.states(a),
         [
             State::Init,
             State::Alerting,
@@ -66,7 +66,7 @@ fn a_full_call_setup_connects_both_parties() {
             State::Connected
         ]
     );
-    assert_eq!(net.peers[b].states, net.peers[a].states);
+    assert_eq!(net.states(b), net.states(a));
 }
 
 #[test]
@@ -74,7 +74,7 @@ fn the_supervisory_timer_ends_a_call_the_callee_never_joins() {
     let mut net = LoopNet::new(ServerConfig::default());
     net.server.create_call(net.now, "c1", "tA", "tB").unwrap();
     let a = net.add(party(Role::Caller, "tA"));
-    net.open(a, None);
+    net.open_call(a, None);
     net.advance(ms(9_999));
     assert_eq!(net.outcome(a), None);
     net.advance(ms(10_000));
@@ -132,7 +132,7 @@ fn the_callee_alerting_timer_terminates_with_timeout() {
 fn a_party_leaving_ends_the_call_with_closed() {
     let (mut net, a, b) = alerting(party(Role::Callee, "tB"));
     let conn = net.peers[b].conn.take().unwrap();
-    let _ = net.server.handle_close(net.now, &conn);
+    let _ = net.server.handle_close(net.now, &conn, None);
     net.settle();
     assert_eq!(net.outcome(a).cloned(), terminated(Reason::Closed));
 }
@@ -143,7 +143,7 @@ fn a_silent_server_fails_the_setup_after_the_response_timer() {
     net.server.create_call(net.now, "c1", "tA", "tB").unwrap();
     net.up = false;
     let a = net.add(party(Role::Caller, "tA"));
-    net.open(a, None);
+    net.open_call(a, None);
     net.advance(ms(5_000));
     assert!(matches!(net.outcome(a), Some(Outcome::Failed { why }) if why.contains("no response")));
 }
@@ -152,7 +152,7 @@ fn a_silent_server_fails_the_setup_after_the_response_timer() {
 fn when_one_callee_device_accepts_the_others_are_answered_elsewhere() {
     let (mut net, a, phone) = alerting(party(Role::Callee, "tB"));
     let laptop = net.add(party(Role::Callee, "tB"));
-    net.open(laptop, None);
+    net.open_call(laptop, None);
     let now = net.now;
     net.peers[laptop].client.accept(now).unwrap();
     net.settle();

@@ -308,7 +308,7 @@ fn run(
                 let _ = s.handle_frame(at, d, g);
             }
             Op::Close(d) => {
-                let _ = s.handle_close(at, d);
+                let _ = s.handle_close(at, d, None);
             }
             Op::AppTerminate => {
                 let _ = s.terminate_call(at, "c", Reason::Cancel);
@@ -455,7 +455,7 @@ fn run_client(
                 o => {
                     if matches!(o, ClientOutput::Event(ClientEvent::Ended(_))) {
                         *ended += 1;
-                    } else if matches!(o, ClientOutput::Transmit(_)) {
+                    } else if matches!(o, ClientOutput::Transmit { conn: (), text: _ }) {
                         prop_assert_eq!(*ended, 0, "nothing is sent after the setup ended");
                     }
                     log.push(o);
@@ -483,7 +483,7 @@ fn run_client(
             COp::Echo => {
                 let _ = c.echo(at, RawJson::new("[1]").unwrap());
             }
-            COp::Close => c.handle_close(at),
+            COp::Close => c.handle_close(at, None, ""),
             COp::Wait(dt) => {
                 let target = *now + dt;
                 while let Some((d, _)) = c.next_timer().filter(|(d, _)| d.as_millis() <= target) {
@@ -521,7 +521,7 @@ proptest! {
         prop_assert_eq!(&log[before..], &log2[..]);
         // Every message the client writes, the server can read.
         for o in &log {
-            if let ClientOutput::Transmit(text) = o {
+            if let ClientOutput::Transmit { text, .. } = o {
                 prop_assert!(ClientMessage::decode(text).is_ok(), "{}", text);
             }
         }

@@ -123,12 +123,12 @@ fn terminate_copies_the_reason_and_closes_everyone() {
     );
     assert!(out.contains(&ServerOutput::Close {
         conn: 1,
-        code: 1000,
+        code: callsig::CloseCode::Normal,
         reason: "terminated".into()
     }));
     assert!(out.contains(&ServerOutput::Close {
         conn: 2,
-        code: 1000,
+        code: callsig::CloseCode::Normal,
         reason: "terminated".into()
     }));
     assert_eq!(s.connection_count(), 0);
@@ -176,7 +176,7 @@ fn server_limits_and_misuse() {
         Err(UsageError::LimitReached { what: "calls", .. })
     ));
     assert_eq!(s.handle_frame(t(0), &9, "{}"), Routing::NotMine);
-    assert_eq!(s.handle_close(t(0), &9), Routing::NotMine);
+    assert_eq!(s.handle_close(t(0), &9, None), Routing::NotMine);
 }
 
 #[test]
@@ -229,7 +229,10 @@ fn accept_sends_the_action_and_times_the_answer() {
     assert_eq!(
         drain_client(&mut c),
         [
-            ClientOutput::Transmit(r#"{"messageType":"action","event":"accept"}"#.into()),
+            ClientOutput::Transmit {
+                conn: (),
+                text: r#"{"messageType":"action","event":"accept"}"#.into()
+            },
             ClientOutput::Timeout(Some(t(5_100))),
         ]
     );
@@ -254,7 +257,7 @@ fn the_setup_ends_exactly_once() {
         t(10),
         r#"{"messageType":"progress","state":"terminated","reason":"cancel"}"#,
     );
-    c.handle_close(t(11));
+    c.handle_close(t(11), None, "");
     c.handle_timeout(t(100_000));
     let ended: Vec<_> = drain_client(&mut c)
         .into_iter()

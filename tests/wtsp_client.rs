@@ -3,9 +3,10 @@
 use std::time::Duration;
 
 use callsig::wtsp::{
-    Client, ClientConfig, ClientEvent, ClientOutput, ClientState, ClientTimer, CloseCode, Line,
-    Message, RequestKind, TransactionId, TransactionOutcome,
+    Client, ClientConfig, ClientEvent, ClientOutput, ClientState, ClientTimer, Line, Message,
+    RequestKind, TransactionId, TransactionOutcome,
 };
+use callsig::CloseCode;
 use callsig::{Timestamp, UsageError};
 
 fn t(ms: u64) -> Timestamp {
@@ -120,9 +121,10 @@ fn keepalive_sends_a_transaction_and_a_missing_echo_closes_and_reconnects() {
     assert_eq!(
         drain(&mut c),
         [
-            ClientOutput::Transmit(
-                r#"{"handshake":"keepalive","transaction":"transaction-1"}"#.into()
-            ),
+            ClientOutput::Transmit {
+                conn: (),
+                text: r#"{"handshake":"keepalive","transaction":"transaction-1"}"#.into()
+            },
             ClientOutput::Timeout(Some(t(40_000)))
         ]
     );
@@ -131,6 +133,7 @@ fn keepalive_sends_a_transaction_and_a_missing_echo_closes_and_reconnects() {
         drain(&mut c),
         [
             ClientOutput::Close {
+                conn: (),
                 code: CloseCode::Normal,
                 reason: "keepalive timeout".into()
             },
@@ -366,7 +369,7 @@ fn a_seeded_first_transaction_numbers_every_request() {
     c.handle_open(t(1)).unwrap();
     c.handle_frame(t(2), STATE);
     let out = drain(&mut c);
-    let ClientOutput::Transmit(text) = &out[1] else {
+    let ClientOutput::Transmit { text, .. } = &out[1] else {
         panic!("{out:?}")
     };
     let Message::Request(r) = Message::decode(text).unwrap() else {

@@ -3,9 +3,10 @@
 mod common;
 
 use callsig::wtsp::{
-    CallPhase, ClientConfig, ClientEvent, ClientState, CloseCode, Jsep, KnownCall, Line,
-    ReconcileAction, RequestKind, ServerConfig, ServerEvent, TransactionOutcome,
+    CallPhase, ClientConfig, ClientEvent, ClientState, Jsep, KnownCall, Line, ReconcileAction,
+    RequestKind, ServerConfig, ServerEvent, TransactionOutcome,
 };
+use callsig::CloseCode;
 use callsig::Timestamp;
 use common::Net;
 

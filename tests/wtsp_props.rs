@@ -2,11 +2,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use callsig::wtsp::CloseCode;
 use callsig::wtsp::{
     Attach, Client, ClientConfig, ClientEvent, ClientOutput, Jsep, Line, Message, RequestKind,
     ResponseKind, Server, ServerConfig, ServerEvent, ServerOutput, TransactionId,
 };
+use callsig::CloseCode;
 use callsig::Timestamp;
 use proptest::prelude::*;
 

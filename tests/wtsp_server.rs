@@ -1,9 +1,10 @@
 //! WTSP server transitions: feed one input, assert the exact outputs.
 
 use callsig::wtsp::{
-    Attach, CloseCode, ConnState, Delivery, Event, EventKind, Line, Message, ResponseKind, Routing,
-    Server, ServerConfig, ServerEvent, ServerOutput, ServerTimer,
+    Attach, ConnState, Delivery, Event, EventKind, Line, Message, ResponseKind, Server,
+    ServerConfig, ServerEvent, ServerOutput, ServerTimer,
 };
+use callsig::{CloseCode, Routing};
 use callsig::{Timestamp, UsageError};
 
 fn t(ms: u64) -> Timestamp {

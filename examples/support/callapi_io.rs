@@ -179,7 +179,7 @@ async fn connection(
             let now = clock.now();
             match server.poll_output() {
                 ServerOutput::Timeout(d) => break d,
-                ServerOutput::Transmit(text) => {
+                ServerOutput::Transmit { text, .. } => {
                     log(now, format!("conn {conn} → {text}"));
                     if let Some(w) = &writer {
                         let _ = w.send(Ws::Text(text));
@@ -215,10 +215,10 @@ async fn connection(
                     }
                     Some(Input::Frame(_, text)) => {
                         log(now, format!("conn {conn} ← {text}"));
-                        server.handle_frame(now, &text);
+                        let _ = server.handle_frame(now, &(), &text);
                     }
                     Some(Input::Closed(..)) | None => {
-                        server.handle_close(now);
+                        let _ = server.handle_close(now, &(), None);
                         // Drain the cancellations, then stop.
                         while !matches!(server.poll_output(), ServerOutput::Timeout(_)) {}
                         return;
@@ -275,12 +275,12 @@ pub async fn run_client(
             let now = clock.now();
             match client.poll_output() {
                 ClientOutput::Timeout(d) => break d,
-                ClientOutput::Transmit(text) => {
+                ClientOutput::Transmit { text, .. } => {
                     trace(now, format!("→ {text}"));
                     if let Some(s) = ws.as_mut() {
                         if s.send(Ws::Text(text)).await.is_err() {
                             ws = None;
-                            client.handle_close(clock.now());
+                            client.handle_close(clock.now(), None, "send failed");
                         }
                     }
                 }
@@ -315,7 +315,7 @@ pub async fn run_client(
                     }
                     Some(Ok(Ws::Close(_))) | Some(Err(_)) | None => {
                         ws = None;
-                        client.handle_close(now);
+                        client.handle_close(now, None, "");
                     }
                     Some(Ok(_)) => {}
                 }

@@ -52,14 +52,14 @@ pub async fn serve(
                 ServerOutput::Transmit { conn, text } => {
                     trace(now, format!("conn {conn} → {text}"));
                     if let Some(w) = writers.get(&conn) {
-                        let _ = w.send(Ws::Text(text.to_string()));
+                        let _ = w.send(Ws::Text(text));
                     }
                 }
                 ServerOutput::Close { conn, code, reason } => {
                     trace(now, format!("conn {conn} close {code} {reason}"));
                     if let Some(w) = writers.remove(&conn) {
                         let frame = CloseFrame {
-                            code: CloseCode::from(code),
+                            code: CloseCode::from(u16::from(code)),
                             reason: reason.into(),
                         };
                         let _ = w.send(Ws::Close(Some(frame)));
@@ -93,7 +93,7 @@ pub async fn serve(
                     }
                     Input::Closed(conn, _) => {
                         writers.remove(&conn);
-                        let _ = server.handle_close(now, &conn);
+                        let _ = server.handle_close(now, &conn, None);
                     }
                 }
             }
@@ -183,20 +183,20 @@ pub async fn run_client(mut client: Client, url: &str, script: &mut Script, mut 
             let now = clock.now();
             match client.poll_output() {
                 ClientOutput::Timeout(d) => break d,
-                ClientOutput::Transmit(text) => {
+                ClientOutput::Transmit { text, .. } => {
                     trace(now, format!("→ {text}"));
                     if let Some(s) = ws.as_mut() {
                         if s.send(Ws::Text(text)).await.is_err() {
                             ws = None;
-                            client.handle_close(clock.now());
+                            client.handle_close(clock.now(), None, "send failed");
                         }
                     }
                 }
-                ClientOutput::Close { code, reason } => {
+                ClientOutput::Close { code, reason, .. } => {
                     trace(now, format!("close {code} {reason}"));
                     if let Some(mut s) = ws.take() {
                         let frame = CloseFrame {
-                            code: CloseCode::from(code),
+                            code: CloseCode::from(u16::from(code)),
                             reason: reason.into(),
                         };
                         let _ = s.close(Some(frame)).await;
@@ -227,7 +227,7 @@ pub async fn run_client(mut client: Client, url: &str, script: &mut Script, mut 
                     }
                     Some(Ok(Ws::Close(_))) | Some(Err(_)) | None => {
                         ws = None;
-                        client.handle_close(now);
+                        client.handle_close(now, None, "");
                     }
                     Some(Ok(_)) => {}
                 }

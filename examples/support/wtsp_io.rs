@@ -64,7 +64,7 @@ pub async fn serve(listener: TcpListener, config: ServerConfig, mut trace: Trace
                     Input::Closed(conn, code) => {
                         trace(now, format!("conn {conn} closed by peer ({code:?})"));
                         writers.remove(&conn);
-                        let _ = server.handle_close(now, &conn, code.map(callsig::wtsp::CloseCode::from));
+                        let _ = server.handle_close(now, &conn, code.map(callsig::CloseCode::from));
                     }
                 }
             }
@@ -130,7 +130,7 @@ fn simulate_core(
                 let _ = server.reject(
                     now,
                     conn,
-                    callsig::wtsp::CloseCode::SessionMissed,
+                    callsig::CloseCode::SessionMissed,
                     "session missed",
                 );
             } else {
@@ -234,14 +234,14 @@ pub async fn run_client(mut client: Client, app: &mut dyn ClientApp, mut trace: 
             let now = clock.now();
             match client.poll_output() {
                 ClientOutput::Timeout(d) => break d,
-                ClientOutput::Transmit(text) => {
+                ClientOutput::Transmit { text, .. } => {
                     trace(now, format!("→ {text}"));
                     if let Some(s) = ws.as_mut() {
                         if s.send(Ws::Text(text)).await.is_err() {
                             ws = None;
                             client.handle_close(
                                 clock.now(),
-                                Some(callsig::wtsp::CloseCode::Abnormal),
+                                Some(callsig::CloseCode::Abnormal),
                                 "send failed",
                             );
                         }
@@ -257,7 +257,7 @@ pub async fn run_client(mut client: Client, app: &mut dyn ClientApp, mut trace: 
                         Err(e) => client.handle_close(clock.now(), None, &e),
                     }
                 }
-                ClientOutput::Close { code, reason } => {
+                ClientOutput::Close { code, reason, .. } => {
                     trace(now, format!("close {code} {reason}"));
                     if let Some(mut s) = ws.take() {
                         let frame = CloseFrame {
@@ -293,12 +293,12 @@ pub async fn run_client(mut client: Client, app: &mut dyn ClientApp, mut trace: 
                         ws = None;
                         let (code, reason) = f.map_or((None, String::new()), |f| (Some(u16::from(f.code)), f.reason.into_owned()));
                         trace(now, format!("closed by server {code:?} {reason}"));
-                        client.handle_close(now, code.map(callsig::wtsp::CloseCode::from), &reason);
+                        client.handle_close(now, code.map(callsig::CloseCode::from), &reason);
                     }
                     Some(Ok(_)) => {}
                     Some(Err(_)) | None => {
                         ws = None;
-                        client.handle_close(now, Some(callsig::wtsp::CloseCode::Abnormal), "connection lost");
+                        client.handle_close(now, Some(callsig::CloseCode::Abnormal), "connection lost");
                     }
                 }
             }

@@ -9,6 +9,9 @@ use callsig::callapi::{Client, ClientConfig, ClientEvent, ClientOutput};
 use callsig::Timestamp;
 use libfuzzer_sys::fuzz_target;
 
+#[path = "settle.rs"]
+mod settle;
+
 #[derive(Arbitrary, Debug)]
 enum Op {
     Command(u8),
@@ -19,15 +22,10 @@ enum Op {
     Wait(u16),
 }
 
-fn drain(c: &mut Client, ended: &mut BTreeSet<String>) -> Option<Timestamp> {
-    loop {
-        match c.poll_output() {
-            ClientOutput::Timeout(d) => return d,
-            ClientOutput::Event(ClientEvent::Ended { cmd_id, .. }) => {
-                assert!(ended.insert(cmd_id.to_string()), "a command ended twice");
-            }
-            _ => {}
-        }
+/// Every command ends at most once.
+fn check(ended: &mut BTreeSet<String>, o: ClientOutput) {
+    if let ClientOutput::Event(ClientEvent::Ended { cmd_id, .. }) = o {
+        assert!(ended.insert(cmd_id.to_string()), "a command ended twice");
     }
 }
 
@@ -45,26 +43,21 @@ fuzz_target!(|ops: Vec<Op>| {
                 let method = callsig::callapi::METHODS[(m % 7) as usize];
                 let _ = c.command(at, method, serde_json::Map::new());
             }
-            Op::Frame(f) => c.handle_frame(at, &f),
+            Op::Frame(f) => settle::frame(&mut c, at, &(), &f),
             Op::Result { id, own } => {
                 let cmd = if own { format!("cmd-{}", id % 8) } else { format!("s{}", id % 8) };
-                c.handle_frame(at, &serde_json::json!({"jsonrpc": "2.0", "id": id % 8, "result": {"cmd_id": cmd}}).to_string());
+                settle::frame(&mut c, at, &(), &serde_json::json!({"jsonrpc": "2.0", "id": id % 8, "result": {"cmd_id": cmd}}).to_string());
             }
             Op::Notify { cmd, event, status } => {
                 let event = ["Ended", "Error", "Reply", "Started", "X"][(event % 5) as usize];
                 let key = if status { "status" } else { "event" };
                 let mut params = serde_json::json!({"cmd_id": format!("cmd-{}", cmd % 8)});
                 params[key] = serde_json::json!(event);
-                c.handle_frame(at, &serde_json::json!({"jsonrpc": "2.0", "method": "CallStart", "params": params}).to_string());
+                settle::frame(&mut c, at, &(), &serde_json::json!({"jsonrpc": "2.0", "method": "CallStart", "params": params}).to_string());
             }
-            Op::Close => c.handle_close(at),
+            Op::Close => settle::close(&mut c, at, &(), None),
             Op::Wait(dt) => now += u64::from(dt) * 64,
         }
-        let mut deadline = drain(&mut c, &mut ended);
-        while let Some(d) = deadline.filter(|d| d.as_millis() <= now) {
-            c.handle_timeout(d);
-            deadline = drain(&mut c, &mut ended);
-            assert!(deadline.is_none_or(|n| n > d), "the deadline did not move");
-        }
+        settle::settle(&mut c, now, |_, o| check(&mut ended, o));
     }
 });

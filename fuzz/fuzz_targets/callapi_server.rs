@@ -9,6 +9,9 @@ use callsig::callapi::{Server, ServerConfig, ServerOutput};
 use callsig::Timestamp;
 use libfuzzer_sys::fuzz_target;
 
+#[path = "settle.rs"]
+mod settle;
+
 #[derive(Arbitrary, Debug)]
 enum Op {
     Frame(String),
@@ -20,22 +23,16 @@ enum Op {
     Wait(u16),
 }
 
-fn drain(s: &mut Server, ended: &mut BTreeSet<String>) -> Option<Timestamp> {
-    loop {
-        match s.poll_output() {
-            ServerOutput::Timeout(d) => return d,
-            ServerOutput::Transmit(text) => {
-                let v: serde_json::Value = serde_json::from_str(&text).expect("the server writes JSON");
-                let p = &v["params"];
-                if let (Some(c), Some(e)) = (p["cmd_id"].as_str(), p["event"].as_str()) {
-                    assert!(!ended.contains(c), "{e} after Ended");
-                    if e == "Ended" {
-                        ended.insert(c.to_owned());
-                    }
-                }
+/// Nothing is sent for a command after its `Ended`.
+fn check(ended: &mut BTreeSet<String>, o: ServerOutput) {
+    if let ServerOutput::Transmit { text, .. } = o {
+        let v: serde_json::Value = serde_json::from_str(&text).expect("the server writes JSON");
+        let p = &v["params"];
+        if let (Some(c), Some(e)) = (p["cmd_id"].as_str(), p["event"].as_str()) {
+            assert!(!ended.contains(c), "{e} after Ended");
+            if e == "Ended" {
+                ended.insert(c.to_owned());
             }
-            ServerOutput::Event(_) => {}
-            _ => {}
         }
     }
 }
@@ -49,7 +46,7 @@ fuzz_target!(|ops: Vec<Op>| {
     for op in ops {
         let at = Timestamp::from_millis(now);
         match op {
-            Op::Frame(f) => s.handle_frame(at, &f),
+            Op::Frame(f) => settle::frame(&mut s, at, &(), &f),
             Op::Command { method, cmd, id } => {
                 let method = callsig::callapi::METHODS[(method % 7) as usize];
                 let cmd = format!("c{}", cmd % 4);
@@ -62,7 +59,7 @@ fuzz_target!(|ops: Vec<Op>| {
                 if id {
                     m["id"] = serde_json::json!(1);
                 }
-                s.handle_frame(at, &m.to_string());
+                settle::frame(&mut s, at, &(), &m.to_string());
             }
             Op::Notify { cmd, event } => {
                 let _ = s.notify(at, &format!("c{}", cmd % 4), &event, None);
@@ -73,14 +70,9 @@ fuzz_target!(|ops: Vec<Op>| {
             Op::End { cmd } => {
                 let _ = s.end(at, &format!("c{}", cmd % 4));
             }
-            Op::Close => s.handle_close(at),
+            Op::Close => settle::close(&mut s, at, &(), None),
             Op::Wait(dt) => now += u64::from(dt) * 16,
         }
-        let mut deadline = drain(&mut s, &mut ended);
-        while let Some(d) = deadline.filter(|d| d.as_millis() <= now) {
-            s.handle_timeout(d);
-            deadline = drain(&mut s, &mut ended);
-            assert!(deadline.is_none_or(|n| n > d), "the deadline did not move");
-        }
+        settle::settle(&mut s, now, |_, o| check(&mut ended, o));
     }
 });

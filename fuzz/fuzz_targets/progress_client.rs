@@ -7,6 +7,9 @@ use callsig::progress::{Client, ClientConfig, ClientEvent, ClientOutput, RawJson
 use callsig::Timestamp;
 use libfuzzer_sys::fuzz_target;
 
+#[path = "settle.rs"]
+mod settle;
+
 #[derive(Arbitrary, Debug)]
 enum Op {
     Open,
@@ -19,17 +22,15 @@ enum Op {
     Wait(u16),
 }
 
-fn drain(c: &mut Client, ended: &mut u32) -> Option<Timestamp> {
-    loop {
-        match c.poll_output() {
-            ClientOutput::Timeout(d) => return d,
-            ClientOutput::Event(ClientEvent::Ended(_)) => {
-                *ended += 1;
-                assert!(*ended <= 1, "the setup ended twice");
-            }
-            ClientOutput::Transmit(_) => assert_eq!(*ended, 0, "sent after the setup ended"),
-            _ => {}
+/// The setup ends at most once, and nothing is sent after it ended.
+fn check(ended: &mut u32, o: ClientOutput) {
+    match o {
+        ClientOutput::Event(ClientEvent::Ended(_)) => {
+            *ended += 1;
+            assert!(*ended <= 1, "the setup ended twice");
         }
+        ClientOutput::Transmit { .. } => assert_eq!(*ended, 0, "sent after the setup ended"),
+        _ => {}
     }
 }
 
@@ -46,7 +47,7 @@ fuzz_target!(|input: (bool, Vec<Op>)| {
             Op::Open => {
                 let _ = c.handle_open(at);
             }
-            Op::Frame(f) => c.handle_frame(at, &f),
+            Op::Frame(f) => settle::frame(&mut c, at, &(), &f),
             Op::Accept => {
                 let _ = c.accept(at);
             }
@@ -59,14 +60,9 @@ fuzz_target!(|input: (bool, Vec<Op>)| {
             Op::Echo => {
                 let _ = c.echo(at, RawJson::new("{}").unwrap());
             }
-            Op::Close => c.handle_close(at),
+            Op::Close => settle::close(&mut c, at, &(), None),
             Op::Wait(dt) => now += u64::from(dt) * 16,
         }
-        let mut deadline = drain(&mut c, &mut ended);
-        while let Some(d) = deadline.filter(|d| d.as_millis() <= now) {
-            c.handle_timeout(d);
-            deadline = drain(&mut c, &mut ended);
-            assert!(deadline.is_none_or(|n| n > d), "the deadline did not move");
-        }
+        settle::settle(&mut c, now, |_, o| check(&mut ended, o));
     }
 });

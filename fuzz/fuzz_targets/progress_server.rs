@@ -9,6 +9,9 @@ use callsig::progress::{Reason, Server, ServerConfig, ServerEvent, ServerOutput}
 use callsig::Timestamp;
 use libfuzzer_sys::fuzz_target;
 
+#[path = "settle.rs"]
+mod settle;
+
 #[derive(Arbitrary, Debug)]
 enum Op {
     Create { call: u8 },
@@ -22,27 +25,19 @@ enum Op {
     Wait(u16),
 }
 
-fn drain(s: &mut Server<u8>, open: &mut BTreeSet<u8>) -> Option<Timestamp> {
-    let mut ended: Vec<String> = Vec::new();
-    loop {
-        match s.poll_output() {
-            ServerOutput::Timeout(d) => {
-                for call in ended {
-                    let left = s.call(&call).map_or(0, |c| c.devices.iter().map(Vec::len).sum());
-                    assert_eq!(left, 0, "connections left on an ended call");
-                }
-                return d;
-            }
-            ServerOutput::Transmit { conn, .. } => assert!(open.contains(&conn), "sent to a closed connection"),
-            ServerOutput::Close { conn, .. } | ServerOutput::Event(ServerEvent::Closed { conn, .. }) => {
-                open.remove(&conn);
-            }
-            ServerOutput::Event(ServerEvent::StateChanged { call_id, state, .. }) if state.is_final() => {
-                ended.push(call_id.to_string())
-            }
-            ServerOutput::Event(_) => {}
-            _ => {}
+/// Nothing is sent to a closed connection; an ended call keeps no connection.
+fn check(s: &Server<u8>, open: &mut BTreeSet<u8>, o: ServerOutput<u8>) {
+    match o {
+        ServerOutput::Transmit { conn, .. } => assert!(open.contains(&conn), "sent to a closed connection"),
+        ServerOutput::Close { conn, .. } | ServerOutput::Event(ServerEvent::Closed { conn, .. }) => {
+            open.remove(&conn);
         }
+        ServerOutput::Event(ServerEvent::StateChanged { call_id, state, .. }) if state.is_final() => {
+            // Its connections are closed before the event.
+            let left = s.call(&call_id).map_or(0, |c| c.devices.iter().map(Vec::len).sum());
+            assert_eq!(left, 0, "connections left on an ended call");
+        }
+        _ => {}
     }
 }
 
@@ -74,18 +69,18 @@ fuzz_target!(|ops: Vec<Op>| {
                     hello.push_str(&format!(r#","callId":"c{}""#, c % 5));
                 }
                 hello.push('}');
-                let _ = s.handle_frame(at, &(conn % 8), &hello);
+                settle::frame(&mut s, at, &(conn % 8), &hello);
             }
             Op::Action { conn, event, reason } => {
                 let event = ["accept", "media-up", "terminate", "other"][(event % 4) as usize];
                 let m = serde_json::json!({"messageType": "action", "event": event, "reason": reason});
-                let _ = s.handle_frame(at, &(conn % 8), &m.to_string());
+                settle::frame(&mut s, at, &(conn % 8), &m.to_string());
             }
             Op::Frame { conn, text } => {
-                let _ = s.handle_frame(at, &(conn % 8), &text);
+                settle::frame(&mut s, at, &(conn % 8), &text);
             }
             Op::Close { conn } => {
-                let _ = s.handle_close(at, &(conn % 8));
+                settle::close(&mut s, at, &(conn % 8), None);
             }
             Op::Terminate { call } => {
                 let _ = s.terminate_call(at, &format!("c{}", call % 5), Reason::Cancel);
@@ -95,11 +90,6 @@ fuzz_target!(|ops: Vec<Op>| {
             }
             Op::Wait(dt) => now += u64::from(dt) * 16,
         }
-        let mut deadline = drain(&mut s, &mut open);
-        while let Some(d) = deadline.filter(|d| d.as_millis() <= now) {
-            s.handle_timeout(d);
-            deadline = drain(&mut s, &mut open);
-            assert!(deadline.is_none_or(|n| n > d), "the deadline did not move");
-        }
+        settle::settle(&mut s, now, |s, o| check(s, &mut open, o));
     }
 });

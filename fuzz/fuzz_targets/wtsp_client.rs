@@ -5,9 +5,12 @@
 use std::collections::BTreeSet;
 
 use arbitrary::Arbitrary;
-use callsig::wtsp::{Client, ClientConfig, ClientEvent, ClientOutput, CloseCode, Jsep, Line, RequestKind, TransactionId};
+use callsig::wtsp::{Client, ClientConfig, ClientEvent, ClientOutput, Jsep, Line, RequestKind, TransactionId};
 use callsig::Timestamp;
 use libfuzzer_sys::fuzz_target;
+
+#[path = "settle.rs"]
+mod settle;
 
 #[derive(Arbitrary, Debug)]
 enum Op {
@@ -20,15 +23,10 @@ enum Op {
     Wait(u16),
 }
 
-fn drain(c: &mut Client, ended: &mut BTreeSet<TransactionId>) -> Option<Timestamp> {
-    loop {
-        match c.poll_output() {
-            ClientOutput::Timeout(d) => return d,
-            ClientOutput::Event(ClientEvent::TransactionEnded { transaction, .. }) => {
-                assert!(ended.insert(transaction), "a transaction ended twice");
-            }
-            _ => {}
-        }
+/// No transaction ends twice.
+fn check(ended: &mut BTreeSet<TransactionId>, o: ClientOutput) {
+    if let ClientOutput::Event(ClientEvent::TransactionEnded { transaction, .. }) = o {
+        assert!(ended.insert(transaction), "a transaction ended twice");
     }
 }
 
@@ -45,8 +43,8 @@ fuzz_target!(|ops: Vec<Op>| {
             Op::Open => {
                 let _ = c.handle_open(at);
             }
-            Op::Close(code) => c.handle_close(at, code.map(CloseCode::from), ""),
-            Op::Frame(f) => c.handle_frame(at, &f),
+            Op::Close(code) => settle::close(&mut c, at, &(), code),
+            Op::Frame(f) => settle::frame(&mut c, at, &(), &f),
             Op::Request { kind, line, call } => {
                 let kind = match kind % 4 {
                     0 => RequestKind::OutgoingCall {
@@ -66,11 +64,6 @@ fuzz_target!(|ops: Vec<Op>| {
             Op::Disconnect => c.disconnect(at),
             Op::Wait(dt) => now += u64::from(dt) * 16,
         }
-        let mut deadline = drain(&mut c, &mut ended);
-        while let Some(d) = deadline.filter(|d| d.as_millis() <= now) {
-            c.handle_timeout(d);
-            deadline = drain(&mut c, &mut ended);
-            assert!(deadline.is_none_or(|n| n > d), "the deadline did not move");
-        }
+        settle::settle(&mut c, now, |_, o| check(&mut ended, o));
     }
 });

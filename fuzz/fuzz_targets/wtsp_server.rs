@@ -9,6 +9,9 @@ use callsig::wtsp::{Attach, Message, ResponseKind, Server, ServerConfig, ServerE
 use callsig::Timestamp;
 use libfuzzer_sys::fuzz_target;
 
+#[path = "settle.rs"]
+mod settle;
+
 #[derive(Arbitrary, Debug)]
 enum Op {
     Open { conn: u8, url: String, protocol: bool },
@@ -21,19 +24,16 @@ enum Op {
     Wait(u16),
 }
 
-fn drain(s: &mut Server<u8>, open: &mut BTreeSet<u8>) -> Option<Timestamp> {
-    loop {
-        match s.poll_output() {
-            ServerOutput::Timeout(d) => return d,
-            ServerOutput::Transmit { conn, .. } => {
-                assert!(open.contains(&conn), "sent to a closed connection");
-            }
-            ServerOutput::Close { conn, .. } | ServerOutput::Event(ServerEvent::Closed { conn, .. }) => {
-                open.remove(&conn);
-            }
-            ServerOutput::Event(_) => {}
-            _ => {}
+/// Nothing is sent to a closed connection.
+fn check(open: &mut BTreeSet<u8>, o: ServerOutput<u8>) {
+    match o {
+        ServerOutput::Transmit { conn, .. } => {
+            assert!(open.contains(&conn), "sent to a closed connection");
         }
+        ServerOutput::Close { conn, .. } | ServerOutput::Event(ServerEvent::Closed { conn, .. }) => {
+            open.remove(&conn);
+        }
+        _ => {}
     }
 }
 
@@ -62,7 +62,7 @@ fuzz_target!(|ops: Vec<Op>| {
                 let _ = s.reject(at, &(conn % 4), code.into(), "");
             }
             Op::Frame { conn, text } => {
-                let _ = s.handle_frame(at, &(conn % 4), &text);
+                settle::frame(&mut s, at, &(conn % 4), &text);
             }
             Op::Respond { conn, transaction, ack } => {
                 let kind = if ack { ResponseKind::Ack } else { ResponseKind::Error { code: 486, reason: String::new() } };
@@ -74,15 +74,10 @@ fuzz_target!(|ops: Vec<Op>| {
                 }
             }
             Op::Close { conn } => {
-                let _ = s.handle_close(at, &(conn % 4), None);
+                settle::close(&mut s, at, &(conn % 4), None);
             }
             Op::Wait(dt) => now += u64::from(dt) * 16,
         }
-        let mut deadline = drain(&mut s, &mut open);
-        while let Some(d) = deadline.filter(|d| d.as_millis() <= now) {
-            s.handle_timeout(d);
-            deadline = drain(&mut s, &mut open);
-            assert!(deadline.is_none_or(|n| n > d), "the deadline did not move");
-        }
+        settle::settle(&mut s, now, |_, o| check(&mut open, o));
     }
 });

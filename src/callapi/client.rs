@@ -15,7 +15,7 @@ use super::command::method_name;
 use super::jsonrpc::{read_from_server_ref, FromServerRef, Id, Request};
 use super::{CallEvent, Command};
 use crate::timer::TimerQueue;
-use crate::{Timestamp, UsageError};
+use crate::{CloseCode, Input, Machine, Routing, Timestamp, UsageError};
 
 /// Client configuration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,17 +137,7 @@ pub enum ClientEvent {
 }
 
 /// What the client asks of the runtime.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum ClientOutput {
-    /// Send this text frame.
-    Transmit(String),
-    /// Something for the application.
-    Event(ClientEvent),
-    /// Nothing more is queued: call [`Client::handle_timeout`] at this time.
-    Timeout(Option<Timestamp>),
-}
+pub type ClientOutput = crate::Output<(), ClientEvent>;
 
 /// The client's named timers.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -220,7 +210,7 @@ struct Early {
 /// let cmd = Command::CallEnd { callid: "x".into() };
 /// let cmd_id = client.start(Timestamp::ZERO, &cmd).unwrap();
 /// assert_eq!(cmd_id, "cmd-1");
-/// let ClientOutput::Transmit(text) = client.poll_output() else { panic!() };
+/// let ClientOutput::Transmit { text, .. } = client.poll_output() else { panic!() };
 /// assert_eq!(text, r#"{"jsonrpc":"2.0","id":1,"method":"CallEnd","params":{"callid":"x","cmd_id":"cmd-1"}}"#);
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -333,7 +323,10 @@ impl Client {
             method: method.to_owned(),
             params: Some(Value::Object(params)),
         };
-        self.out.push_back(ClientOutput::Transmit(request.encode()));
+        self.out.push_back(ClientOutput::Transmit {
+            conn: (),
+            text: request.encode(),
+        });
         let id: Arc<str> = cmd_id.as_str().into();
         self.requests.insert(n, id.clone());
         self.commands.insert(
@@ -378,10 +371,11 @@ impl Client {
         }
     }
 
-    /// The connection closed: every live command ends `connection_closed`.
-    pub fn handle_close(&mut self, now: Timestamp) {
-        // Every input takes the time; this one does not need it.
-        let _ = now;
+    /// The connection closed: every live command ends `connection_closed`. Its code and
+    /// reason are not used (the Call API gives close codes no meaning).
+    pub fn handle_close(&mut self, now: Timestamp, code: Option<CloseCode>, reason: &str) {
+        // Every input takes the time and the close; this one needs neither.
+        let _ = (now, code, reason);
         if self.closed {
             return;
         }
@@ -640,5 +634,34 @@ impl<'a> CallParams<'a> {
             p.event = p.status.take();
         }
         p
+    }
+}
+
+/// The transport inputs of [`Client`], as inherent methods take them. The client is made
+/// for a connection already open, so `Open` does nothing.
+impl Machine for Client {
+    type Conn = ();
+    type Event = ClientEvent;
+
+    fn handle_input(
+        &mut self,
+        now: Timestamp,
+        input: Input<'_, ()>,
+    ) -> Result<Routing, UsageError> {
+        match input {
+            Input::Open { .. } => {}
+            Input::Frame { text, .. } => self.handle_frame(now, text),
+            Input::Closed { code, reason, .. } => self.handle_close(now, code, reason),
+            Input::Timeout => self.handle_timeout(now),
+        }
+        Ok(Routing::Handled)
+    }
+
+    fn poll_output(&mut self) -> ClientOutput {
+        Client::poll_output(self)
+    }
+
+    fn next_deadline(&self) -> Option<Timestamp> {
+        self.next_timer().map(|(at, _)| at)
     }
 }

@@ -16,7 +16,7 @@ use super::jsonrpc::{
 };
 use super::running::{Running, ServerTimer};
 use super::{CallEvent, Command, ParamError, METHODS};
-use crate::{Timestamp, UsageError};
+use crate::{CloseCode, Input, Machine, Routing, Timestamp, UsageError};
 use std::sync::Arc;
 
 /// Server configuration.
@@ -108,17 +108,7 @@ pub enum ServerEvent {
 }
 
 /// What the server asks of the runtime.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum ServerOutput {
-    /// Send this text frame.
-    Transmit(String),
-    /// Something for the application.
-    Event(ServerEvent),
-    /// Nothing more is queued: call [`Server::handle_timeout`] at this time.
-    Timeout(Option<Timestamp>),
-}
+pub type ServerOutput = crate::Output<(), ServerEvent>;
 
 /// Events the application cannot send as progress: the machine sends them.
 const RESERVED: [&str; 3] = ["Started", "Ended", "Error"];
@@ -149,8 +139,8 @@ const RESERVED: [&str; 3] = ["Started", "Ended", "Error"];
 /// use callsig::Timestamp;
 ///
 /// let mut server = Server::new(ServerConfig::default());
-/// server.handle_frame(Timestamp::ZERO, r#"{"jsonrpc":"2.0","id":1,"method":"CallEnd","params":{"callid":"x","cmd_id":"c1"}}"#);
-/// let ServerOutput::Transmit(text) = server.poll_output() else { panic!() };
+/// server.handle_frame(Timestamp::ZERO, &(), r#"{"jsonrpc":"2.0","id":1,"method":"CallEnd","params":{"callid":"x","cmd_id":"c1"}}"#);
+/// let ServerOutput::Transmit { text, .. } = server.poll_output() else { panic!() };
 /// assert_eq!(text, r#"{"jsonrpc":"2.0","id":1,"result":{"cmd_id":"c1","event":"Started"}}"#);
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -204,10 +194,11 @@ impl Server {
 
     // ---- inputs ------------------------------------------------------------------------
 
-    /// A text frame arrived.
-    pub fn handle_frame(&mut self, now: Timestamp, text: &str) {
+    /// A text frame arrived. [`Routing::NotMine`] once the connection has closed.
+    pub fn handle_frame(&mut self, now: Timestamp, conn: &(), text: &str) -> Routing {
+        let () = conn;
         if self.closed {
-            return;
+            return Routing::NotMine;
         }
         let incoming = if text.len() > self.config.max_frame_len {
             IncomingRaw::Invalid(Response {
@@ -250,19 +241,23 @@ impl Server {
                 }
             }
         }
+        Routing::Handled
     }
 
-    /// The connection closed: every running command is cancelled.
-    pub fn handle_close(&mut self, now: Timestamp) {
-        // Every input takes the time; this one does not need it.
-        let _ = now;
+    /// The connection closed: every running command is cancelled. The close code is not
+    /// used (the Call API gives close codes no meaning). [`Routing::NotMine`] when it had
+    /// closed already.
+    pub fn handle_close(&mut self, now: Timestamp, conn: &(), code: Option<CloseCode>) -> Routing {
+        // Every input takes the time and the close; this one needs neither.
+        let ((), _, _) = (conn, now, code);
         if self.closed {
-            return;
+            return Routing::NotMine;
         }
         self.closed = true;
         for cmd_id in self.running.take_all() {
             self.event(ServerEvent::CommandCancelled { cmd_id });
         }
+        Routing::Handled
     }
 
     /// Fires every timer due at or before `now`. Safe to call early, late or twice.
@@ -316,10 +311,10 @@ impl Server {
     ///
     /// let mut server = Server::new(ServerConfig::default());
     /// let now = Timestamp::ZERO;
-    /// server.handle_frame(now, r#"{"jsonrpc":"2.0","id":1,"method":"CallHold","params":{"callid":"c","cmd_id":"h1"}}"#);
+    /// server.handle_frame(now, &(), r#"{"jsonrpc":"2.0","id":1,"method":"CallHold","params":{"callid":"c","cmd_id":"h1"}}"#);
     /// while !matches!(server.poll_output(), ServerOutput::Timeout(_)) {}
     /// server.notify_event(now, "h1", &CallEvent::CallHoldStart { leg: Some("caller".into()) }).unwrap();
-    /// let ServerOutput::Transmit(frame) = server.poll_output() else { panic!() };
+    /// let ServerOutput::Transmit { conn: (), text: frame } = server.poll_output() else { panic!() };
     /// assert_eq!(frame, r#"{"jsonrpc":"2.0","method":"CallHold","params":{"cmd_id":"h1","event":"CallHoldStart","data":{"leg":"caller"}}}"#);
     /// ```
     pub fn notify_event(
@@ -380,7 +375,8 @@ impl Server {
     }
 
     fn transmit(&mut self, text: String) {
-        self.out.push_back(ServerOutput::Transmit(text));
+        self.out
+            .push_back(ServerOutput::Transmit { conn: (), text });
     }
 
     fn event(&mut self, e: ServerEvent) {
@@ -719,6 +715,37 @@ pub(crate) fn notification(
         },
     })
     .unwrap_or_default()
+}
+
+/// The transport inputs of [`Server`], as inherent methods take them. The server is made
+/// for a connection already open, so `Open` does nothing.
+impl Machine for Server {
+    type Conn = ();
+    type Event = ServerEvent;
+
+    fn handle_input(
+        &mut self,
+        now: Timestamp,
+        input: Input<'_, ()>,
+    ) -> Result<Routing, UsageError> {
+        Ok(match input {
+            Input::Open { .. } => Routing::Handled,
+            Input::Frame { conn, text } => self.handle_frame(now, conn, text),
+            Input::Closed { conn, code, .. } => self.handle_close(now, conn, code),
+            Input::Timeout => {
+                self.handle_timeout(now);
+                Routing::Handled
+            }
+        })
+    }
+
+    fn poll_output(&mut self) -> ServerOutput {
+        Server::poll_output(self)
+    }
+
+    fn next_deadline(&self) -> Option<Timestamp> {
+        self.next_timer().map(|(at, _)| at)
+    }
 }
 
 #[cfg(test)]

@@ -523,14 +523,6 @@ impl ClientMessage {
 }
 
 impl ServerMessage {
-    /// Writes the message through `scratch` (a buffer reused between frames) into one
-    /// shared allocation.
-    pub(crate) fn encode_shared(&self, scratch: &mut Vec<u8>) -> std::sync::Arc<str> {
-        scratch.clear();
-        self.write(scratch);
-        std::str::from_utf8(scratch).map_or_else(|_| "".into(), std::sync::Arc::from)
-    }
-
     /// Reads a frame a server sent.
     pub fn decode(text: &str) -> Result<ServerMessage, DecodeError> {
         read(text)
@@ -539,10 +531,6 @@ impl ServerMessage {
     /// Writes the message as compact JSON.
     pub fn encode(&self) -> String {
         self.out().encode()
-    }
-
-    fn write(&self, buf: &mut Vec<u8>) {
-        self.out().write(buf);
     }
 
     fn out(&self) -> Out<'_> {

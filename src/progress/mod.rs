@@ -9,8 +9,8 @@ mod message;
 mod server;
 
 pub use client::{
-    Client, ClientConfig, ClientEvent, ClientOutput, ClientState, ClientTimer, ConnectRequest,
-    Outcome, MAX_ALERTING,
+    Client, ClientConfig, ClientEvent, ClientOutput, ClientState, ClientTimer, Outcome,
+    MAX_ALERTING,
 };
 pub use message::{ActionEvent, ClientMessage, DecodeError, RawJson, Reason, ServerMessage, State};
 pub use server::{CallView, Role, Server, ServerConfig, ServerEvent, ServerOutput, ServerTimer};

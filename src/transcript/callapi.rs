@@ -28,8 +28,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::{args, event_line, send_line, Config, Driver, StepError, Verb};
-use crate::callapi::{Client, ClientConfig, ClientOutput, Server, ServerConfig, ServerOutput};
+use super::{args, Config, Drive, StepError};
+use crate::callapi::{Client, ClientConfig, Server, ServerConfig};
 use crate::Timestamp;
 
 fn unknown_call(name: &str) -> StepError {
@@ -58,7 +58,7 @@ impl ServerDriver {
         })
     }
 
-    fn app(&mut self, now: Timestamp, name: &str, raw: &RawValue) -> Result<(), StepError> {
+    fn call(&mut self, now: Timestamp, name: &str, raw: &RawValue) -> Result<(), StepError> {
         #[derive(Deserialize)]
         struct Notify {
             cmd_id: String,
@@ -92,39 +92,21 @@ impl ServerDriver {
     }
 }
 
-impl Driver for ServerDriver {
-    fn step(
+impl Drive for ServerDriver {
+    type M = Server;
+
+    fn machine(&mut self) -> &mut Server {
+        &mut self.server
+    }
+
+    fn app(
         &mut self,
         now: Timestamp,
         _conn: Option<&str>,
-        verb: Verb<'_>,
+        name: &str,
+        raw: &RawValue,
     ) -> Result<(), StepError> {
-        match verb {
-            Verb::None | Verb::Open(_) => Ok(()),
-            Verb::Recv(text) => {
-                self.server.handle_frame(now, &text);
-                Ok(())
-            }
-            Verb::Closed(_) => {
-                self.server.handle_close(now);
-                Ok(())
-            }
-            Verb::App(name, raw) => self.app(now, name, raw),
-        }
-    }
-
-    fn handle_timeout(&mut self, now: Timestamp) {
-        self.server.handle_timeout(now);
-    }
-
-    fn drain(&mut self, at: Timestamp, out: &mut Vec<String>) -> Option<Timestamp> {
-        loop {
-            match self.server.poll_output() {
-                ServerOutput::Transmit(text) => out.push(send_line(at, &text, None)),
-                ServerOutput::Event(e) => out.push(event_line(at, &e)),
-                ServerOutput::Timeout(deadline) => return deadline,
-            }
-        }
+        self.call(now, name, raw)
     }
 }
 
@@ -150,7 +132,7 @@ impl ClientDriver {
         })
     }
 
-    fn app(&mut self, now: Timestamp, name: &str, raw: &RawValue) -> Result<(), StepError> {
+    fn call(&mut self, now: Timestamp, name: &str, raw: &RawValue) -> Result<(), StepError> {
         #[derive(Deserialize)]
         struct Command {
             method: String,
@@ -168,38 +150,20 @@ impl ClientDriver {
     }
 }
 
-impl Driver for ClientDriver {
-    fn step(
+impl Drive for ClientDriver {
+    type M = Client;
+
+    fn machine(&mut self) -> &mut Client {
+        &mut self.client
+    }
+
+    fn app(
         &mut self,
         now: Timestamp,
         _conn: Option<&str>,
-        verb: Verb<'_>,
+        name: &str,
+        raw: &RawValue,
     ) -> Result<(), StepError> {
-        match verb {
-            Verb::None | Verb::Open(_) => Ok(()),
-            Verb::Recv(text) => {
-                self.client.handle_frame(now, &text);
-                Ok(())
-            }
-            Verb::Closed(_) => {
-                self.client.handle_close(now);
-                Ok(())
-            }
-            Verb::App(name, raw) => self.app(now, name, raw),
-        }
-    }
-
-    fn handle_timeout(&mut self, now: Timestamp) {
-        self.client.handle_timeout(now);
-    }
-
-    fn drain(&mut self, at: Timestamp, out: &mut Vec<String>) -> Option<Timestamp> {
-        loop {
-            match self.client.poll_output() {
-                ClientOutput::Transmit(text) => out.push(send_line(at, &text, None)),
-                ClientOutput::Event(e) => out.push(event_line(at, &e)),
-                ClientOutput::Timeout(deadline) => return deadline,
-            }
-        }
+        self.call(now, name, raw)
     }
 }

@@ -33,7 +33,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::Timestamp;
+use crate::{Input, Machine, Output, Timestamp};
 
 /// Reads config keys into a machine's config: `value` keys as they are, `millis` keys as
 /// durations in milliseconds, `option` keys into an `Option` field.
@@ -140,6 +140,157 @@ pub(crate) trait Driver {
     fn handle_timeout(&mut self, now: Timestamp);
     /// Writes every queued output as lines stamped `at`; returns the next deadline.
     fn drain(&mut self, at: Timestamp, out: &mut Vec<String>) -> Option<Timestamp>;
+}
+
+/// How a transcript names a machine's connections: a client's one connection (and a Call
+/// API server's) has no name; a server's are the steps' `"conn"` strings.
+pub(crate) trait TranscriptConn: Sized {
+    /// The connection a step names (`what`: the verb, for the error).
+    fn from_step(conn: Option<&str>, what: &str) -> Result<Self, StepError>;
+    /// The name written on output lines.
+    fn name(&self) -> Option<&str>;
+}
+
+impl TranscriptConn for () {
+    fn from_step(_: Option<&str>, _: &str) -> Result<(), StepError> {
+        Ok(())
+    }
+    fn name(&self) -> Option<&str> {
+        None
+    }
+}
+
+impl TranscriptConn for String {
+    fn from_step(conn: Option<&str>, what: &str) -> Result<String, StepError> {
+        conn.map(str::to_owned)
+            .ok_or_else(|| StepError::Refused(format!("{what} needs conn")))
+    }
+    fn name(&self) -> Option<&str> {
+        Some(self)
+    }
+}
+
+/// `open`'s arguments: what a server is told of the connection (a client ignores them).
+#[derive(serde::Deserialize, Default)]
+pub(crate) struct OpenArgs {
+    #[serde(default)]
+    pub url: String,
+    #[serde(default)]
+    pub protocols: Vec<String>,
+    /// A Loop server's call, when the step names it rather than a URL.
+    pub call_id: Option<String>,
+}
+
+/// `closed`'s arguments, both optional.
+#[derive(serde::Deserialize, Default)]
+struct ClosedArgs {
+    code: Option<u16>,
+    #[serde(default)]
+    reason: String,
+}
+
+/// A machine with the transcript verbs only it has; the transport verbs, timers and
+/// outputs go through [`Machine`] the same way for every machine.
+pub(crate) trait Drive {
+    type M: Machine<Conn: TranscriptConn, Event: Serialize>;
+
+    fn machine(&mut self) -> &mut Self::M;
+
+    /// An `app` step.
+    fn app(
+        &mut self,
+        now: Timestamp,
+        conn: Option<&str>,
+        name: &str,
+        raw: &RawValue,
+    ) -> Result<(), StepError>;
+
+    /// An `open` step: [`Input::Open`] unless the machine reads it its own way.
+    fn open(
+        &mut self,
+        now: Timestamp,
+        conn: &<Self::M as Machine>::Conn,
+        o: OpenArgs,
+    ) -> Result<(), StepError> {
+        let protocols: Vec<&str> = o.protocols.iter().map(String::as_str).collect();
+        let open = Input::Open {
+            conn,
+            url: &o.url,
+            protocols: &protocols,
+        };
+        // An open is never for another machine's connection.
+        let _: crate::Routing = self.machine().handle_input(now, open)?;
+        Ok(())
+    }
+
+    /// Lines the driver writes itself before the machine's outputs (answers to
+    /// application calls that are not outputs).
+    fn replies(&mut self, at: Timestamp, out: &mut Vec<String>) {
+        let _ = (at, out);
+    }
+}
+
+impl<D: Drive> Driver for D {
+    fn step(
+        &mut self,
+        now: Timestamp,
+        conn: Option<&str>,
+        verb: Verb<'_>,
+    ) -> Result<(), StepError> {
+        type Conn<D> = <<D as Drive>::M as Machine>::Conn;
+        let routed = |r: Result<crate::Routing, crate::UsageError>| match r? {
+            crate::Routing::Handled => Ok(()),
+            crate::Routing::NotMine => Err(StepError::Refused(match conn {
+                Some(c) => format!("connection {c:?} is not open"),
+                None => "the connection is not open".to_owned(),
+            })),
+        };
+        match verb {
+            Verb::None => Ok(()),
+            Verb::Open(raw) => {
+                let o: OpenArgs = args("open", raw)?;
+                let c = Conn::<D>::from_step(conn, "open")?;
+                self.open(now, &c, o)
+            }
+            Verb::Recv(text) => {
+                let c = Conn::<D>::from_step(conn, "recv")?;
+                let frame = Input::Frame {
+                    conn: &c,
+                    text: &text,
+                };
+                routed(self.machine().handle_input(now, frame))
+            }
+            Verb::Closed(raw) => {
+                let a: ClosedArgs = args("closed", raw)?;
+                let c = Conn::<D>::from_step(conn, "closed")?;
+                let closed = Input::Closed {
+                    conn: &c,
+                    code: a.code.map(Into::into),
+                    reason: &a.reason,
+                };
+                routed(self.machine().handle_input(now, closed))
+            }
+            Verb::App(name, raw) => self.app(now, conn, name, raw),
+        }
+    }
+
+    fn handle_timeout(&mut self, now: Timestamp) {
+        // A timeout is never refused.
+        let _ = self.machine().handle_input(now, Input::Timeout);
+    }
+
+    fn drain(&mut self, at: Timestamp, out: &mut Vec<String>) -> Option<Timestamp> {
+        self.replies(at, out);
+        self.machine().drain(|o| {
+            out.push(match o {
+                Output::Transmit { conn, text } => send_line(at, &text, conn.name()),
+                Output::Close { conn, code, reason } => close_line(at, code, &reason, conn.name()),
+                Output::Connect(request) => connect_line(at, &request),
+                Output::Event(e) => event_line(at, &e),
+                Output::Timeout(_) => return,
+            })
+        })
+    }
 }
 
 /// A replay in progress.

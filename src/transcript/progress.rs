@@ -31,20 +31,12 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{
-    args, close_line, connect_line, event_line, send_line, Config, Driver, StepError, Verb,
-};
-use crate::progress::{
-    Client, ClientConfig, ClientOutput, RawJson, Reason, Role, Server, ServerConfig, ServerOutput,
-};
-use crate::{Routing, Timestamp};
+use super::{args, Config, Drive, OpenArgs, StepError};
+use crate::progress::{Client, ClientConfig, RawJson, Reason, Role, Server, ServerConfig};
+use crate::Timestamp;
 
 fn unknown_call(name: &str) -> StepError {
     StepError::Malformed(format!("unknown application call {name:?}"))
-}
-
-fn not_mine(conn: &str) -> StepError {
-    StepError::Refused(format!("connection {conn:?} is not open"))
 }
 
 /// Drives a progress [`Server`] whose connections are named by the transcript's strings.
@@ -72,7 +64,7 @@ impl ServerDriver {
         })
     }
 
-    fn app(&mut self, now: Timestamp, name: &str, raw: &RawValue) -> Result<(), StepError> {
+    fn call(&mut self, now: Timestamp, name: &str, raw: &RawValue) -> Result<(), StepError> {
         #[derive(Deserialize)]
         struct Create {
             call_id: String,
@@ -110,67 +102,31 @@ impl ServerDriver {
     }
 }
 
-impl Driver for ServerDriver {
-    fn step(
+impl Drive for ServerDriver {
+    type M = Server<String>;
+
+    fn machine(&mut self) -> &mut Server<String> {
+        &mut self.server
+    }
+
+    fn app(
         &mut self,
         now: Timestamp,
-        conn: Option<&str>,
-        verb: Verb<'_>,
+        _conn: Option<&str>,
+        name: &str,
+        raw: &RawValue,
     ) -> Result<(), StepError> {
-        let need =
-            |what: &str| conn.ok_or_else(|| StepError::Refused(format!("{what} needs conn")));
-        match verb {
-            Verb::None => Ok(()),
-            Verb::Open(raw) => {
-                #[derive(Deserialize)]
-                struct Open {
-                    call_id: Option<String>,
-                    url: Option<String>,
-                }
-                let o: Open = args("open", raw)?;
-                let conn = need("open")?;
-                let call_id = o
-                    .call_id
-                    .or_else(|| o.url.as_deref().and_then(crate::progress::call_id_from_url));
-                Ok(self
-                    .server
-                    .handle_open(now, conn.to_owned(), call_id.as_deref())?)
-            }
-            Verb::Recv(text) => {
-                let conn = need("recv")?;
-                match self.server.handle_frame(now, &conn.to_owned(), &text) {
-                    Routing::Handled => Ok(()),
-                    Routing::NotMine => Err(not_mine(conn)),
-                }
-            }
-            Verb::Closed(_) => {
-                let conn = need("closed")?;
-                match self.server.handle_close(now, &conn.to_owned()) {
-                    Routing::Handled => Ok(()),
-                    Routing::NotMine => Err(not_mine(conn)),
-                }
-            }
-            Verb::App(name, raw) => self.app(now, name, raw),
-        }
+        self.call(now, name, raw)
     }
 
-    fn handle_timeout(&mut self, now: Timestamp) {
-        self.server.handle_timeout(now);
-    }
-
-    fn drain(&mut self, at: Timestamp, out: &mut Vec<String>) -> Option<Timestamp> {
-        loop {
-            match self.server.poll_output() {
-                ServerOutput::Transmit { conn, text } => {
-                    out.push(send_line(at, &text, Some(&conn)))
-                }
-                ServerOutput::Close { conn, code, reason } => {
-                    out.push(close_line(at, code, &reason, Some(&conn)))
-                }
-                ServerOutput::Event(e) => out.push(event_line(at, &e)),
-                ServerOutput::Timeout(deadline) => return deadline,
-            }
-        }
+    /// `{"call_id": …}` names the call itself; else the URL does.
+    fn open(&mut self, now: Timestamp, conn: &String, o: OpenArgs) -> Result<(), StepError> {
+        let call_id = o
+            .call_id
+            .or_else(|| crate::progress::call_id_from_url(&o.url));
+        Ok(self
+            .server
+            .handle_open(now, conn.clone(), call_id.as_deref())?)
     }
 }
 
@@ -198,7 +154,7 @@ impl ClientDriver {
         })
     }
 
-    fn app(&mut self, now: Timestamp, name: &str, raw: &RawValue) -> Result<(), StepError> {
+    fn call(&mut self, now: Timestamp, name: &str, raw: &RawValue) -> Result<(), StepError> {
         match name {
             "accept" => Ok(self.client.accept(now)?),
             "media_up" => Ok(self.client.media_up(now)?),
@@ -230,43 +186,20 @@ impl ClientDriver {
     }
 }
 
-impl Driver for ClientDriver {
-    fn step(
+impl Drive for ClientDriver {
+    type M = Client;
+
+    fn machine(&mut self) -> &mut Client {
+        &mut self.client
+    }
+
+    fn app(
         &mut self,
         now: Timestamp,
         _conn: Option<&str>,
-        verb: Verb<'_>,
+        name: &str,
+        raw: &RawValue,
     ) -> Result<(), StepError> {
-        match verb {
-            Verb::None => Ok(()),
-            Verb::Open(_) => Ok(self.client.handle_open(now)?),
-            Verb::Recv(text) => {
-                self.client.handle_frame(now, &text);
-                Ok(())
-            }
-            Verb::Closed(_) => {
-                self.client.handle_close(now);
-                Ok(())
-            }
-            Verb::App(name, raw) => self.app(now, name, raw),
-        }
-    }
-
-    fn handle_timeout(&mut self, now: Timestamp) {
-        self.client.handle_timeout(now);
-    }
-
-    fn drain(&mut self, at: Timestamp, out: &mut Vec<String>) -> Option<Timestamp> {
-        loop {
-            match self.client.poll_output() {
-                ClientOutput::Transmit(text) => out.push(send_line(at, &text, None)),
-                ClientOutput::Connect(req) => out.push(connect_line(at, &req)),
-                ClientOutput::Close { code, reason } => {
-                    out.push(close_line(at, code, &reason, None))
-                }
-                ClientOutput::Event(e) => out.push(event_line(at, &e)),
-                ClientOutput::Timeout(deadline) => return deadline,
-            }
-        }
+        self.call(now, name, raw)
     }
 }

@@ -40,24 +40,15 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::{
-    args, close_line, connect_line, event_line, send_line, Config, Driver, StepError, Verb,
-};
+use super::{args, event_line, Config, Drive, StepError};
 use crate::wtsp::{
-    self, Attach, Client, ClientConfig, ClientOutput, KnownCall, Message, Registration,
-    ResponseKind, Server, ServerConfig, ServerOutput,
+    self, Attach, Client, ClientConfig, KnownCall, Message, Registration, ResponseKind, Server,
+    ServerConfig,
 };
 use crate::Timestamp;
 
 fn unknown_call(name: &str) -> StepError {
     StepError::Malformed(format!("unknown application call {name:?}"))
-}
-
-#[derive(Deserialize, Default)]
-struct Closed {
-    code: Option<u16>,
-    #[serde(default)]
-    reason: String,
 }
 
 /// Drives a [`Client`].
@@ -93,7 +84,7 @@ impl ClientDriver {
         })
     }
 
-    fn app(&mut self, now: Timestamp, name: &str, raw: &RawValue) -> Result<(), StepError> {
+    fn call(&mut self, now: Timestamp, name: &str, raw: &RawValue) -> Result<(), StepError> {
         match name {
             "connect" => Ok(self.client.connect(now)?),
             "disconnect" => {
@@ -149,48 +140,26 @@ impl ClientDriver {
     }
 }
 
-impl Driver for ClientDriver {
-    fn step(
+impl Drive for ClientDriver {
+    type M = Client;
+
+    fn machine(&mut self) -> &mut Client {
+        &mut self.client
+    }
+
+    fn app(
         &mut self,
         now: Timestamp,
         _conn: Option<&str>,
-        verb: Verb<'_>,
+        name: &str,
+        raw: &RawValue,
     ) -> Result<(), StepError> {
-        match verb {
-            Verb::None => Ok(()),
-            Verb::Open(_) => Ok(self.client.handle_open(now)?),
-            Verb::Recv(text) => {
-                self.client.handle_frame(now, &text);
-                Ok(())
-            }
-            Verb::Closed(raw) => {
-                let c: Closed = args("closed", raw)?;
-                self.client
-                    .handle_close(now, c.code.map(Into::into), &c.reason);
-                Ok(())
-            }
-            Verb::App(name, raw) => self.app(now, name, raw),
-        }
+        self.call(now, name, raw)
     }
 
-    fn handle_timeout(&mut self, now: Timestamp) {
-        self.client.handle_timeout(now);
-    }
-
-    fn drain(&mut self, at: Timestamp, out: &mut Vec<String>) -> Option<Timestamp> {
+    fn replies(&mut self, at: Timestamp, out: &mut Vec<String>) {
         for reply in self.replies.drain(..) {
             out.push(event_line(at, &reply));
-        }
-        loop {
-            match self.client.poll_output() {
-                ClientOutput::Transmit(text) => out.push(send_line(at, &text, None)),
-                ClientOutput::Connect(req) => out.push(connect_line(at, &req)),
-                ClientOutput::Close { code, reason } => {
-                    out.push(close_line(at, code, &reason, None))
-                }
-                ClientOutput::Event(e) => out.push(event_line(at, &e)),
-                ClientOutput::Timeout(deadline) => return deadline,
-            }
         }
     }
 }
@@ -220,7 +189,7 @@ impl ServerDriver {
         })
     }
 
-    fn app(
+    fn call(
         &mut self,
         now: Timestamp,
         step_conn: Option<&str>,
@@ -353,73 +322,20 @@ fn from_value<T: serde::de::DeserializeOwned>(verb: &str, v: Value) -> Result<T,
     serde_json::from_value(v).map_err(|e| StepError::Refused(format!("{verb}: {e}")))
 }
 
-fn not_mine(conn: &str) -> StepError {
-    StepError::Refused(format!("connection {conn:?} is not open"))
-}
+impl Drive for ServerDriver {
+    type M = Server<String>;
 
-impl Driver for ServerDriver {
-    fn step(
+    fn machine(&mut self) -> &mut Server<String> {
+        &mut self.server
+    }
+
+    fn app(
         &mut self,
         now: Timestamp,
         conn: Option<&str>,
-        verb: Verb<'_>,
+        name: &str,
+        raw: &RawValue,
     ) -> Result<(), StepError> {
-        let need =
-            |what: &str| conn.ok_or_else(|| StepError::Refused(format!("{what} needs conn")));
-        match verb {
-            Verb::None => Ok(()),
-            Verb::Open(raw) => {
-                #[derive(Deserialize)]
-                struct Open {
-                    #[serde(default)]
-                    url: String,
-                    #[serde(default)]
-                    protocols: Vec<String>,
-                }
-                let o: Open = args("open", raw)?;
-                let conn = need("open")?;
-                Ok(self
-                    .server
-                    .handle_open(now, conn.to_owned(), &o.url, &o.protocols)?)
-            }
-            Verb::Recv(text) => {
-                let conn = need("recv")?;
-                match self.server.handle_frame(now, &conn.to_owned(), &text) {
-                    wtsp::Routing::Handled => Ok(()),
-                    wtsp::Routing::NotMine => Err(not_mine(conn)),
-                }
-            }
-            Verb::Closed(raw) => {
-                let c: Closed = args("closed", raw)?;
-                let conn = need("closed")?;
-                match self
-                    .server
-                    .handle_close(now, &conn.to_owned(), c.code.map(Into::into))
-                {
-                    wtsp::Routing::Handled => Ok(()),
-                    wtsp::Routing::NotMine => Err(not_mine(conn)),
-                }
-            }
-            Verb::App(name, raw) => self.app(now, conn, name, raw),
-        }
-    }
-
-    fn handle_timeout(&mut self, now: Timestamp) {
-        self.server.handle_timeout(now);
-    }
-
-    fn drain(&mut self, at: Timestamp, out: &mut Vec<String>) -> Option<Timestamp> {
-        loop {
-            match self.server.poll_output() {
-                ServerOutput::Transmit { conn, text } => {
-                    out.push(send_line(at, &text, Some(&conn)))
-                }
-                ServerOutput::Close { conn, code, reason } => {
-                    out.push(close_line(at, code, &reason, Some(&conn)))
-                }
-                ServerOutput::Event(e) => out.push(event_line(at, &e)),
-                ServerOutput::Timeout(deadline) => return deadline,
-            }
-        }
+        self.call(now, conn, name, raw)
     }
 }

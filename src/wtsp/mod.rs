@@ -5,7 +5,6 @@
 //! - [`Server`]: the core side (many connections, accounts and their lines).
 
 mod client;
-mod close_code;
 mod codec;
 mod event;
 mod lines;
@@ -18,10 +17,9 @@ pub use crate::RawJson;
 mod wire;
 
 pub use client::{
-    Client, ClientConfig, ClientEvent, ClientOutput, ClientState, ClientTimer, ConnectRequest,
-    TransactionId, TransactionOutcome, SUBPROTOCOL,
+    Client, ClientConfig, ClientEvent, ClientOutput, ClientState, ClientTimer, TransactionId,
+    TransactionOutcome, SUBPROTOCOL,
 };
-pub use close_code::CloseCode;
 pub use event::{CallOffer, ErrorLevel, Event, EventKind};
 pub use lines::{
     reconcile, reconcile_lines, CallPhase, Direction, KnownCall, LineCall, Lines, ReconcileAction,
@@ -29,8 +27,7 @@ pub use lines::{
 pub use message::{DecodeError, Handshake, Message, StateHandshake};
 pub use request::{HoldDirection, Request, RequestGroup, RequestKind, Response, ResponseKind};
 pub use server::{
-    code, Attach, ConnState, Delivery, Routing, Server, ServerConfig, ServerEvent, ServerOutput,
-    ServerTimer,
+    code, Attach, ConnState, Delivery, Server, ServerConfig, ServerEvent, ServerOutput, ServerTimer,
 };
 pub use url::{SignalingUrl, UrlError};
 pub use values::{CallLog, IceCandidate, Jsep, Line, LineInfo, Registration, RegistrationStatus};

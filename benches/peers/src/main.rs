@@ -60,7 +60,7 @@ fn warm_server() -> Server {
     let mut server = Server::new(ServerConfig::default());
     let now = Timestamp::from_millis(1);
     for i in 0..BATCH {
-        server.handle_frame(now, &frame(BATCH + i));
+        server.handle_frame(now, &(), &frame(BATCH + i));
         server
             .end(now, &format!("c{}", BATCH + i))
             .expect("the command runs");
@@ -75,10 +75,10 @@ fn callsig_batch(warm: &Server, frames: &[String]) -> Duration {
     let now = Timestamp::from_millis(1);
     let start = Instant::now();
     for f in frames {
-        server.handle_frame(now, f);
+        server.handle_frame(now, &(), f);
         loop {
             match server.poll_output() {
-                ServerOutput::Transmit(text) => {
+                ServerOutput::Transmit { text, .. } => {
                     black_box(text);
                 }
                 ServerOutput::Timeout(_) => break,
@@ -117,8 +117,8 @@ fn main() {
 
     // Both answer the same: a result naming the command, `Started`.
     let mut check = Server::new(ServerConfig::default());
-    check.handle_frame(Timestamp::from_millis(1), &frames[7]);
-    let ServerOutput::Transmit(ours) = check.poll_output() else {
+    check.handle_frame(Timestamp::from_millis(1), &(), &frames[7]);
+    let ServerOutput::Transmit { conn: (), text: ours } = check.poll_output() else {
         panic!("callsig answers the request first");
     };
     let (theirs, _rx) = rt

@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 use crate::Secret;
 
 use crate::progress::{RawJson, Reason, Role, State};
-use crate::Timestamp;
 
 /// The longest alerting timer the protocol allows.
 pub const MAX_ALERTING: Duration = Duration::from_secs(30);
@@ -104,34 +103,8 @@ pub enum ClientEvent {
     },
 }
 
-/// A connection the client asks the runtime to open.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConnectRequest {
-    /// The progress URL.
-    pub url: String,
-}
-
 /// What the client asks of the runtime. See the crate root for the drain rule.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum ClientOutput {
-    /// Send this text frame.
-    Transmit(String),
-    /// Open the progress connection, then call `handle_open`.
-    Connect(ConnectRequest),
-    /// Close the connection (only when the setup failed on this side).
-    Close {
-        /// Close code.
-        code: u16,
-        /// Close reason.
-        reason: String,
-    },
-    /// Something for the application.
-    Event(ClientEvent),
-    /// Nothing more is queued: call `handle_timeout` at this time.
-    Timeout(Option<Timestamp>),
-}
+pub type ClientOutput = crate::Output<(), ClientEvent>;
 
 /// The client's named timers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

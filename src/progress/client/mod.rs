@@ -8,13 +8,11 @@ use crate::progress::{
     ActionEvent, ClientMessage, DecodeError, RawJson, Reason, Role, ServerMessage, State,
 };
 use crate::timer::TimerQueue;
-use crate::{Timestamp, UsageError};
+use crate::{CloseCode, ConnectRequest, Input, Machine, Routing, Timestamp, UsageError};
 
 mod api;
 
 pub use api::*;
-
-const NORMAL_CLOSURE: u16 = 1000;
 
 /// The Loop progress client machine.
 ///
@@ -42,7 +40,7 @@ const NORMAL_CLOSURE: u16 = 1000;
 /// config.call_id = Some("c1".into());
 /// let mut client = Client::new(config);
 /// client.handle_open(Timestamp::ZERO).unwrap();
-/// let ClientOutput::Transmit(hello) = client.poll_output() else { panic!() };
+/// let ClientOutput::Transmit { conn: (), text: hello } = client.poll_output() else { panic!() };
 /// assert_eq!(hello, r#"{"messageType":"hello","auth":"tB","callId":"c1"}"#);
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -102,8 +100,10 @@ impl Client {
         match (&self.state, &self.config.url) {
             (ClientState::AwaitingOpen, Some(url)) => {
                 let url = url.clone();
-                self.out
-                    .push_back(ClientOutput::Connect(ConnectRequest { url }));
+                self.out.push_back(ClientOutput::Connect(ConnectRequest {
+                    url,
+                    protocols: Vec::new(),
+                }));
                 Ok(())
             }
             (ClientState::AwaitingOpen, None) => Err(UsageError::InvalidMessage {
@@ -176,10 +176,11 @@ impl Client {
         Ok(())
     }
 
-    /// The server closed the connection.
-    pub fn handle_close(&mut self, now: Timestamp) {
-        // Every input takes the time; this one does not need it.
-        let _ = now;
+    /// The connection closed (or could not be opened). Its code and reason are not used:
+    /// Loop gives close codes no meaning; a close before the end fails the setup either way.
+    pub fn handle_close(&mut self, now: Timestamp, code: Option<CloseCode>, reason: &str) {
+        // Every input takes the time and the close; this one needs neither.
+        let _ = (now, code, reason);
         if !matches!(self.state, ClientState::Ended | ClientState::AwaitingOpen) {
             self.end(Outcome::Failed {
                 why: "the server closed the connection before the setup ended".into(),
@@ -267,7 +268,10 @@ impl Client {
     }
 
     fn send(&mut self, _now: Timestamp, m: &ClientMessage) {
-        self.out.push_back(ClientOutput::Transmit(m.encode()));
+        self.out.push_back(ClientOutput::Transmit {
+            conn: (),
+            text: m.encode(),
+        });
     }
 
     /// Sends a message that the server answers, and times the answer.
@@ -326,7 +330,8 @@ impl Client {
             return;
         }
         self.out.push_back(ClientOutput::Close {
-            code: NORMAL_CLOSURE,
+            conn: (),
+            code: CloseCode::Normal,
             reason: why.to_owned(),
         });
         self.end(Outcome::Failed {
@@ -344,5 +349,33 @@ impl Client {
         self.awaiting.clear();
         self.out
             .push_back(ClientOutput::Event(ClientEvent::Ended(outcome)));
+    }
+}
+
+/// The transport inputs of [`Client`], as inherent methods take them.
+impl Machine for Client {
+    type Conn = ();
+    type Event = ClientEvent;
+
+    fn handle_input(
+        &mut self,
+        now: Timestamp,
+        input: Input<'_, ()>,
+    ) -> Result<Routing, UsageError> {
+        match input {
+            Input::Open { .. } => self.handle_open(now)?,
+            Input::Frame { text, .. } => self.handle_frame(now, text),
+            Input::Closed { code, reason, .. } => self.handle_close(now, code, reason),
+            Input::Timeout => self.handle_timeout(now),
+        }
+        Ok(Routing::Handled)
+    }
+
+    fn poll_output(&mut self) -> ClientOutput {
+        Client::poll_output(self)
+    }
+
+    fn next_deadline(&self) -> Option<Timestamp> {
+        self.next_timer().map(|(at, _)| at)
     }
 }

@@ -6,7 +6,6 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::progress::{Reason, State};
-use crate::Timestamp;
 
 /// Server configuration. Durations default to the seed's values.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,32 +133,7 @@ pub enum ServerEvent<C> {
 }
 
 /// What the server asks of the runtime. See the crate root for the drain rule.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum ServerOutput<C> {
-    /// Send a text frame.
-    Transmit {
-        /// The connection.
-        conn: C,
-        /// The frame. Shared: a state change sends the same frame to every device of
-        /// the call, so it is encoded once and not copied per connection.
-        text: Arc<str>,
-    },
-    /// Close a connection. The machine has already forgotten it.
-    Close {
-        /// The connection.
-        conn: C,
-        /// Close code (1000: the protocol has no codes of its own).
-        code: u16,
-        /// Close reason.
-        reason: String,
-    },
-    /// Something for the application.
-    Event(ServerEvent<C>),
-    /// Nothing more is queued: call `handle_timeout` at this time.
-    Timeout(Option<Timestamp>),
-}
+pub type ServerOutput<C> = crate::Output<C, ServerEvent<C>>;
 
 /// The server's named timers, one of each per call.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::id_map::IdMap;
 use crate::progress::{ActionEvent, ClientMessage, DecodeError, Reason, ServerMessage, State};
 use crate::timer::TimerQueue;
-use crate::{Routing, Timestamp, UsageError};
+use crate::{CloseCode, Input, Machine, Routing, Timestamp, UsageError};
 
 mod api;
 mod encoder;
@@ -20,7 +20,6 @@ use encoder::Encoder;
 pub use api::*;
 
 /// Close code for every close the server makes: the protocol has none of its own.
-const NORMAL_CLOSURE: u16 = 1000;
 /// The longest termination reason accepted from a client.
 const MAX_REASON_LEN: usize = 64;
 
@@ -278,7 +277,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
             let reason = "too many connections".to_owned();
             self.out.push_back(ServerOutput::Close {
                 conn: conn.clone(),
-                code: 1013,
+                code: CloseCode::TryAgainLater,
                 reason: reason.clone(),
             });
             self.event(ServerEvent::Closed {
@@ -301,8 +300,10 @@ impl<C: Ord + Clone + Debug> Server<C> {
         Ok(())
     }
 
-    /// The transport closed a connection.
-    pub fn handle_close(&mut self, now: Timestamp, conn: &C) -> Routing {
+    /// The transport closed a connection. The close code is not used (Loop gives close
+    /// codes no meaning).
+    pub fn handle_close(&mut self, now: Timestamp, conn: &C, code: Option<CloseCode>) -> Routing {
+        let _ = code;
         if !self.conns.contains_key(conn) {
             return Routing::NotMine;
         }
@@ -661,7 +662,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
         if by_server {
             self.out.push_back(ServerOutput::Close {
                 conn: conn.clone(),
-                code: NORMAL_CLOSURE,
+                code: CloseCode::Normal,
                 reason: reason.to_owned(),
             });
         }
@@ -724,8 +725,7 @@ fn media_up<C: Ord + Clone>(
     None
 }
 
-/// Records a call's new state, sends `progress` to each of its devices (one frame, shared
-/// by all) and tells the application. Takes the server's parts rather than the server, so
+/// Records a call's new state, sends `progress` to each of its devices and tells the application. Takes the server's parts rather than the server, so
 /// a caller holding the call need not look it up again.
 fn announce<C: Ord + Clone>(
     out: &mut VecDeque<ServerOutput<C>>,
@@ -735,8 +735,7 @@ fn announce<C: Ord + Clone>(
     state: State,
     reason: Option<Reason>,
 ) {
-    // Each device's frame shares one text; the last takes this reference rather than
-    // a clone (a clone and a drop are two atomic operations).
+    // Each device gets a copy; the last takes the text itself.
     let mut text = Some(encoder.progress(&state, reason.as_ref()));
     let devices = call.devices[0].len() + call.devices[1].len();
     for (i, conn) in call.devices.iter().flatten().enumerate() {
@@ -759,4 +758,36 @@ fn announce<C: Ord + Clone>(
         state,
         reason,
     }));
+}
+
+/// The transport inputs of [`Server`], as inherent methods take them. `Open` reads the
+/// call id from the URL as [`call_id_from_url`](crate::progress::call_id_from_url) does;
+/// the sub-protocols are not looked at.
+impl<C: Ord + Clone + Debug> Machine for Server<C> {
+    type Conn = C;
+    type Event = ServerEvent<C>;
+
+    fn handle_input(&mut self, now: Timestamp, input: Input<'_, C>) -> Result<Routing, UsageError> {
+        Ok(match input {
+            Input::Open { conn, url, .. } => {
+                let call_id = crate::progress::call_id_from_url(url);
+                self.handle_open(now, conn.clone(), call_id.as_deref())?;
+                Routing::Handled
+            }
+            Input::Frame { conn, text } => self.handle_frame(now, conn, text),
+            Input::Closed { conn, code, .. } => self.handle_close(now, conn, code),
+            Input::Timeout => {
+                self.handle_timeout(now);
+                Routing::Handled
+            }
+        })
+    }
+
+    fn poll_output(&mut self) -> ServerOutput<C> {
+        Server::poll_output(self)
+    }
+
+    fn next_deadline(&self) -> Option<Timestamp> {
+        self.next_timer().map(|(at, _)| at)
+    }
 }

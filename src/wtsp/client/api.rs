@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::Secret;
 
-use crate::wtsp::{CloseCode, Event, Response, StateHandshake, TransactionId};
+use crate::wtsp::{Event, Response, StateHandshake, TransactionId};
+use crate::CloseCode;
 use crate::Timestamp;
 
 /// The WebSocket sub-protocol WTSP requires.
@@ -117,25 +118,6 @@ pub(crate) fn percent_encode(s: &str, out: &mut String) {
     }
 }
 
-/// A connection the client asks the runtime to open. Its `Debug` shows the URL with the
-/// token redacted.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConnectRequest {
-    /// The URL (it carries the session token).
-    pub url: String,
-    /// The WebSocket sub-protocols to offer.
-    pub protocols: Vec<String>,
-}
-
-impl std::fmt::Debug for ConnectRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConnectRequest")
-            .field("url", &crate::secret::redact_url(&self.url))
-            .field("protocols", &self.protocols)
-            .finish()
-    }
-}
-
 /// How a request ended. Every request ends exactly once.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -220,28 +202,7 @@ pub enum ClientEvent {
 }
 
 /// What the client asks of the runtime. See the crate root for the drain rule.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum ClientOutput {
-    /// Send this text frame.
-    Transmit(String),
-    /// Open a WebSocket connection, then call [`Client::handle_open`](crate::wtsp::Client::handle_open) (or
-    /// [`Client::handle_close`](crate::wtsp::Client::handle_close) if it fails).
-    Connect(ConnectRequest),
-    /// Close the connection with this code and reason.
-    Close {
-        /// Close code.
-        code: CloseCode,
-        /// Close reason.
-        reason: String,
-    },
-    /// Something for the application.
-    Event(ClientEvent),
-    /// Nothing more is queued: call [`Client::handle_timeout`](crate::wtsp::Client::handle_timeout) at this time (`None`: only
-    /// an input can wake the client).
-    Timeout(Option<Timestamp>),
-}
+pub type ClientOutput = crate::Output<(), ClientEvent>;
 
 /// The client's named timers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

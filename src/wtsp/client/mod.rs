@@ -13,7 +13,8 @@ use crate::wtsp::message::{Decoded, Handshake, Message, StateHandshake};
 use crate::wtsp::request::{Request, RequestKind, Response, ResponseKind};
 use crate::wtsp::values::{Line, Registration};
 use crate::wtsp::wire::Wire;
-use crate::wtsp::{CloseCode, Event, EventKind, RegistrationStatus};
+use crate::wtsp::{Event, EventKind, RegistrationStatus};
+use crate::{CloseCode, ConnectRequest, Input, Machine, Routing};
 
 mod api;
 mod transaction_id;
@@ -192,6 +193,7 @@ impl Client {
             }
             ClientState::AwaitingOpen | ClientState::AwaitingState | ClientState::Ready => {
                 self.out.push_back(ClientOutput::Close {
+                    conn: (),
                     code: CloseCode::Normal,
                     reason: "disconnect".into(),
                 });
@@ -437,7 +439,10 @@ impl Client {
     }
 
     fn transmit(&mut self, now: Timestamp, msg: &Message) {
-        self.out.push_back(ClientOutput::Transmit(msg.encode()));
+        self.out.push_back(ClientOutput::Transmit {
+            conn: (),
+            text: msg.encode(),
+        });
         if self.state == ClientState::Ready {
             self.timers
                 .set(ClientTimer::Keepalive, now + self.keepalive_interval);
@@ -581,6 +586,7 @@ impl Client {
             ClientState::AwaitingOpen | ClientState::AwaitingState | ClientState::Ready
         ) {
             self.out.push_back(ClientOutput::Close {
+                conn: (),
                 code: CloseCode::Normal,
                 reason: reason.into(),
             });
@@ -662,4 +668,32 @@ enum Cause {
     Dead,
     /// The transport closed (the code, if any, is the server's).
     Peer,
+}
+
+/// The transport inputs of [`Client`], as inherent methods take them.
+impl Machine for Client {
+    type Conn = ();
+    type Event = ClientEvent;
+
+    fn handle_input(
+        &mut self,
+        now: Timestamp,
+        input: Input<'_, ()>,
+    ) -> Result<Routing, UsageError> {
+        match input {
+            Input::Open { .. } => self.handle_open(now)?,
+            Input::Frame { text, .. } => self.handle_frame(now, text),
+            Input::Closed { code, reason, .. } => self.handle_close(now, code, reason),
+            Input::Timeout => self.handle_timeout(now),
+        }
+        Ok(Routing::Handled)
+    }
+
+    fn poll_output(&mut self) -> ClientOutput {
+        Client::poll_output(self)
+    }
+
+    fn next_deadline(&self) -> Option<Timestamp> {
+        self.next_timer().map(|(at, _)| at)
+    }
 }

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::wtsp::{CloseCode, Line, Registration, Request};
-use crate::Timestamp;
+use crate::wtsp::{Line, Registration, Request};
+use crate::CloseCode;
 
 /// Response error codes the server machine uses.
 pub mod code {
@@ -150,33 +150,7 @@ pub enum ServerEvent<C> {
 }
 
 /// What the server asks of the runtime. See the crate root for the drain rule.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum ServerOutput<C> {
-    /// Send a text frame on a connection.
-    Transmit {
-        /// The connection.
-        conn: C,
-        /// The frame.
-        text: String,
-    },
-    /// Close a connection. The machine has already forgotten it.
-    Close {
-        /// The connection.
-        conn: C,
-        /// Close code.
-        code: CloseCode,
-        /// Close reason.
-        reason: String,
-    },
-    /// Something for the application.
-    Event(ServerEvent<C>),
-    /// Nothing more is queued: call [`Server::handle_timeout`](crate::wtsp::Server::handle_timeout) at this time.
-    Timeout(Option<Timestamp>),
-}
-
-pub use crate::Routing;
+pub type ServerOutput<C> = crate::Output<C, ServerEvent<C>>;
 
 /// The server's named timers.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

@@ -1,14 +1,14 @@
 //! How the server answers requests: validation, line checks, and the one response each
 //! transaction gets.
 
+use crate::CloseCode;
 use std::collections::VecDeque;
 use std::fmt::Debug;
 
 use super::account::*;
 use super::{code, ConnState, Server, ServerEvent, ServerTimer};
 use crate::wtsp::{
-    CloseCode, DecodeError, Line, Message, Request, RequestGroup, RequestKind, Response,
-    ResponseKind,
+    DecodeError, Line, Message, Request, RequestGroup, RequestKind, Response, ResponseKind,
 };
 use crate::Timestamp;
 

@@ -1,4 +1,4 @@
-//! WTSP close codes (profile §7) and the standard WebSocket ones.
+//! WebSocket close codes: the standard ones (RFC 6455) and those WTSP adds (4xxx).
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -8,7 +8,7 @@ macro_rules! close_codes {
         /// kept as [`CloseCode::Other`]. Written as its number.
         ///
         /// ```
-        /// use callsig::wtsp::CloseCode;
+        /// use callsig::CloseCode;
         /// assert_eq!(CloseCode::from(4441), CloseCode::ForceAttachClose);
         /// assert_eq!(u16::from(CloseCode::KeepaliveTimeout), 4502);
         /// assert_eq!(CloseCode::from(4999), CloseCode::Other(4999));
