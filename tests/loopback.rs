@@ -52,7 +52,7 @@ async fn a_call_from_dial_to_hangup_over_loopback() {
 /// Stops at the first `Disconnected` and records it.
 struct Refused(Option<ClientEvent>);
 
-impl wtsp_io::ClientApp for Refused {
+impl ws::App<Client> for Refused {
     fn on_event(&mut self, _: &mut Client, _: Timestamp, event: &ClientEvent) -> bool {
         if matches!(event, ClientEvent::Disconnected { .. }) {
             self.0 = Some(event.clone());

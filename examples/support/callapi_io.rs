@@ -8,18 +8,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use callsig::callapi::{
-    Client, ClientEvent, ClientOutput, Command, Outcome, Server, ServerConfig, ServerEvent,
-    ServerOutput,
-};
+use callsig::callapi::{Client, ClientEvent, Command, Outcome, Server, ServerConfig, ServerEvent};
 use callsig::Timestamp;
-use futures_util::SinkExt;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::Message as Ws;
 
-use crate::ws::{accept_loop, connect, next_frame, Clock, Input, Socket, Trace};
+use crate::ws::{self, connect, App, Clock, Trace};
 
 /// Which commands the simulated SIP side fails.
 #[derive(Clone, Debug, Default)]
@@ -129,117 +123,118 @@ pub async fn serve(
     pace: Duration,
     trace: Trace,
 ) {
-    let (in_tx, mut in_rx) = mpsc::unbounded_channel::<Input>();
-    tokio::spawn(accept_loop(listener, in_tx, None));
-    let trace = std::sync::Arc::new(std::sync::Mutex::new(trace));
-    // Route each connection's inputs to its own task.
-    let mut conns: BTreeMap<u64, mpsc::UnboundedSender<Input>> = BTreeMap::new();
-    while let Some(input) = in_rx.recv().await {
-        let conn = match &input {
-            Input::Open { conn, .. } | Input::Frame(conn, _) | Input::Closed(conn, _) => *conn,
+    let make = move || {
+        let sip = Sip {
+            failures: failures.clone(),
+            pace,
+            steps: BTreeMap::new(),
+            seq: 0,
         };
-        if let Input::Open { .. } = &input {
-            let (tx, rx) = mpsc::unbounded_channel();
-            conns.insert(conn, tx);
-            let (config, failures, trace) = (config.clone(), failures.clone(), trace.clone());
-            tokio::spawn(connection(conn, rx, config, failures, pace, trace));
+        (Server::new(config.clone()), sip)
+    };
+    ws::serve_each(listener, None, make, trace).await;
+}
+
+/// The simulated SIP side of one connection: steps per command, in time order.
+struct Sip {
+    failures: Failures,
+    pace: Duration,
+    steps: BTreeMap<(Timestamp, u64), (std::sync::Arc<str>, SipStep)>,
+    seq: u64,
+}
+
+impl App<Server> for Sip {
+    fn on_event(&mut self, _: &mut Server, now: Timestamp, event: &ServerEvent) -> bool {
+        match event {
+            ServerEvent::CommandStarted {
+                cmd_id, command, ..
+            } => {
+                let fail = self.failures.methods.iter().any(|m| m == command.method());
+                for (i, step) in script(command, fail).into_iter().enumerate() {
+                    self.seq += 1;
+                    let at = now + self.pace * (i as u32 + 1);
+                    self.steps.insert((at, self.seq), (cmd_id.clone(), step));
+                }
+            }
+            ServerEvent::CommandCancelled { cmd_id } => {
+                self.steps.retain(|_, (c, _)| c != cmd_id);
+            }
+            _ => {}
         }
-        let closed = matches!(input, Input::Closed(..));
-        if let Some(tx) = conns.get(&conn) {
-            let _ = tx.send(input);
+        true
+    }
+
+    fn wake_at(&self) -> Option<Timestamp> {
+        self.steps.keys().next().map(|(t, _)| *t)
+    }
+
+    fn on_wake(&mut self, server: &mut Server, now: Timestamp) -> bool {
+        while let Some(entry) = self.steps.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            let (cmd_id, step) = entry.remove();
+            let _ = match step {
+                SipStep::Event(name, data) => server.notify(now, &cmd_id, name, data),
+                SipStep::Fail(text) => server.fail(now, &cmd_id, &text),
+                SipStep::End => server.end(now, &cmd_id),
+            };
         }
-        if closed {
-            conns.remove(&conn);
-        }
+        true
     }
 }
 
-async fn connection(
-    conn: u64,
-    mut rx: mpsc::UnboundedReceiver<Input>,
-    config: ServerConfig,
-    failures: Failures,
-    pace: Duration,
-    trace: std::sync::Arc<std::sync::Mutex<Trace>>,
-) {
-    let clock = Clock::start();
-    let mut server = Server::new(config.clone());
-    let mut writer: Option<mpsc::UnboundedSender<Ws>> = None;
-    // The simulated SIP side: steps per command, in time order.
-    let mut sip: BTreeMap<(Timestamp, u64), (std::sync::Arc<str>, SipStep)> = BTreeMap::new();
-    let mut seq = 0u64;
-    let log = |t: Timestamp, line: String| {
-        if let Ok(mut f) = trace.lock() {
-            f(t, line)
-        }
-    };
-    loop {
-        // Drain.
-        let deadline = loop {
-            let now = clock.now();
-            match server.poll_output() {
-                ServerOutput::Timeout(d) => break d,
-                ServerOutput::Transmit { text, .. } => {
-                    log(now, format!("conn {conn} → {text}"));
-                    if let Some(w) = &writer {
-                        let _ = w.send(Ws::Text(text));
-                    }
-                }
-                ServerOutput::Event(ServerEvent::CommandStarted {
-                    cmd_id, command, ..
-                }) => {
-                    let fail = failures.methods.iter().any(|m| m == command.method());
-                    for (i, step) in script(&command, fail).into_iter().enumerate() {
-                        seq += 1;
-                        sip.insert((now + pace * (i as u32 + 1), seq), (cmd_id.clone(), step));
-                    }
-                }
-                ServerOutput::Event(ServerEvent::CommandCancelled { cmd_id }) => {
-                    sip.retain(|_, (c, _)| *c != cmd_id);
-                }
-                ServerOutput::Event(_) => {}
-                _ => {}
-            }
+/// The client's application: runs its commands one after another (each once the previous
+/// ended) and keeps each one's outcome.
+struct Commands<'t> {
+    queue: std::collections::VecDeque<Command>,
+    live: Option<String>,
+    outcomes: Vec<(String, Outcome)>,
+    trace: &'t std::sync::Mutex<Trace>,
+}
+
+impl Commands<'_> {
+    fn log(&self, now: Timestamp, line: String) {
+        if let Ok(mut f) = self.trace.lock() {
+            f(now, line);
         };
-        let wake = [deadline, sip.keys().next().map(|(t, _)| *t)]
-            .into_iter()
-            .flatten()
-            .min();
-        tokio::select! {
-            input = rx.recv() => {
-                let now = clock.now();
-                match input {
-                    Some(Input::Open { url, tx, .. }) => {
-                        log(now, format!("conn {conn} open {url}"));
-                        writer = Some(tx);
-                    }
-                    Some(Input::Frame(_, text)) => {
-                        log(now, format!("conn {conn} ← {text}"));
-                        let _ = server.handle_frame(now, &(), &text);
-                    }
-                    Some(Input::Closed(..)) | None => {
-                        let _ = server.handle_close(now, &(), None);
-                        // Drain the cancellations, then stop.
-                        while !matches!(server.poll_output(), ServerOutput::Timeout(_)) {}
-                        return;
-                    }
-                }
+    }
+
+    /// Starts the next command; false when none is left.
+    fn start_next(&mut self, client: &mut Client, now: Timestamp) -> bool {
+        while self.live.is_none() {
+            let Some(next) = self.queue.pop_front() else {
+                return false;
+            };
+            match client.start(now, &next) {
+                Ok(cmd_id) => self.live = Some(cmd_id),
+                Err(e) => self.log(now, format!("cannot start {}: {e}", next.method())),
             }
-            _ = clock.sleep_until(wake) => {
-                let now = clock.now();
-                server.handle_timeout(now);
-                while let Some(entry) = sip.first_entry() {
-                    if entry.key().0 > now {
-                        break;
-                    }
-                    let (cmd_id, step) = entry.remove();
-                    let _ = match step {
-                        SipStep::Event(name, data) => server.notify(now, &cmd_id, name, data),
-                        SipStep::Fail(text) => server.fail(now, &cmd_id, &text),
-                        SipStep::End => server.end(now, &cmd_id),
-                    };
+        }
+        true
+    }
+}
+
+impl App<Client> for Commands<'_> {
+    fn on_event(&mut self, client: &mut Client, now: Timestamp, event: &ClientEvent) -> bool {
+        match event {
+            ClientEvent::Ended {
+                cmd_id,
+                method,
+                outcome,
+            } => {
+                self.log(now, format!("{method} {cmd_id} ended: {outcome:?}"));
+                if self.live.as_deref() == Some(&**cmd_id) {
+                    self.live = None;
                 }
+                self.outcomes.push((method.to_string(), outcome.clone()));
+                self.start_next(client, now)
             }
+            ClientEvent::Progress { event, .. } => {
+                self.log(now, format!("  progress: {event:?}"));
+                true
+            }
+            _ => true,
         }
     }
 }
@@ -250,81 +245,31 @@ pub async fn run_client(
     mut client: Client,
     url: &str,
     commands: Vec<Command>,
-    mut trace: Trace,
+    trace: Trace,
 ) -> Vec<(String, Outcome)> {
     let clock = Clock::start();
-    let mut outcomes = Vec::new();
-    let mut ws: Option<Socket> = match connect(url, &[]).await {
-        Ok(s) => Some(s),
+    let trace = std::sync::Arc::new(std::sync::Mutex::new(trace));
+    let mut app = Commands {
+        queue: commands.into(),
+        live: None,
+        outcomes: Vec::new(),
+        trace: &trace,
+    };
+    let socket = match connect(url, &[]).await {
+        Ok(s) => s,
         Err(e) => {
-            trace(clock.now(), format!("cannot connect: {e}"));
-            return outcomes;
+            app.log(clock.now(), format!("cannot connect: {e}"));
+            return app.outcomes;
         }
     };
-    let mut queue: std::collections::VecDeque<Command> = commands.into();
-    let mut live: Option<String> = None;
-    loop {
-        if live.is_none() {
-            let Some(next) = queue.pop_front() else { break };
-            match client.start(clock.now(), &next) {
-                Ok(cmd_id) => live = Some(cmd_id),
-                Err(e) => trace(clock.now(), format!("cannot start {}: {e}", next.method())),
-            }
-        }
-        let deadline = loop {
-            let now = clock.now();
-            match client.poll_output() {
-                ClientOutput::Timeout(d) => break d,
-                ClientOutput::Transmit { text, .. } => {
-                    trace(now, format!("→ {text}"));
-                    if let Some(s) = ws.as_mut() {
-                        if s.send(Ws::Text(text)).await.is_err() {
-                            ws = None;
-                            client.handle_close(clock.now(), None, "send failed");
-                        }
-                    }
-                }
-                ClientOutput::Event(ClientEvent::Ended {
-                    cmd_id,
-                    method,
-                    outcome,
-                }) => {
-                    trace(now, format!("{method} {cmd_id} ended: {outcome:?}"));
-                    if live.as_deref() == Some(&*cmd_id) {
-                        live = None;
-                    }
-                    outcomes.push((method.into_owned(), outcome));
-                }
-                ClientOutput::Event(ClientEvent::Progress { event, .. }) => {
-                    trace(now, format!("  progress: {event:?}"));
-                }
-                ClientOutput::Event(_) => {}
-                _ => {}
-            }
-        };
-        if live.is_none() {
-            continue;
-        }
-        tokio::select! {
-            m = next_frame(&mut ws) => {
-                let now = clock.now();
-                match m {
-                    Some(Ok(Ws::Text(text))) => {
-                        trace(now, format!("← {text}"));
-                        client.handle_frame(now, &text);
-                    }
-                    Some(Ok(Ws::Close(_))) | Some(Err(_)) | None => {
-                        ws = None;
-                        client.handle_close(now, None, "");
-                    }
-                    Some(Ok(_)) => {}
-                }
-            }
-            _ = clock.sleep_until(deadline) => client.handle_timeout(clock.now()),
-        }
+    if app.start_next(&mut client, clock.now()) {
+        let shared = trace.clone();
+        let log: Trace = Box::new(move |t, line| {
+            if let Ok(mut f) = shared.lock() {
+                f(t, line)
+            };
+        });
+        ws::run_client(client, &mut app, Some(socket), log).await;
     }
-    if let Some(mut s) = ws.take() {
-        let _ = s.close(None).await;
-    }
-    outcomes
+    app.outcomes
 }

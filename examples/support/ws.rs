@@ -1,12 +1,16 @@
 //! WebSocket plumbing shared by the examples' adapters: the clock, trace printing, the
-//! server's accept loop (reader and writer tasks that only move frames), and the client's
-//! connect. No protocol logic lives here.
+//! server's accept loop (reader and writer tasks that only move frames), the client's
+//! connect, and the loops that drive any machine through `callsig::Machine` (`serve`,
+//! `serve_each`, `run_client`). No protocol logic lives here: each protocol's adapter is
+//! an [`App`] that reacts to its machine's events.
 
 #![allow(dead_code)]
 
 use std::time::Duration;
 
-use callsig::Timestamp;
+use std::collections::BTreeMap;
+
+use callsig::{Input as In, Machine, Output, Timestamp};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -14,6 +18,8 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message as Ws;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -163,5 +169,301 @@ pub async fn connect(url: &str, protocols: &[String]) -> Result<Socket, String> 
         Ok(Ok((s, _))) => Ok(s),
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err("connect timed out".into()),
+    }
+}
+
+// ---- driving any machine ----------------------------------------------------------------
+
+/// The application behind an adapter: what it does with its machine's events, and its own
+/// timer (a simulated SIP side, a script).
+pub trait App<M: Machine> {
+    /// An event from the machine; false stops a client adapter.
+    fn on_event(&mut self, machine: &mut M, now: Timestamp, event: &M::Event) -> bool;
+    /// When the application wants [`App::on_wake`] called.
+    fn wake_at(&self) -> Option<Timestamp> {
+        None
+    }
+    /// The application's own timer fired; false stops a client adapter.
+    fn on_wake(&mut self, _machine: &mut M, _now: Timestamp) -> bool {
+        true
+    }
+}
+
+fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
+    [a, b].into_iter().flatten().min()
+}
+
+fn close_frame(code: callsig::CloseCode, reason: String) -> Ws {
+    Ws::Close(Some(CloseFrame {
+        code: CloseCode::from(u16::from(code)),
+        reason: reason.into(),
+    }))
+}
+
+/// One machine behind some of the accept loop's connections: `conn` names a connection
+/// the machine's way, `num` the accept loop's way. Returns when `inputs` ends, or when
+/// `until_closed` and a connection closed.
+async fn serve_loop<M: Machine, A: App<M>>(
+    inputs: &mut mpsc::UnboundedReceiver<Input>,
+    machine: &mut M,
+    app: &mut A,
+    conn: impl Fn(u64) -> M::Conn,
+    num: impl Fn(&M::Conn) -> u64,
+    until_closed: bool,
+    trace: &mut (dyn FnMut(Timestamp, String) + Send),
+) {
+    let clock = Clock::start();
+    let mut writers: BTreeMap<u64, mpsc::UnboundedSender<Ws>> = BTreeMap::new();
+    loop {
+        // Drain: after every input, until the machine's deadline.
+        let now = clock.now();
+        let deadline = loop {
+            match machine.poll_output() {
+                Output::Timeout(d) => break d,
+                Output::Transmit { conn, text } => {
+                    let n = num(&conn);
+                    trace(now, format!("conn {n} → {text}"));
+                    if let Some(w) = writers.get(&n) {
+                        let _ = w.send(Ws::Text(text));
+                    }
+                }
+                Output::Close { conn, code, reason } => {
+                    let n = num(&conn);
+                    trace(now, format!("conn {n} close {code} {reason}"));
+                    if let Some(w) = writers.remove(&n) {
+                        let _ = w.send(close_frame(code, reason));
+                    }
+                }
+                // A server never asks for a connection.
+                Output::Connect(_) => {}
+                Output::Event(e) => {
+                    app.on_event(machine, now, &e);
+                }
+            }
+        };
+        let app_wake = app.wake_at();
+        tokio::select! {
+            input = inputs.recv() => {
+                let Some(input) = input else { return };
+                let now = clock.now();
+                match input {
+                    Input::Open { conn: n, url, protocols, tx } => {
+                        trace(now, format!("conn {n} open {url}"));
+                        writers.insert(n, tx);
+                        let protocols: Vec<&str> = protocols.iter().map(String::as_str).collect();
+                        let c = conn(n);
+                        let open = In::Open { conn: &c, url: &url, protocols: &protocols };
+                        let _ = machine.handle_input(now, open);
+                    }
+                    Input::Frame(n, text) => {
+                        trace(now, format!("conn {n} ← {text}"));
+                        let _ = machine.handle_input(now, In::Frame { conn: &conn(n), text: &text });
+                    }
+                    Input::Closed(n, code) => {
+                        trace(now, format!("conn {n} closed by peer ({code:?})"));
+                        writers.remove(&n);
+                        let closed = In::Closed { conn: &conn(n), code: code.map(Into::into), reason: "" };
+                        let _ = machine.handle_input(now, closed);
+                        if until_closed {
+                            // What the close produced (cancellations) goes to the app.
+                            machine.drain(|o| {
+                                if let Output::Event(e) = o {
+                                    trace(now, format!("conn {n}: {e:?}"));
+                                }
+                            });
+                            return;
+                        }
+                    }
+                }
+            }
+            _ = clock.sleep_until(earliest(deadline, app_wake)) => {
+                let now = clock.now();
+                let _ = machine.handle_input(now, In::Timeout);
+                if app_wake.is_some_and(|w| w <= now) {
+                    app.on_wake(machine, now);
+                }
+            }
+        }
+    }
+}
+
+/// Serves every connection accepted on `listener` with one machine (its connection ids are
+/// the accept loop's numbers), and `app` behind it.
+pub async fn serve<M: Machine<Conn = u64>, A: App<M>>(
+    listener: TcpListener,
+    subprotocol: Option<&'static str>,
+    mut machine: M,
+    mut app: A,
+    mut trace: Trace,
+) {
+    let (in_tx, mut in_rx) = mpsc::unbounded_channel::<Input>();
+    tokio::spawn(accept_loop(listener, in_tx, subprotocol));
+    serve_loop(
+        &mut in_rx,
+        &mut machine,
+        &mut app,
+        |n| n,
+        |n| *n,
+        false,
+        &mut *trace,
+    )
+    .await;
+}
+
+/// Serves every connection accepted on `listener` with its own machine and app (made by
+/// `make` when it opens), each in its own task: for a machine made for one connection.
+pub async fn serve_each<M, A>(
+    listener: TcpListener,
+    subprotocol: Option<&'static str>,
+    make: impl Fn() -> (M, A),
+    trace: Trace,
+) where
+    M: Machine<Conn = ()> + Send + 'static,
+    A: App<M> + Send + 'static,
+{
+    let (in_tx, mut in_rx) = mpsc::unbounded_channel::<Input>();
+    tokio::spawn(accept_loop(listener, in_tx, subprotocol));
+    let trace = std::sync::Arc::new(std::sync::Mutex::new(trace));
+    // Each connection's inputs go to its own task.
+    let mut conns: BTreeMap<u64, mpsc::UnboundedSender<Input>> = BTreeMap::new();
+    while let Some(input) = in_rx.recv().await {
+        let n = match &input {
+            Input::Open { conn, .. } | Input::Frame(conn, _) | Input::Closed(conn, _) => *conn,
+        };
+        if let Input::Open { .. } = &input {
+            let (tx, mut rx) = mpsc::unbounded_channel();
+            conns.insert(n, tx);
+            let (mut machine, mut app) = make();
+            let trace = trace.clone();
+            tokio::spawn(async move {
+                let mut log = move |t: Timestamp, line: String| {
+                    if let Ok(mut f) = trace.lock() {
+                        f(t, line)
+                    }
+                };
+                serve_loop(
+                    &mut rx,
+                    &mut machine,
+                    &mut app,
+                    |_| (),
+                    move |_| n,
+                    true,
+                    &mut log,
+                )
+                .await;
+            });
+        }
+        let closed = matches!(input, Input::Closed(..));
+        if let Some(tx) = conns.get(&n) {
+            let _ = tx.send(input);
+        }
+        if closed {
+            conns.remove(&n);
+        }
+    }
+}
+
+/// Runs a client machine until its app stops it: opens the connection its `Connect` asks
+/// for (or uses `socket`, already open), moves frames, closes when asked.
+pub async fn run_client<M: Machine<Conn = ()>, A: App<M>>(
+    mut client: M,
+    app: &mut A,
+    mut socket: Option<Socket>,
+    mut trace: Trace,
+) -> M {
+    let clock = Clock::start();
+    fn closed(code: Option<u16>, reason: &str) -> In<'_, ()> {
+        In::Closed {
+            conn: &(),
+            code: code.map(Into::into),
+            reason,
+        }
+    }
+    loop {
+        let deadline = loop {
+            let now = clock.now();
+            match client.poll_output() {
+                Output::Timeout(d) => break d,
+                Output::Transmit { text, .. } => {
+                    trace(now, format!("→ {text}"));
+                    if let Some(s) = socket.as_mut() {
+                        if s.send(Ws::Text(text)).await.is_err() {
+                            socket = None;
+                            let _ =
+                                client.handle_input(clock.now(), closed(Some(1006), "send failed"));
+                        }
+                    }
+                }
+                Output::Connect(req) => {
+                    trace(now, format!("connect {} {:?}", req.url, req.protocols));
+                    match connect(&req.url, &req.protocols).await {
+                        Ok(s) => {
+                            socket = Some(s);
+                            let open = In::Open {
+                                conn: &(),
+                                url: "",
+                                protocols: &[],
+                            };
+                            let _ = client.handle_input(clock.now(), open);
+                        }
+                        Err(e) => {
+                            trace(clock.now(), format!("cannot connect: {e}"));
+                            let _ = client.handle_input(clock.now(), closed(None, &e));
+                        }
+                    }
+                }
+                Output::Close { code, reason, .. } => {
+                    trace(now, format!("close {code} {reason}"));
+                    if let Some(mut s) = socket.take() {
+                        let Ws::Close(frame) = close_frame(code, reason) else {
+                            unreachable!()
+                        };
+                        let _ = s.close(frame).await;
+                    }
+                }
+                Output::Event(e) => {
+                    if !app.on_event(&mut client, now, &e) {
+                        if let Some(mut s) = socket.take() {
+                            let _ = s.close(None).await;
+                        }
+                        return client;
+                    }
+                }
+            }
+        };
+        let app_wake = app.wake_at();
+        let wake = earliest(deadline, app_wake);
+        if socket.is_none() && wake.is_none() {
+            return client;
+        }
+        tokio::select! {
+            m = next_frame(&mut socket) => {
+                let now = clock.now();
+                match m {
+                    Some(Ok(Ws::Text(text))) => {
+                        trace(now, format!("← {text}"));
+                        let _ = client.handle_input(now, In::Frame { conn: &(), text: &text });
+                    }
+                    Some(Ok(Ws::Close(f))) => {
+                        socket = None;
+                        let (code, reason) = f.map_or((None, String::new()), |f| (Some(u16::from(f.code)), f.reason.to_string()));
+                        trace(now, format!("closed by server {code:?} {reason}"));
+                        let _ = client.handle_input(now, closed(code, &reason));
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(_)) | None => {
+                        socket = None;
+                        let _ = client.handle_input(now, closed(Some(1006), "connection lost"));
+                    }
+                }
+            }
+            _ = clock.sleep_until(wake) => {
+                let now = clock.now();
+                let _ = client.handle_input(now, In::Timeout);
+                if app_wake.is_some_and(|w| w <= now) && !app.on_wake(&mut client, now) {
+                    return client;
+                }
+            }
+        }
     }
 }

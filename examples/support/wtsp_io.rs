@@ -1,7 +1,7 @@
 //! Thin tokio adapters for the WTSP machines, shared by the `wtsp_server`, `wtsp_client`
-//! and `demo` examples (and the loopback tests). Each adapter is one task that owns its
-//! machine and one sleep; the server's sockets are served by small reader/writer tasks
-//! that only move frames (`ws.rs`). Everything protocol-related is the machine's business.
+//! and `demo` examples (and the loopback tests): a simulated core and a one-call client,
+//! each an `App` that `ws.rs` drives with its machine through `callsig::Machine`.
+//! Everything protocol-related is the machine's business.
 
 #![allow(dead_code)]
 
@@ -9,19 +9,13 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use callsig::wtsp::{
-    Attach, Client, ClientEvent, ClientOutput, Event, EventKind, Jsep, Line, Registration,
-    RegistrationStatus, RequestKind, ResponseKind, Server, ServerConfig, ServerEvent, ServerOutput,
-    SUBPROTOCOL,
+    Attach, Client, ClientEvent, Event, EventKind, Jsep, Line, Registration, RegistrationStatus,
+    RequestKind, ResponseKind, Server, ServerConfig, ServerEvent, SUBPROTOCOL,
 };
 use callsig::Timestamp;
-use futures_util::SinkExt;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::Message as Ws;
 
-use crate::ws::{accept_loop, connect, next_frame, Clock, Input, Socket, Trace};
+use crate::ws::{self, App, Clock, Trace};
 
 // ---- server -------------------------------------------------------------------------------
 
@@ -30,89 +24,46 @@ use crate::ws::{accept_loop, connect, next_frame, Clock, Input, Socket, Trace};
 /// 4201), requests are acknowledged, and an `outgoing_call` goes through
 /// calling → ringing → accepted as a SIP side would report it; `hangup` and `decline`
 /// through hangingup → hangup.
-pub async fn serve(listener: TcpListener, config: ServerConfig, mut trace: Trace) {
-    let (in_tx, mut in_rx) = mpsc::unbounded_channel::<Input>();
-    tokio::spawn(accept_loop(listener, in_tx, Some(SUBPROTOCOL)));
+pub async fn serve(listener: TcpListener, config: ServerConfig, trace: Trace) {
+    ws::serve(
+        listener,
+        Some(SUBPROTOCOL),
+        Server::new(config),
+        Core::default(),
+        trace,
+    )
+    .await;
+}
 
-    let clock = Clock::start();
-    let mut server: Server<u64> = Server::new(config);
-    let mut writers: BTreeMap<u64, mpsc::UnboundedSender<Ws>> = BTreeMap::new();
-    // The simulated SIP side: events to emit later, in time order.
-    let mut sip: BTreeMap<(Timestamp, u64), (String, Event)> = BTreeMap::new();
-    let mut seq = 0u64;
-    let mut deadline = None;
-    loop {
-        let next_sip = sip.keys().next().map(|(t, _)| *t);
-        let wake = match (deadline, next_sip) {
-            (Some(a), Some(b)) => Some(std::cmp::min(a, b)),
-            (a, b) => a.or(b),
-        };
-        tokio::select! {
-            input = in_rx.recv() => {
-                let Some(input) = input else { return };
-                let now = clock.now();
-                match input {
-                    Input::Open { conn, url, protocols, tx } => {
-                        trace(now, format!("conn {conn} open {url}"));
-                        writers.insert(conn, tx);
-                        let _ = server.handle_open(now, conn, &url, &protocols);
-                    }
-                    Input::Frame(conn, text) => {
-                        trace(now, format!("conn {conn} ← {text}"));
-                        let _ = server.handle_frame(now, &conn, &text);
-                    }
-                    Input::Closed(conn, code) => {
-                        trace(now, format!("conn {conn} closed by peer ({code:?})"));
-                        writers.remove(&conn);
-                        let _ = server.handle_close(now, &conn, code.map(callsig::CloseCode::from));
-                    }
-                }
+/// The simulated core: its SIP side's events to emit later, in time order.
+#[derive(Default)]
+struct Core {
+    sip: BTreeMap<(Timestamp, u64), (String, Event)>,
+    seq: u64,
+}
+
+impl App<Server<u64>> for Core {
+    fn on_event(&mut self, server: &mut Server<u64>, now: Timestamp, e: &ServerEvent<u64>) -> bool {
+        simulate_core(server, now, e, &mut |at, account, event| {
+            self.seq += 1;
+            self.sip.insert((at, self.seq), (account, event));
+        });
+        true
+    }
+
+    fn wake_at(&self) -> Option<Timestamp> {
+        self.sip.keys().next().map(|(t, _)| *t)
+    }
+
+    fn on_wake(&mut self, server: &mut Server<u64>, now: Timestamp) -> bool {
+        while let Some(entry) = self.sip.first_entry() {
+            if entry.key().0 > now {
+                break;
             }
-            _ = clock.sleep_until(wake) => {
-                let now = clock.now();
-                server.handle_timeout(now);
-                while let Some(entry) = sip.first_entry() {
-                    if entry.key().0 > now {
-                        break;
-                    }
-                    let (account, event) = entry.remove();
-                    let _ = server.send_event(now, &account, event);
-                }
-            }
+            let (account, event) = entry.remove();
+            let _ = server.send_event(now, &account, event);
         }
-        // Drain.
-        let now = clock.now();
-        loop {
-            match server.poll_output() {
-                ServerOutput::Timeout(d) => {
-                    deadline = d;
-                    break;
-                }
-                ServerOutput::Transmit { conn, text } => {
-                    trace(now, format!("conn {conn} → {text}"));
-                    if let Some(w) = writers.get(&conn) {
-                        let _ = w.send(Ws::Text(text));
-                    }
-                }
-                ServerOutput::Close { conn, code, reason } => {
-                    trace(now, format!("conn {conn} close {code} {reason}"));
-                    if let Some(w) = writers.remove(&conn) {
-                        let frame = CloseFrame {
-                            code: CloseCode::from(u16::from(code)),
-                            reason: reason.into(),
-                        };
-                        let _ = w.send(Ws::Close(Some(frame)));
-                    }
-                }
-                ServerOutput::Event(e) => {
-                    simulate_core(&mut server, now, &e, &mut |at, account, event| {
-                        seq += 1;
-                        sip.insert((at, seq), (account, event));
-                    });
-                }
-                _ => {}
-            }
-        }
+        true
     }
 }
 
@@ -209,108 +160,10 @@ fn wall_clock_ms() -> u64 {
 
 // ---- client -------------------------------------------------------------------------------
 
-/// The application behind a client adapter.
-pub trait ClientApp {
-    /// An event from the machine; return false to stop the adapter.
-    fn on_event(&mut self, client: &mut Client, now: Timestamp, event: &ClientEvent) -> bool;
-    /// When the application wants [`ClientApp::on_wake`] called.
-    fn wake_at(&self) -> Option<Timestamp> {
-        None
-    }
-    /// The application's own timer fired; return false to stop the adapter.
-    fn on_wake(&mut self, _client: &mut Client, _now: Timestamp) -> bool {
-        true
-    }
-}
-
 /// Connects `client` and runs it until the application stops it.
-pub async fn run_client(mut client: Client, app: &mut dyn ClientApp, mut trace: Trace) {
-    let clock = Clock::start();
-    let mut ws: Option<Socket> = None;
-    let _ = client.connect(clock.now());
-    loop {
-        // Drain.
-        let deadline = loop {
-            let now = clock.now();
-            match client.poll_output() {
-                ClientOutput::Timeout(d) => break d,
-                ClientOutput::Transmit { text, .. } => {
-                    trace(now, format!("→ {text}"));
-                    if let Some(s) = ws.as_mut() {
-                        if s.send(Ws::Text(text)).await.is_err() {
-                            ws = None;
-                            client.handle_close(
-                                clock.now(),
-                                Some(callsig::CloseCode::Abnormal),
-                                "send failed",
-                            );
-                        }
-                    }
-                }
-                ClientOutput::Connect(req) => {
-                    trace(now, format!("connect {} {:?}", req.url, req.protocols));
-                    match connect(&req.url, &req.protocols).await {
-                        Ok(s) => {
-                            ws = Some(s);
-                            let _ = client.handle_open(clock.now());
-                        }
-                        Err(e) => client.handle_close(clock.now(), None, &e),
-                    }
-                }
-                ClientOutput::Close { code, reason, .. } => {
-                    trace(now, format!("close {code} {reason}"));
-                    if let Some(mut s) = ws.take() {
-                        let frame = CloseFrame {
-                            code: CloseCode::from(u16::from(code)),
-                            reason: reason.into(),
-                        };
-                        let _ = s.close(Some(frame)).await;
-                    }
-                }
-                ClientOutput::Event(e) if !app.on_event(&mut client, now, &e) => {
-                    if let Some(mut s) = ws.take() {
-                        let _ = s.close(None).await;
-                    }
-                    return;
-                }
-                _ => {}
-            }
-        };
-        let app_wake = app.wake_at();
-        let wake = match (deadline, app_wake) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        tokio::select! {
-            m = next_frame(&mut ws) => {
-                let now = clock.now();
-                match m {
-                    Some(Ok(Ws::Text(text))) => {
-                        trace(now, format!("← {text}"));
-                        client.handle_frame(now, &text);
-                    }
-                    Some(Ok(Ws::Close(f))) => {
-                        ws = None;
-                        let (code, reason) = f.map_or((None, String::new()), |f| (Some(u16::from(f.code)), f.reason.into_owned()));
-                        trace(now, format!("closed by server {code:?} {reason}"));
-                        client.handle_close(now, code.map(callsig::CloseCode::from), &reason);
-                    }
-                    Some(Ok(_)) => {}
-                    Some(Err(_)) | None => {
-                        ws = None;
-                        client.handle_close(now, Some(callsig::CloseCode::Abnormal), "connection lost");
-                    }
-                }
-            }
-            _ = clock.sleep_until(wake) => {
-                let now = clock.now();
-                client.handle_timeout(now);
-                if app_wake.is_some_and(|w| w <= now) && !app.on_wake(&mut client, now) {
-                    return;
-                }
-            }
-        }
-    }
+pub async fn run_client<A: App<Client>>(mut client: Client, app: &mut A, trace: Trace) {
+    let _ = client.connect(Clock::start().now());
+    ws::run_client(client, app, None, trace).await;
 }
 
 /// A client application that places one call, holds it for `talk`, hangs up and stops.
@@ -337,7 +190,7 @@ impl OneCall {
     }
 }
 
-impl ClientApp for OneCall {
+impl App<Client> for OneCall {
     fn on_event(&mut self, client: &mut Client, now: Timestamp, event: &ClientEvent) -> bool {
         match event {
             ClientEvent::Ready { .. } if !self.placed => {
