@@ -116,13 +116,15 @@
 #![warn(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 
+#[macro_use]
+mod machine;
+
 pub mod callapi;
 mod close_code;
 mod error;
 mod id_map;
 mod json;
 mod json_out;
-mod machine;
 pub mod progress;
 mod raw_json;
 mod routing;

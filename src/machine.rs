@@ -165,3 +165,76 @@ pub trait Machine {
         }
     }
 }
+
+/// The items of a [`Machine`] impl for a machine whose inherent inputs have its side's
+/// uniform signatures (`handle_frame`, `handle_close`, `handle_timeout`, `poll_output`,
+/// `next_timer`). `open` says how `Input::Open` is fed to it; it gives
+/// `Result<(), UsageError>`.
+macro_rules! machine_inputs {
+    (client, event $event:ty, open |$m:ident, $now:ident| $open:expr) => {
+        type Conn = ();
+        type Event = $event;
+
+        fn handle_input(
+            &mut self,
+            now: $crate::Timestamp,
+            input: $crate::Input<'_, ()>,
+        ) -> Result<$crate::Routing, $crate::UsageError> {
+            match input {
+                $crate::Input::Open { .. } => {
+                    let ($m, $now) = (&mut *self, now);
+                    $open?;
+                }
+                $crate::Input::Frame { text, .. } => self.handle_frame(now, text),
+                $crate::Input::Closed { code, reason, .. } => {
+                    self.handle_close(now, code, reason)
+                }
+                $crate::Input::Timeout => self.handle_timeout(now),
+            }
+            Ok($crate::Routing::Handled)
+        }
+
+        machine_inputs!(@outputs (), $event);
+    };
+    (server, conn $conn:ty, event $event:ty,
+     open |$m:ident, $now:ident, $c:ident, $url:ident, $protocols:ident| $open:expr) => {
+        type Conn = $conn;
+        type Event = $event;
+
+        fn handle_input(
+            &mut self,
+            now: $crate::Timestamp,
+            input: $crate::Input<'_, $conn>,
+        ) -> Result<$crate::Routing, $crate::UsageError> {
+            Ok(match input {
+                $crate::Input::Open {
+                    conn,
+                    url,
+                    protocols,
+                } => {
+                    let ($m, $now, $c, $url, $protocols) = (&mut *self, now, conn, url, protocols);
+                    $open?;
+                    $crate::Routing::Handled
+                }
+                $crate::Input::Frame { conn, text } => self.handle_frame(now, conn, text),
+                $crate::Input::Closed { conn, code, .. } => self.handle_close(now, conn, code),
+                $crate::Input::Timeout => {
+                    self.handle_timeout(now);
+                    $crate::Routing::Handled
+                }
+            })
+        }
+
+        machine_inputs!(@outputs $conn, $event);
+    };
+    (@outputs $conn:ty, $event:ty) => {
+        fn poll_output(&mut self) -> $crate::Output<$conn, $event> {
+            // The inherent method: it is the one with the queue.
+            Self::poll_output(self)
+        }
+
+        fn next_deadline(&self) -> Option<$crate::Timestamp> {
+            self.next_timer().map(|(at, _)| at)
+        }
+    };
+}

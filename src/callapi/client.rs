@@ -15,7 +15,7 @@ use super::command::method_name;
 use super::jsonrpc::{read_from_server_ref, FromServerRef, Id, Request};
 use super::{CallEvent, Command};
 use crate::timer::TimerQueue;
-use crate::{CloseCode, Input, Machine, Routing, Timestamp, UsageError};
+use crate::{CloseCode, Machine, Timestamp, UsageError};
 
 /// Client configuration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -640,28 +640,5 @@ impl<'a> CallParams<'a> {
 /// The transport inputs of [`Client`], as inherent methods take them. The client is made
 /// for a connection already open, so `Open` does nothing.
 impl Machine for Client {
-    type Conn = ();
-    type Event = ClientEvent;
-
-    fn handle_input(
-        &mut self,
-        now: Timestamp,
-        input: Input<'_, ()>,
-    ) -> Result<Routing, UsageError> {
-        match input {
-            Input::Open { .. } => {}
-            Input::Frame { text, .. } => self.handle_frame(now, text),
-            Input::Closed { code, reason, .. } => self.handle_close(now, code, reason),
-            Input::Timeout => self.handle_timeout(now),
-        }
-        Ok(Routing::Handled)
-    }
-
-    fn poll_output(&mut self) -> ClientOutput {
-        Client::poll_output(self)
-    }
-
-    fn next_deadline(&self) -> Option<Timestamp> {
-        self.next_timer().map(|(at, _)| at)
-    }
+    machine_inputs!(client, event ClientEvent, open |_client, _now| Ok::<(), UsageError>(()));
 }

@@ -16,7 +16,7 @@ use super::jsonrpc::{
 };
 use super::running::{Running, ServerTimer};
 use super::{CallEvent, Command, ParamError, METHODS};
-use crate::{CloseCode, Input, Machine, Routing, Timestamp, UsageError};
+use crate::{CloseCode, Machine, Routing, Timestamp, UsageError};
 use std::sync::Arc;
 
 /// Server configuration.
@@ -720,32 +720,8 @@ pub(crate) fn notification(
 /// The transport inputs of [`Server`], as inherent methods take them. The server is made
 /// for a connection already open, so `Open` does nothing.
 impl Machine for Server {
-    type Conn = ();
-    type Event = ServerEvent;
-
-    fn handle_input(
-        &mut self,
-        now: Timestamp,
-        input: Input<'_, ()>,
-    ) -> Result<Routing, UsageError> {
-        Ok(match input {
-            Input::Open { .. } => Routing::Handled,
-            Input::Frame { conn, text } => self.handle_frame(now, conn, text),
-            Input::Closed { conn, code, .. } => self.handle_close(now, conn, code),
-            Input::Timeout => {
-                self.handle_timeout(now);
-                Routing::Handled
-            }
-        })
-    }
-
-    fn poll_output(&mut self) -> ServerOutput {
-        Server::poll_output(self)
-    }
-
-    fn next_deadline(&self) -> Option<Timestamp> {
-        self.next_timer().map(|(at, _)| at)
-    }
+    machine_inputs!(server, conn (), event ServerEvent,
+        open |_server, _now, _conn, _url, _protocols| Ok::<(), UsageError>(()));
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use crate::progress::{
     ActionEvent, ClientMessage, DecodeError, RawJson, Reason, Role, ServerMessage, State,
 };
 use crate::timer::TimerQueue;
-use crate::{CloseCode, ConnectRequest, Input, Machine, Routing, Timestamp, UsageError};
+use crate::{CloseCode, ConnectRequest, Machine, Timestamp, UsageError};
 
 mod api;
 
@@ -354,28 +354,5 @@ impl Client {
 
 /// The transport inputs of [`Client`], as inherent methods take them.
 impl Machine for Client {
-    type Conn = ();
-    type Event = ClientEvent;
-
-    fn handle_input(
-        &mut self,
-        now: Timestamp,
-        input: Input<'_, ()>,
-    ) -> Result<Routing, UsageError> {
-        match input {
-            Input::Open { .. } => self.handle_open(now)?,
-            Input::Frame { text, .. } => self.handle_frame(now, text),
-            Input::Closed { code, reason, .. } => self.handle_close(now, code, reason),
-            Input::Timeout => self.handle_timeout(now),
-        }
-        Ok(Routing::Handled)
-    }
-
-    fn poll_output(&mut self) -> ClientOutput {
-        Client::poll_output(self)
-    }
-
-    fn next_deadline(&self) -> Option<Timestamp> {
-        self.next_timer().map(|(at, _)| at)
-    }
+    machine_inputs!(client, event ClientEvent, open |client, now| client.handle_open(now));
 }

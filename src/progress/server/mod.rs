@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::id_map::IdMap;
 use crate::progress::{ActionEvent, ClientMessage, DecodeError, Reason, ServerMessage, State};
 use crate::timer::TimerQueue;
-use crate::{CloseCode, Input, Machine, Routing, Timestamp, UsageError};
+use crate::{CloseCode, Machine, Routing, Timestamp, UsageError};
 
 mod api;
 mod encoder;
@@ -764,30 +764,9 @@ fn announce<C: Ord + Clone>(
 /// call id from the URL as [`call_id_from_url`](crate::progress::call_id_from_url) does;
 /// the sub-protocols are not looked at.
 impl<C: Ord + Clone + Debug> Machine for Server<C> {
-    type Conn = C;
-    type Event = ServerEvent<C>;
-
-    fn handle_input(&mut self, now: Timestamp, input: Input<'_, C>) -> Result<Routing, UsageError> {
-        Ok(match input {
-            Input::Open { conn, url, .. } => {
-                let call_id = crate::progress::call_id_from_url(url);
-                self.handle_open(now, conn.clone(), call_id.as_deref())?;
-                Routing::Handled
-            }
-            Input::Frame { conn, text } => self.handle_frame(now, conn, text),
-            Input::Closed { conn, code, .. } => self.handle_close(now, conn, code),
-            Input::Timeout => {
-                self.handle_timeout(now);
-                Routing::Handled
-            }
-        })
-    }
-
-    fn poll_output(&mut self) -> ServerOutput<C> {
-        Server::poll_output(self)
-    }
-
-    fn next_deadline(&self) -> Option<Timestamp> {
-        self.next_timer().map(|(at, _)| at)
-    }
+    machine_inputs!(server, conn C, event ServerEvent<C>,
+    open |server, now, conn, url, _protocols| {
+        let call_id = crate::progress::call_id_from_url(url);
+        server.handle_open(now, conn.clone(), call_id.as_deref())
+    });
 }

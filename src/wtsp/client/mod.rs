@@ -14,7 +14,7 @@ use crate::wtsp::request::{Request, RequestKind, Response, ResponseKind};
 use crate::wtsp::values::{Line, Registration};
 use crate::wtsp::wire::Wire;
 use crate::wtsp::{Event, EventKind, RegistrationStatus};
-use crate::{CloseCode, ConnectRequest, Input, Machine, Routing};
+use crate::{CloseCode, ConnectRequest, Machine};
 
 mod api;
 mod transaction_id;
@@ -672,28 +672,5 @@ enum Cause {
 
 /// The transport inputs of [`Client`], as inherent methods take them.
 impl Machine for Client {
-    type Conn = ();
-    type Event = ClientEvent;
-
-    fn handle_input(
-        &mut self,
-        now: Timestamp,
-        input: Input<'_, ()>,
-    ) -> Result<Routing, UsageError> {
-        match input {
-            Input::Open { .. } => self.handle_open(now)?,
-            Input::Frame { text, .. } => self.handle_frame(now, text),
-            Input::Closed { code, reason, .. } => self.handle_close(now, code, reason),
-            Input::Timeout => self.handle_timeout(now),
-        }
-        Ok(Routing::Handled)
-    }
-
-    fn poll_output(&mut self) -> ClientOutput {
-        Client::poll_output(self)
-    }
-
-    fn next_deadline(&self) -> Option<Timestamp> {
-        self.next_timer().map(|(at, _)| at)
-    }
+    machine_inputs!(client, event ClientEvent, open |client, now| client.handle_open(now));
 }

@@ -12,7 +12,7 @@ use crate::wtsp::request::ResponseKind;
 use crate::wtsp::url::SignalingUrl;
 use crate::wtsp::values::{Line, Registration, RegistrationStatus};
 use crate::wtsp::{Event, EventKind};
-use crate::{CloseCode, Input, Machine, Routing};
+use crate::{CloseCode, Machine, Routing};
 
 mod account;
 mod api;
@@ -636,33 +636,6 @@ impl<C: Ord + Clone + Debug> Server<C> {
 
 /// The transport inputs of [`Server`], as inherent methods take them.
 impl<C: Ord + Clone + Debug> Machine for Server<C> {
-    type Conn = C;
-    type Event = ServerEvent<C>;
-
-    fn handle_input(&mut self, now: Timestamp, input: Input<'_, C>) -> Result<Routing, UsageError> {
-        Ok(match input {
-            Input::Open {
-                conn,
-                url,
-                protocols,
-            } => {
-                self.handle_open(now, conn.clone(), url, protocols)?;
-                Routing::Handled
-            }
-            Input::Frame { conn, text } => self.handle_frame(now, conn, text),
-            Input::Closed { conn, code, .. } => self.handle_close(now, conn, code),
-            Input::Timeout => {
-                self.handle_timeout(now);
-                Routing::Handled
-            }
-        })
-    }
-
-    fn poll_output(&mut self) -> ServerOutput<C> {
-        Server::poll_output(self)
-    }
-
-    fn next_deadline(&self) -> Option<Timestamp> {
-        self.next_timer().map(|(at, _)| at)
-    }
+    machine_inputs!(server, conn C, event ServerEvent<C>,
+        open |server, now, conn, url, protocols| server.handle_open(now, conn.clone(), url, protocols));
 }
