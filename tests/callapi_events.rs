@@ -123,7 +123,7 @@ proptest! {
         loop {
             match client.poll_output() {
                 ClientOutput::Event(ClientEvent::Progress { cmd_id: id, event, .. }) => {
-                    prop_assert_eq!(&*id, cmd_id.as_str());
+                    prop_assert_eq!(&*id, &*cmd_id);
                     received.push(event);
                 }
                 ClientOutput::Timeout(_) => break,

@@ -386,7 +386,7 @@ fn run_client(
             COp::Command(k) => {
                 let method = ["CallStart", "CallEnd", "Echo", "CallHold"][*k as usize];
                 if let Ok(id) = c.command(at, method, serde_json::Map::new()) {
-                    issued.push(id);
+                    issued.push(id.to_string());
                 }
             }
             COp::Result(n, own) => {

@@ -36,7 +36,7 @@ fn drain_client(c: &mut Client) -> Vec<ClientOutput> {
 }
 
 /// A client that has sent one `CallStart` (its outputs drained), and the command's cmd_id.
-fn client_with_call_start() -> (Client, String) {
+fn client_with_call_start() -> (Client, std::sync::Arc<str>) {
     let mut c = Client::new(ClientConfig::default());
     let call = Command::CallStart {
         caller: "a".into(),
@@ -142,7 +142,7 @@ fn the_client_routes_notifications_that_overtake_started() {
         drain_client(&mut c),
         [
             ClientOutput::Event(ClientEvent::Progress {
-                cmd_id: id.as_str().into(),
+                cmd_id: id.clone(),
                 method: "CallStart".into(),
                 event: CallEvent::CallerAnswered {
                     caller: Some("a".into()),
@@ -164,7 +164,7 @@ fn the_client_routes_notifications_that_overtake_started() {
         drain_client(&mut c),
         [
             ClientOutput::Event(ClientEvent::Ended {
-                cmd_id: id.into(),
+                cmd_id: id,
                 method: "CallStart".into(),
                 outcome: Outcome::Completed
             }),

@@ -188,7 +188,7 @@ impl App<Server> for Sip {
 /// ended) and keeps each one's outcome.
 struct Commands<'t> {
     queue: std::collections::VecDeque<Command>,
-    live: Option<String>,
+    live: Option<std::sync::Arc<str>>,
     outcomes: Vec<(String, Outcome)>,
     trace: &'t std::sync::Mutex<Trace>,
 }

@@ -209,7 +209,7 @@ struct Early {
 /// let mut client = Client::new(ClientConfig::default());
 /// let cmd = Command::CallEnd { callid: "x".into() };
 /// let cmd_id = client.start(Timestamp::ZERO, &cmd).unwrap();
-/// assert_eq!(cmd_id, "cmd-1");
+/// assert_eq!(&*cmd_id, "cmd-1");
 /// let ClientOutput::Transmit { text, .. } = client.poll_output() else { panic!() };
 /// assert_eq!(text, r#"{"jsonrpc":"2.0","id":1,"method":"CallEnd","params":{"callid":"x","cmd_id":"cmd-1"}}"#);
 /// ```
@@ -267,8 +267,9 @@ impl Client {
 
     // ---- inputs: application -----------------------------------------------------------
 
-    /// Sends a typed command; returns its cmd_id.
-    pub fn start(&mut self, now: Timestamp, command: &Command) -> Result<String, UsageError> {
+    /// Sends a typed command; returns its cmd_id (the id every event of the command
+    /// carries).
+    pub fn start(&mut self, now: Timestamp, command: &Command) -> Result<Arc<str>, UsageError> {
         let Value::Object(params) = command.to_params(None) else {
             return Err(UsageError::InvalidMessage {
                 message: command.method().into(),
@@ -285,7 +286,7 @@ impl Client {
         now: Timestamp,
         method: &str,
         mut params: Map<String, Value>,
-    ) -> Result<String, UsageError> {
+    ) -> Result<Arc<str>, UsageError> {
         if self.closed {
             return Err(UsageError::WrongState {
                 action: "command",
@@ -337,9 +338,11 @@ impl Client {
                 request_id: n,
             },
         );
-        self.timers
-            .set(ClientTimer::Command(id), now + self.config.command_timeout);
-        Ok(cmd_id)
+        self.timers.set(
+            ClientTimer::Command(id.clone()),
+            now + self.config.command_timeout,
+        );
+        Ok(id)
     }
 
     // ---- inputs: transport -------------------------------------------------------------
