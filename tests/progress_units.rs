@@ -193,6 +193,27 @@ fn server_checkpoint_and_restore_give_the_same_future() {
     assert_eq!(drain_server(&mut s), drain_server(&mut r));
 }
 
+#[test]
+fn a_restored_server_counts_its_tokens_itself() {
+    let s = alerting();
+    let json = serde_json::to_string(&s).unwrap();
+    // The counts are not in the checkpoint: they are made from the calls.
+    assert!(!json.contains("\"tokens\""), "{json}");
+    // A checkpoint that brings its own counts (one that would overflow, one that would
+    // never reach zero) restores to the same server.
+    for forged in [r#"{"tA":4294967295}"#, r#"{"tB":0,"tX":7}"#] {
+        let with = json.replacen('{', &format!("{{\"tokens\":{forged},"), 1);
+        let mut r: Server<u8> = serde_json::from_str(&with).unwrap();
+        assert_eq!(r, s);
+        // Calls come and go on the counts made here: nothing overflows or underflows.
+        r.terminate_call(t(1), "c1", Reason::Cancel).unwrap();
+        r.remove_call(t(2), "c1").unwrap();
+        r.create_call(t(3), "c2", "tA", "tB").unwrap();
+        r.remove_call(t(4), "c2").unwrap();
+        drain_server(&mut r);
+    }
+}
+
 fn callee() -> Client {
     let mut config = ClientConfig::new(Role::Callee, "tB");
     config.alerting_timeout = Some(std::time::Duration::from_secs(20));

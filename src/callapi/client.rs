@@ -422,7 +422,7 @@ impl Client {
         } else {
             // The result may still come (notifications overtake it): keep its id so it is
             // recognised and consumed quietly. Bounded: the oldest go first.
-            while self.requests.len() > 2 * self.config.max_commands {
+            while self.requests.len() > self.config.max_commands.saturating_mul(2) {
                 self.requests.pop_first();
             }
         }
@@ -438,7 +438,7 @@ impl Client {
         if matches!(outcome, Outcome::Failed { .. }) {
             // Its Ended is still to come, under either name.
             self.failed.extend(names);
-            while self.failed.len() > 2 * self.config.max_commands {
+            while self.failed.len() > self.config.max_commands.saturating_mul(2) {
                 self.failed.pop_first();
             }
         }

@@ -113,7 +113,7 @@ impl Running {
     /// Starts `cmd_id` (which must not be running), its timer firing at `deadline`.
     pub(super) fn start(&mut self, cmd_id: Arc<str>, method: &'static str, deadline: Timestamp) {
         let seq = self.next_seq;
-        self.next_seq += 1;
+        self.next_seq = self.next_seq.saturating_add(1);
         self.deadlines.push(Reverse(Entry {
             at: deadline,
             seq,
@@ -228,6 +228,11 @@ impl Serialize for Running {
 impl<'de> Deserialize<'de> for Running {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let c = Checkpoint::<IdMap<Arc<str>, Command>>::deserialize(d)?;
+        if c.next_seq > u64::MAX / 2 {
+            // No machine starts 2^63 commands: a checkpoint that says so was not written by
+            // one, and start numbers must stay unique.
+            return Err(serde::de::Error::custom("next_seq out of range"));
+        }
         if c.commands.values().any(|cmd| cmd.seq >= c.next_seq) {
             return Err(serde::de::Error::custom(
                 "a running command's start number is not below next_seq",
@@ -291,6 +296,18 @@ mod tests {
         );
         assert_eq!(r.pop_due(t(10)), None);
         assert_eq!(r.pop_due(t(30)), Some(("a".into(), "CallHold".into())));
+    }
+
+    #[test]
+    fn a_checkpoint_with_an_exhausted_start_number_is_refused() {
+        let mut r = Running::default();
+        r.start("a".into(), "CallEnd", t(10));
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(serde_json::from_str::<Running>(&json).is_ok());
+        let forged = json.replace("\"next_seq\":1", &format!("\"next_seq\":{}", u64::MAX));
+        assert_ne!(forged, json);
+        let e = serde_json::from_str::<Running>(&forged).unwrap_err();
+        assert!(e.to_string().contains("next_seq out of range"), "{e}");
     }
 
     #[derive(Clone, Debug)]

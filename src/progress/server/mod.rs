@@ -88,10 +88,13 @@ enum ConnState {
 /// assert_eq!(&*text, r#"{"messageType":"hello","state":"init"}"#);
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(bound(
-    serialize = "C: Serialize",
-    deserialize = "C: Deserialize<'de> + Ord + Clone"
-))]
+#[serde(
+    bound(
+        serialize = "C: Serialize",
+        deserialize = "C: Deserialize<'de> + Ord + Clone"
+    ),
+    from = "Checkpoint<C>"
+)]
 pub struct Server<C: Ord + Clone> {
     config: ServerConfig,
     /// By id; the key is the one copy of the id, shared by connections, timers, events.
@@ -99,12 +102,49 @@ pub struct Server<C: Ord + Clone> {
     calls: IdMap<Arc<str>, Call<C>>,
     #[serde(with = "crate::serde_pairs")]
     conns: BTreeMap<C, ConnState>,
-    /// How many calls each token belongs to, to tell "unauthorized" from "invalid".
+    /// How many calls each token belongs to, to tell "unauthorized" from "invalid". Made
+    /// from the calls, never restored: a count a checkpoint could set is a count that
+    /// could overflow or never reach zero.
+    #[serde(skip_serializing)]
     tokens: BTreeMap<Secret, u32>,
     timers: TimerQueue<ServerTimer<C>>,
     out: VecDeque<ServerOutput<C>>,
     #[serde(skip)]
     encoder: Encoder,
+}
+
+/// What a checkpoint holds: the server without its token counts (made again from the
+/// calls).
+#[derive(Deserialize)]
+#[serde(bound(deserialize = "C: Deserialize<'de> + Ord + Clone"))]
+struct Checkpoint<C: Ord + Clone> {
+    config: ServerConfig,
+    calls: IdMap<Arc<str>, Call<C>>,
+    #[serde(with = "crate::serde_pairs")]
+    conns: BTreeMap<C, ConnState>,
+    timers: TimerQueue<ServerTimer<C>>,
+    out: VecDeque<ServerOutput<C>>,
+}
+
+impl<C: Ord + Clone> From<Checkpoint<C>> for Server<C> {
+    fn from(c: Checkpoint<C>) -> Self {
+        let mut tokens: BTreeMap<Secret, u32> = BTreeMap::new();
+        for call in c.calls.values() {
+            for t in &call.auth {
+                let n = tokens.entry(t.clone()).or_default();
+                *n = n.saturating_add(1);
+            }
+        }
+        Server {
+            config: c.config,
+            calls: c.calls,
+            conns: c.conns,
+            tokens,
+            timers: c.timers,
+            out: c.out,
+            encoder: Encoder::default(),
+        }
+    }
 }
 
 fn valid_reason(r: &Reason) -> bool {
@@ -199,7 +239,8 @@ impl<C: Ord + Clone + Debug> Server<C> {
             });
         }
         for t in [caller_auth, callee_auth] {
-            *self.tokens.entry(Secret::from(t)).or_default() += 1;
+            let n = self.tokens.entry(Secret::from(t)).or_default();
+            *n = n.saturating_add(1);
         }
         let id: Arc<str> = call_id.into();
         self.calls.insert(
@@ -687,7 +728,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
         }
         for token in &call.auth {
             if let Some(n) = self.tokens.get_mut(token) {
-                *n -= 1;
+                *n = n.saturating_sub(1);
                 if *n == 0 {
                     self.tokens.remove(token);
                 }
