@@ -11,6 +11,8 @@ mod wtsp_io;
 
 use std::time::Duration;
 
+use tokio_tungstenite::tungstenite::Message as Ws;
+
 use callsig::wtsp::{Client, ClientConfig, ClientEvent, ServerConfig};
 use callsig::Timestamp;
 
@@ -299,6 +301,39 @@ mod call_api {
             Box::new(|_, _| {}),
         ));
         addr
+    }
+
+    /// A raw socket to the daemon; the next text message it gets, or how it closed.
+    async fn exchange(addr: std::net::SocketAddr, send: Ws) -> Result<String, Option<u16>> {
+        use futures_util::{SinkExt, StreamExt};
+        let mut s = ws::connect(&format!("ws://{addr}"), &[]).await.unwrap();
+        let _ = s.send(send).await;
+        let got = tokio::time::timeout(Duration::from_secs(5), s.next()).await;
+        match got.unwrap() {
+            Some(Ok(Ws::Text(t))) => Ok(t),
+            Some(Ok(Ws::Close(f))) => Err(f.map(|f| u16::from(f.code))),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn binary_frames_are_read_as_text_and_bounded() {
+        let addr = daemon(&[]).await;
+        // A JSON-RPC library that sends its request as a binary frame gets its answer.
+        let request =
+            br#"{"jsonrpc":"2.0","id":7,"method":"CallEnd","params":{"callid":"x","cmd_id":"b1"}}"#;
+        let answer = exchange(addr, Ws::Binary(request.to_vec())).await.unwrap();
+        assert_eq!(
+            answer,
+            r#"{"jsonrpc":"2.0","id":7,"result":{"cmd_id":"b1","event":"Started"}}"#
+        );
+        // Bytes that are not UTF-8 close the connection with 1007.
+        let bad = exchange(addr, Ws::Binary(vec![0xff, 0xfe, b'{'])).await;
+        assert_eq!(bad, Err(Some(1007)));
+        // A message past the transport's bound is not buffered: 1009.
+        let huge = "x".repeat(ws::MAX_MESSAGE + 1);
+        let too_big = exchange(addr, Ws::Text(huge)).await;
+        assert_eq!(too_big, Err(Some(1009)));
     }
 
     #[tokio::test]

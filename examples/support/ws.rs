@@ -19,7 +19,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message as Ws;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -49,6 +49,38 @@ impl Clock {
     }
 }
 
+/// The largest WebSocket message read, in bytes: twice the machines' default
+/// `max_frame_len`, so that the machine, not the transport, answers a frame that is too
+/// long (with its protocol's error) up to here; past it the transport closes with 1009.
+/// (tungstenite's own default is 64 MiB, buffered before anyone looks at it.)
+pub const MAX_MESSAGE: usize = 2 << 20;
+
+/// How long an accepted TCP connection may take to finish its WebSocket upgrade.
+pub const UPGRADE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Frames queued for one connection's writer; a peer that does not read them is closed
+/// (1008) rather than buffered without end.
+pub const SEND_QUEUE: usize = 256;
+
+/// Inputs queued from all the sockets to the task that owns a machine: a reader waits when
+/// it is full.
+pub const INPUT_QUEUE: usize = 1024;
+
+fn ws_config() -> WebSocketConfig {
+    WebSocketConfig {
+        max_message_size: Some(MAX_MESSAGE),
+        max_frame_size: Some(MAX_MESSAGE),
+        ..Default::default()
+    }
+}
+
+/// A binary message as the text frame it carries: peers that send JSON in binary frames
+/// (some JSON-RPC libraries do) are read as the OpenSIPS daemon reads them; anything that
+/// is not UTF-8 is refused.
+fn binary_text(bytes: &[u8]) -> Option<String> {
+    std::str::from_utf8(bytes).ok().map(str::to_owned)
+}
+
 /// Where the adapters write what crossed the wire.
 pub type Trace = Box<dyn FnMut(Timestamp, String) + Send>;
 
@@ -62,7 +94,7 @@ pub enum Input {
         conn: u64,
         url: String,
         protocols: Vec<String>,
-        tx: mpsc::UnboundedSender<Ws>,
+        tx: mpsc::Sender<Ws>,
     },
     Frame(u64, String),
     Closed(u64, Option<u16>),
@@ -72,7 +104,7 @@ pub enum Input {
 #[allow(clippy::result_large_err)]
 pub async fn accept_loop(
     listener: TcpListener,
-    in_tx: mpsc::UnboundedSender<Input>,
+    in_tx: mpsc::Sender<Input>,
     subprotocol: Option<&'static str>,
 ) {
     let mut next = 1u64;
@@ -99,20 +131,22 @@ pub async fn accept_loop(
                 }
                 Ok(resp)
             };
-            let Ok(ws) = tokio_tungstenite::accept_hdr_async(tcp, callback).await else {
+            let upgrade =
+                tokio_tungstenite::accept_hdr_async_with_config(tcp, callback, Some(ws_config()));
+            // A half-finished upgrade is dropped, not held.
+            let Ok(Ok(ws)) = tokio::time::timeout(UPGRADE_TIMEOUT, upgrade).await else {
                 return;
             };
             let (mut sink, mut stream) = ws.split();
-            let (tx, mut rx) = mpsc::unbounded_channel::<Ws>();
-            if in_tx
-                .send(Input::Open {
-                    conn,
-                    url,
-                    protocols,
-                    tx,
-                })
-                .is_err()
-            {
+            let (tx, mut rx) = mpsc::channel::<Ws>(SEND_QUEUE);
+            let refuse = tx.clone();
+            let open = Input::Open {
+                conn,
+                url,
+                protocols,
+                tx,
+            };
+            if in_tx.send(open).await.is_err() {
                 return;
             }
             tokio::spawn(async move {
@@ -128,20 +162,41 @@ pub async fn accept_loop(
             while let Some(m) = stream.next().await {
                 match m {
                     Ok(Ws::Text(t)) => {
-                        let _ = in_tx.send(Input::Frame(conn, t));
+                        let _ = in_tx.send(Input::Frame(conn, t)).await;
                     }
+                    Ok(Ws::Binary(b)) => match binary_text(&b) {
+                        Some(t) => {
+                            let _ = in_tx.send(Input::Frame(conn, t)).await;
+                        }
+                        None => {
+                            let _ = refuse.try_send(close_frame(
+                                callsig::CloseCode::InvalidPayload,
+                                "binary frame is not UTF-8".into(),
+                            ));
+                            code = Some(1007);
+                            break;
+                        }
+                    },
                     Ok(Ws::Close(f)) => {
                         code = f.map(|f| u16::from(f.code));
                         break;
                     }
                     Ok(_) => {}
+                    Err(tokio_tungstenite::tungstenite::Error::Capacity(e)) => {
+                        // Past MAX_MESSAGE: said, not buffered.
+                        let reason = format!("{e}");
+                        let _ =
+                            refuse.try_send(close_frame(callsig::CloseCode::MessageTooBig, reason));
+                        code = Some(1009);
+                        break;
+                    }
                     Err(_) => {
                         code = Some(1006);
                         break;
                     }
                 }
             }
-            let _ = in_tx.send(Input::Closed(conn, code));
+            let _ = in_tx.send(Input::Closed(conn, code)).await;
         });
     }
 }
@@ -164,7 +219,7 @@ pub async fn connect(url: &str, protocols: &[String]) -> Result<Socket, String> 
         req.headers_mut().insert("sec-websocket-protocol", value);
     }
     // Signaling frames are small and latency matters: no Nagle.
-    let connecting = tokio_tungstenite::connect_async_with_config(req, None, true);
+    let connecting = tokio_tungstenite::connect_async_with_config(req, Some(ws_config()), true);
     match tokio::time::timeout(Duration::from_secs(10), connecting).await {
         Ok(Ok((s, _))) => Ok(s),
         Ok(Err(e)) => Err(e.to_string()),
@@ -204,7 +259,7 @@ fn close_frame(code: callsig::CloseCode, reason: String) -> Ws {
 /// the machine's way, `num` the accept loop's way. Returns when `inputs` ends, or when
 /// `until_closed` and a connection closed.
 async fn serve_loop<M: Machine, A: App<M>>(
-    inputs: &mut mpsc::UnboundedReceiver<Input>,
+    inputs: &mut mpsc::Receiver<Input>,
     machine: &mut M,
     app: &mut A,
     conn: impl Fn(u64) -> M::Conn,
@@ -213,8 +268,25 @@ async fn serve_loop<M: Machine, A: App<M>>(
     trace: &mut (dyn FnMut(Timestamp, String) + Send),
 ) {
     let clock = Clock::start();
-    let mut writers: BTreeMap<u64, mpsc::UnboundedSender<Ws>> = BTreeMap::new();
+    let mut writers: BTreeMap<u64, mpsc::Sender<Ws>> = BTreeMap::new();
+    // Connections whose writer queue overflowed: closed here, reported to the machine.
+    let mut overflowed: Vec<u64> = Vec::new();
     loop {
+        for n in overflowed.drain(..) {
+            trace(clock.now(), format!("conn {n}: send queue full, closed"));
+            if let Some(w) = writers.remove(&n) {
+                let _ = w.try_send(close_frame(
+                    callsig::CloseCode::PolicyViolation,
+                    "too slow".into(),
+                ));
+            }
+            let closed = In::Closed {
+                conn: &conn(n),
+                code: Some(callsig::CloseCode::PolicyViolation),
+                reason: "",
+            };
+            let _ = machine.handle_input(clock.now(), closed);
+        }
         // Drain: after every input, until the machine's deadline.
         let now = clock.now();
         let deadline = loop {
@@ -224,14 +296,16 @@ async fn serve_loop<M: Machine, A: App<M>>(
                     let n = num(&conn);
                     trace(now, format!("conn {n} → {text}"));
                     if let Some(w) = writers.get(&n) {
-                        let _ = w.send(Ws::Text(text));
+                        if w.try_send(Ws::Text(text)).is_err() && !overflowed.contains(&n) {
+                            overflowed.push(n);
+                        }
                     }
                 }
                 Output::Close { conn, code, reason } => {
                     let n = num(&conn);
                     trace(now, format!("conn {n} close {code} {reason}"));
                     if let Some(w) = writers.remove(&n) {
-                        let _ = w.send(close_frame(code, reason));
+                        let _ = w.try_send(close_frame(code, reason));
                     }
                 }
                 // A server never asks for a connection.
@@ -296,7 +370,7 @@ pub async fn serve<M: Machine<Conn = u64>, A: App<M>>(
     mut app: A,
     mut trace: Trace,
 ) {
-    let (in_tx, mut in_rx) = mpsc::unbounded_channel::<Input>();
+    let (in_tx, mut in_rx) = mpsc::channel::<Input>(INPUT_QUEUE);
     tokio::spawn(accept_loop(listener, in_tx, subprotocol));
     serve_loop(
         &mut in_rx,
@@ -321,17 +395,17 @@ pub async fn serve_each<M, A>(
     M: Machine<Conn = ()> + Send + 'static,
     A: App<M> + Send + 'static,
 {
-    let (in_tx, mut in_rx) = mpsc::unbounded_channel::<Input>();
+    let (in_tx, mut in_rx) = mpsc::channel::<Input>(INPUT_QUEUE);
     tokio::spawn(accept_loop(listener, in_tx, subprotocol));
     let trace = std::sync::Arc::new(std::sync::Mutex::new(trace));
     // Each connection's inputs go to its own task.
-    let mut conns: BTreeMap<u64, mpsc::UnboundedSender<Input>> = BTreeMap::new();
+    let mut conns: BTreeMap<u64, mpsc::Sender<Input>> = BTreeMap::new();
     while let Some(input) = in_rx.recv().await {
         let n = match &input {
             Input::Open { conn, .. } | Input::Frame(conn, _) | Input::Closed(conn, _) => *conn,
         };
         if let Input::Open { .. } = &input {
-            let (tx, mut rx) = mpsc::unbounded_channel();
+            let (tx, mut rx) = mpsc::channel(INPUT_QUEUE);
             conns.insert(n, tx);
             let (mut machine, mut app) = make();
             let trace = trace.clone();
@@ -355,7 +429,7 @@ pub async fn serve_each<M, A>(
         }
         let closed = matches!(input, Input::Closed(..));
         if let Some(tx) = conns.get(&n) {
-            let _ = tx.send(input);
+            let _ = tx.send(input).await;
         }
         if closed {
             conns.remove(&n);
@@ -444,6 +518,20 @@ pub async fn run_client<M: Machine<Conn = ()>, A: App<M>>(
                         trace(now, format!("← {text}"));
                         let _ = client.handle_input(now, In::Frame { conn: &(), text: &text });
                     }
+                    Some(Ok(Ws::Binary(b))) => match binary_text(&b) {
+                        Some(text) => {
+                            trace(now, format!("← (binary) {text}"));
+                            let _ = client.handle_input(now, In::Frame { conn: &(), text: &text });
+                        }
+                        None => {
+                            trace(now, "binary frame is not UTF-8: closing".into());
+                            if let Some(mut s) = socket.take() {
+                                let Ws::Close(frame) = close_frame(callsig::CloseCode::InvalidPayload, "binary frame is not UTF-8".into()) else { unreachable!() };
+                                let _ = s.close(frame).await;
+                            }
+                            let _ = client.handle_input(now, closed(Some(1007), "binary frame is not UTF-8"));
+                        }
+                    },
                     Some(Ok(Ws::Close(f))) => {
                         socket = None;
                         let (code, reason) = f.map_or((None, String::new()), |f| (Some(u16::from(f.code)), f.reason.to_string()));
