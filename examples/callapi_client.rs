@@ -13,11 +13,16 @@ use callsig::callapi::{Client, ClientConfig, Command, Outcome};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
+    const USAGE: &str = "usage: callapi_client URL METHOD [name=value]...\n\n\
+        Runs one Call API command (e.g. CallStart caller=sip:a@x callee=sip:b@x) against the\n\
+        daemon at URL; exits 0 when it completes.";
+    ws::help(USAGE);
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [url, method, params @ ..] = args.as_slice() else {
-        eprintln!("usage: callapi_client URL METHOD [name=value]...");
+        eprintln!("{USAGE}");
         std::process::exit(2);
     };
+    let url = &ws::ws_url(url, USAGE);
     let mut map = serde_json::Map::new();
     for p in params {
         let Some((k, v)) = p.split_once('=') else {

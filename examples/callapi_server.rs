@@ -16,17 +16,23 @@ use callsig::callapi::ServerConfig;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {
+    const USAGE: &str = "usage: callapi_server [ADDR] [--fail METHOD]...\n\n\
+        A Call API daemon on ws://ADDR (default 127.0.0.1:8100) with a simulated SIP side;\n\
+        every command of a --fail METHOD fails with `503 Service Unavailable`.";
+    ws::help(USAGE);
     let mut args = std::env::args().skip(1);
     let mut addr = "127.0.0.1:8100".to_owned();
     let mut failures = callapi_io::Failures::default();
     while let Some(a) = args.next() {
         if a == "--fail" {
             failures.methods.push(args.next().unwrap_or_default());
+        } else if a.starts_with('-') {
+            ws::unknown_flag(&a, USAGE);
         } else {
             addr = a;
         }
     }
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    let listener = ws::listen(&addr).await;
     println!("Call API daemon on ws://{}", listener.local_addr()?);
     let pace = Duration::from_millis(100);
     callapi_io::serve(

@@ -13,6 +13,10 @@ use callsig::progress::ServerConfig;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {
+    const USAGE: &str =
+        "usage: progress_server [ADDR] [--call ID:CALLER_TOKEN:CALLEE_TOKEN]...\n\n\
+        Serves ws://ADDR/progress/CALL_ID (default 127.0.0.1:8090) for the calls given.";
+    ws::help(USAGE);
     let mut args = std::env::args().skip(1);
     let mut addr = "127.0.0.1:8090".to_owned();
     let mut calls = Vec::new();
@@ -25,11 +29,13 @@ async fn main() -> std::io::Result<()> {
                 std::process::exit(2);
             };
             calls.push((id.to_string(), caller.to_string(), callee.to_string()));
+        } else if a.starts_with('-') {
+            ws::unknown_flag(&a, USAGE);
         } else {
             addr = a;
         }
     }
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    let listener = ws::listen(&addr).await;
     println!(
         "Loop progress server on ws://{}/progress/CALL_ID",
         listener.local_addr()?

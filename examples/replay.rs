@@ -7,6 +7,10 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("usage: replay FILE   (FILE may be - for standard input)\n\nReplays a transcript and prints one JSON object per output; exits 2 naming the line\nof a malformed transcript.");
+        return ExitCode::SUCCESS;
+    }
     let [path] = args.as_slice() else {
         eprintln!("usage: replay FILE   (FILE may be - for standard input)");
         return ExitCode::from(2);

@@ -15,8 +15,23 @@ use callsig::wtsp::{Client, ClientConfig};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let mut args = std::env::args().skip(1);
-    let url = args.next().unwrap_or_else(|| "ws://127.0.0.1:8080".into());
+    const USAGE: &str = "usage: wtsp_client [URL [TOKEN [NUMBER]]]\n\n\
+        Connects to URL (default ws://127.0.0.1:8080) with TOKEN (default alice), calls\n\
+        NUMBER (default 100), talks for 2 s and hangs up. Reconnects (and says why) while\n\
+        the server cannot be reached.";
+    ws::help(USAGE);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(flag) = args.iter().find(|a| a.starts_with('-')) {
+        ws::unknown_flag(flag, USAGE);
+    }
+    if args.len() > 3 {
+        ws::unknown_flag(&args[3], USAGE);
+    }
+    let mut args = args.into_iter();
+    let url = ws::ws_url(
+        &args.next().unwrap_or_else(|| "ws://127.0.0.1:8080".into()),
+        USAGE,
+    );
     let token = args.next().unwrap_or_else(|| "alice".into());
     let number = args.next().unwrap_or_else(|| "100".into());
     let client = Client::new(ClientConfig::new(url, token));

@@ -154,6 +154,72 @@ async fn the_progress_client_examples_play_both_sides() {
     assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stdout));
 }
 
+#[tokio::test]
+async fn the_progress_client_example_names_the_call_in_its_hello() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let calls = vec![("c7".to_owned(), "tA".to_owned(), "tB".to_owned())];
+    tokio::spawn(progress_io::serve(
+        listener,
+        Default::default(),
+        calls,
+        Box::new(|_, _| {}),
+    ));
+    // The URL does not name the call (as with Mozilla's loop-server): only the hello can.
+    let url = format!("ws://{addr}/websocket");
+    let mut caller = tokio::process::Command::from(example("progress_client"));
+    caller.args([url.as_str(), "caller", "tA", "--call-id", "c7"]);
+    let mut callee = tokio::process::Command::from(example("progress_client"));
+    callee.args([
+        url.as_str(),
+        "callee",
+        "tB",
+        "--call-id",
+        "c7",
+        "--accept-after",
+        "50",
+    ]);
+    let (a, b) = tokio::join!(caller.output(), callee.output());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let stdout = String::from_utf8_lossy(&a.stdout);
+    assert!(a.status.success(), "{stdout}");
+    assert!(stdout.contains(r#""callId":"c7""#), "{stdout}");
+    assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stdout));
+}
+
+#[test]
+fn every_example_answers_help_and_names_what_it_cannot_use() {
+    for name in [
+        "wtsp_server",
+        "wtsp_client",
+        "progress_server",
+        "progress_client",
+        "callapi_server",
+        "callapi_client",
+        "replay",
+    ] {
+        let out = example(name).arg("--help").output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{name} --help: {stdout}");
+        assert!(
+            stdout.starts_with(&format!("usage: {name}")),
+            "{name}: {stdout}"
+        );
+    }
+    for server in ["wtsp_server", "progress_server", "callapi_server"] {
+        let out = example(server).arg("not-an-address").output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{server}: {stderr}");
+        assert!(
+            stderr.contains("cannot listen on \"not-an-address\""),
+            "{server}: {stderr}"
+        );
+    }
+    let out = example("wtsp_client").arg("--colour").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown argument \"--colour\""));
+}
+
 #[test]
 fn the_demo_runs_and_prints_the_call() {
     let out = example("demo")

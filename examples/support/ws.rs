@@ -555,3 +555,41 @@ pub async fn run_client<M: Machine<Conn = ()>, A: App<M>>(
         }
     }
 }
+
+// ---- command lines --------------------------------------------------------------------
+
+/// `-h` or `--help` anywhere on the command line: prints `usage` and exits 0.
+pub fn help(usage: &str) {
+    if std::env::args().skip(1).any(|a| a == "-h" || a == "--help") {
+        println!("{usage}");
+        std::process::exit(0);
+    }
+}
+
+/// Any other argument that starts with `-` and is not in `flags`: says so and exits 2.
+pub fn unknown_flag(arg: &str, usage: &str) -> ! {
+    eprintln!("unknown argument {arg:?}\n\n{usage}");
+    std::process::exit(2)
+}
+
+/// Listens on `addr`, or exits 2 saying which address and why (a malformed address, a
+/// port in use).
+pub async fn listen(addr: &str) -> TcpListener {
+    match TcpListener::bind(addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("cannot listen on {addr:?}: {e}");
+            std::process::exit(2)
+        }
+    }
+}
+
+/// A `ws://` or `wss://` URL, or exits 2 saying what was given.
+pub fn ws_url(url: &str, usage: &str) -> String {
+    if url.starts_with("ws://") || url.starts_with("wss://") {
+        url.to_owned()
+    } else {
+        eprintln!("not a ws:// or wss:// URL: {url:?}\n\n{usage}");
+        std::process::exit(2)
+    }
+}
