@@ -1,18 +1,35 @@
-//! Replays a transcript: `cargo run --example replay -- FILE` (FILE may be `-` for standard
-//! input). Prints one JSON object per output line and exits 0; a malformed transcript exits
-//! 2 with a message naming the line. See `callsig::transcript`.
+//! Replays a transcript: `cargo run --example replay -- [--diagram mermaid] FILE` (FILE may
+//! be `-` for standard input). Prints one JSON object per output line (or, with `--diagram
+//! mermaid`, the exchange as a Mermaid sequence diagram) and exits 0; a malformed
+//! transcript exits 2 with a message naming the line. See `callsig::transcript`.
 
 use std::io::{Read, Write};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    const USAGE: &str =
+        "usage: replay [--diagram mermaid] FILE   (FILE may be - for standard input)\n\n\
+        Replays a transcript and prints one JSON object per output, or with --diagram mermaid\n\
+        a Mermaid sequenceDiagram of the exchange; exits 2 naming the line of a malformed\n\
+        transcript.";
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "-h" || a == "--help") {
-        println!("usage: replay FILE   (FILE may be - for standard input)\n\nReplays a transcript and prints one JSON object per output; exits 2 naming the line\nof a malformed transcript.");
+        println!("{USAGE}");
         return ExitCode::SUCCESS;
     }
+    let diagram = match args.iter().position(|a| a == "--diagram") {
+        Some(i) if args.get(i + 1).map(String::as_str) == Some("mermaid") => {
+            args.drain(i..i + 2);
+            true
+        }
+        Some(_) => {
+            eprintln!("--diagram takes one format: mermaid\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+        None => false,
+    };
     let [path] = args.as_slice() else {
-        eprintln!("usage: replay FILE   (FILE may be - for standard input)");
+        eprintln!("{USAGE}");
         return ExitCode::from(2);
     };
     let mut input = String::new();
@@ -24,6 +41,18 @@ fn main() -> ExitCode {
     if let Err(e) = read {
         eprintln!("replay: cannot read {path}: {e}");
         return ExitCode::from(2);
+    }
+    if diagram {
+        return match callsig::transcript::mermaid(&input) {
+            Ok(d) => {
+                print!("{d}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("replay: {path}: {e}");
+                ExitCode::from(2)
+            }
+        };
     }
     let out = callsig::transcript::run(&input);
     let stdout = std::io::stdout();

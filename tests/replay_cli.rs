@@ -99,3 +99,21 @@ fn malformed_transcripts_exit_2_naming_the_line() {
     let out = run(&[], None);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn diagram_mermaid_draws_the_transcript_and_other_formats_are_refused() {
+    let script = "{\"machine\": \"progress-client\", \"config\": {\"role\": \"caller\", \"auth\": \"t\"}}\n{\"at\": 0, \"open\": {}}\n";
+    let out = run(&["--diagram", "mermaid", "-"], Some(script));
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout, callsig::transcript::mermaid(script).unwrap());
+    assert!(stdout.contains("M->>P: hello"), "{stdout}");
+    let out = run(&["--diagram", "svg", "-"], Some(script));
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(
+        &["--diagram", "mermaid", "-"],
+        Some("{\"machine\": \"fax\"}"),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 1"));
+}

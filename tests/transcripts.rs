@@ -40,6 +40,47 @@ fn every_transcript_replays_and_matches_its_snapshot() {
     }
 }
 
+/// Every transcript also renders as a Mermaid sequence diagram, snapshotted beside its
+/// replay (`tests/snapshots/diagrams/`); each output line and step is drawn once.
+#[test]
+fn every_transcript_renders_as_a_diagram() {
+    for path in transcripts() {
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let input = std::fs::read_to_string(&path).unwrap();
+        let diagram =
+            callsig::transcript::mermaid(&input).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(diagram.starts_with("sequenceDiagram\n"), "{name}");
+        // One arrow or note per output line (wake lines included) and per input step.
+        let out = callsig::transcript::run(&input);
+        let outputs = out.lines.len();
+        let drawn = diagram
+            .lines()
+            .filter(|l| {
+                l.contains("->>")
+                    || l.contains("-->>")
+                    || l.contains("-x")
+                    || l.contains("Note right")
+                    || l.contains("refused:")
+            })
+            .count();
+        let inputs = input
+            .lines()
+            .skip(1)
+            .filter(|l| {
+                ["\"open\"", "\"recv", "\"closed\"", "\"app\""]
+                    .iter()
+                    .any(|v| l.contains(v))
+            })
+            .count();
+        assert_eq!(drawn, outputs + inputs, "{name}:\n{diagram}");
+        let mut settings = insta::Settings::clone_current();
+        settings.set_snapshot_path("snapshots/diagrams");
+        settings.set_prepend_module_to_snapshot(false);
+        settings.set_input_file(&path);
+        settings.bind(|| insta::assert_snapshot!(name, diagram));
+    }
+}
+
 #[test]
 fn every_machine_has_an_example_transcript() {
     let names: Vec<String> = transcripts()
@@ -69,4 +110,34 @@ fn replay_is_deterministic() {
             callsig::transcript::run(&input)
         );
     }
+}
+
+/// The pictures in `docs/flows/` are what the machines do today: each is re-drawn from the
+/// transcript it names and compared.
+#[test]
+fn the_flow_pictures_in_the_docs_are_current() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/flows");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).expect("docs/flows exists") {
+        let path = entry.unwrap().path();
+        let doc = std::fs::read_to_string(&path).unwrap();
+        let Some(start) = doc.find("```mermaid\n") else {
+            continue;
+        };
+        let body = &doc[start + "```mermaid\n".len()..];
+        let picture = &body[..body.find("```").expect("the block ends")];
+        let source = doc
+            .split('`')
+            .find(|s| s.starts_with("tests/transcripts/"))
+            .unwrap_or_else(|| panic!("{path:?} names no transcript"));
+        let input = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(source))
+            .unwrap_or_else(|e| panic!("{path:?}: {source}: {e}"));
+        let drawn = callsig::transcript::mermaid(&input).unwrap();
+        assert_eq!(
+            picture, drawn,
+            "{path:?} is stale: re-draw it from {source}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} pictures");
 }

@@ -5,6 +5,10 @@
 //! - [`Server`]: the daemon's side of one connection.
 //! - [`jsonrpc`]: the JSON-RPC 2.0 envelope, usable on its own.
 //! - [`Command`], [`CallEvent`]: the catalog.
+//!
+//! Every flow of this protocol is drawn as a sequence diagram by
+//! [`transcript::mermaid`](crate::transcript::mermaid); the repository's `docs/flows/` has the
+//! pictures of `callapi-server-commands`, `callapi-server-timeout-and-close`, `callapi-server-jsonrpc`.
 
 mod client;
 mod command;

@@ -3,6 +3,10 @@
 //! - [`Client`]: one party's device.
 //! - [`Server`]: the coordinator (many calls, many connections).
 //! - Wire types: [`ClientMessage`], [`ServerMessage`], [`State`], [`Reason`].
+//!
+//! Every flow of this protocol is drawn as a sequence diagram by
+//! [`transcript::mermaid`](crate::transcript::mermaid); the repository's `docs/flows/` has the
+//! pictures of `progress-server-call-connected`, `progress-server-timers`, `progress-server-bad-frames`, `progress-server-devices`.
 
 mod client;
 mod message;

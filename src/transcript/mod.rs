@@ -15,7 +15,8 @@
 //! backwards) is a [`TranscriptError`] naming its line.
 //!
 //! The machines' configuration keys and application vocabulary are listed on each driver
-//! module: [`wtsp`], [`progress`], [`callapi`].
+//! module: [`wtsp`], [`progress`], [`callapi`]. [`mermaid`] draws a transcript as a
+//! sequence diagram.
 //!
 //! ```
 //! let script = r#"{"machine": "wtsp-client", "config": {"url": "wss://h", "token": "t"}}
@@ -57,8 +58,11 @@ macro_rules! read_config {
 }
 
 pub mod callapi;
+mod diagram;
 pub mod progress;
 pub mod wtsp;
+
+pub use diagram::mermaid;
 
 /// A transcript that cannot be replayed: the 1-based line and what is wrong with it.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -374,6 +378,17 @@ impl Replay {
         text: &str,
         out: &mut Vec<String>,
     ) -> Result<(), TranscriptError> {
+        self.step_counting_timers(line, text, out).map(drop)
+    }
+
+    /// [`Replay::step`], saying how many of the lines it appended came from timers that
+    /// fired before the step's own input.
+    pub(crate) fn step_counting_timers(
+        &mut self,
+        line: usize,
+        text: &str,
+        out: &mut Vec<String>,
+    ) -> Result<usize, TranscriptError> {
         let fields: BTreeMap<&str, &RawValue> = serde_json::from_str(text)
             .map_err(|e| malformed(line, format!("not a JSON object: {e}")))?;
         let at: u64 = match fields.get("at") {
@@ -420,14 +435,16 @@ impl Replay {
             verb = v;
         }
         let now = Timestamp::from_millis(at);
+        let before = out.len();
         self.fire_timers(now, out);
+        let fired = out.len() - before;
         match self.driver.step(now, conn.as_deref(), verb) {
             Ok(()) => {}
             Err(StepError::Refused(e)) => out.push(error_line(now, &e)),
             Err(StepError::Malformed(e)) => return Err(malformed(line, e)),
         }
         self.drain(now, out);
-        Ok(())
+        Ok(fired)
     }
 
     /// Fires every timer due at or before `now`, each at its own deadline.

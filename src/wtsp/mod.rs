@@ -3,6 +3,10 @@
 //! - Wire types: [`Message`] and the types it is made of.
 //! - [`Client`]: the app side (one connection, reconnecting).
 //! - [`Server`]: the core side (many connections, accounts and their lines).
+//!
+//! Every flow of this protocol is drawn as a sequence diagram by
+//! [`transcript::mermaid`](crate::transcript::mermaid); the repository's `docs/flows/` has the
+//! pictures of `wtsp-client-outgoing-call`, `wtsp-server-timeouts`, `wtsp-server-open-refusals`.
 
 mod client;
 mod codec;
