@@ -310,3 +310,67 @@ fn two_forcing_devices_do_not_evict_each_other_forever() {
     assert_eq!(net.client(b).state(), ClientState::Ready);
     assert_ne!(net.client(a).state(), ClientState::Ready);
 }
+
+/// Large SDPs fill the call logs past what the default client reads in one frame; the
+/// default server trims them so the `state` still fits, and the client reconnects instead
+/// of refusing the handshake, timing out and trying again for ever.
+#[test]
+fn call_logs_never_push_the_state_past_what_the_default_client_reads() {
+    let (mut net, c) = connected();
+    let sdp = |n: usize| format!("v=0\r\n{}", "a=x\r\n".repeat(n));
+    let now = net.now;
+    let offer = RequestKind::OutgoingCall {
+        number: "100".into(),
+        jsep: Jsep::offer(sdp(60_000)),
+        from: None,
+        refer_id: None,
+        replaces: None,
+    };
+    net.client(c)
+        .request(now, Some(Line::Index(0)), Some(CALL.into()), offer)
+        .unwrap();
+    net.settle();
+    for _ in 0..5 {
+        net.advance_by(10);
+        let now = net.now;
+        let update = RequestKind::Update {
+            jsep: Jsep::offer(sdp(60_000)),
+        };
+        net.client(c)
+            .request(now, Some(Line::Index(0)), Some(CALL.into()), update)
+            .unwrap();
+        net.settle();
+    }
+    // About 1.8 MB were logged; the oldest went.
+    let trimmed: usize = net
+        .server_events
+        .iter()
+        .filter_map(|e| match e {
+            ServerEvent::CallLogsTrimmed { account, dropped } if account == "alice" => {
+                Some(*dropped)
+            }
+            _ => None,
+        })
+        .sum();
+    assert!(trimmed >= 2, "{trimmed}");
+    // The connection drops; the client comes back and reads its state.
+    net.up = false;
+    net.advance_by(40_000);
+    net.up = true;
+    net.advance_by(120_000);
+    assert_eq!(net.client(c).state(), ClientState::Ready);
+    let state = net
+        .wire
+        .iter()
+        .rev()
+        .find(|l| l.contains(r#"← {"handshake":"state""#))
+        .unwrap();
+    let frame = &state[state.find('{').unwrap()..];
+    assert!(frame.len() <= 1 << 20, "{}", frame.len());
+    // The call is still on its line, with what was left of its log.
+    assert_eq!(
+        net.server.account_lines("alice").unwrap()[0],
+        (Line::Index(0), Some(CALL))
+    );
+    assert!(phase(&mut net, c).is_some());
+}

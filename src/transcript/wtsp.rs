@@ -21,7 +21,8 @@
 //!
 //! Config keys: `lines` (2), `guest_line` (false), `keepalive_interval` (30000),
 //! `request_timeout` (10000), `call_log_len` (64), `max_connections` (100000),
-//! `max_accounts` (100000), `max_pending_requests` (64), `max_frame_len` (1048576).
+//! `max_accounts` (100000), `max_pending_requests` (64), `max_frame_len` (1048576),
+//! `max_state_len` (1048576).
 //!
 //! Verbs (with the step's `"conn"`): `open` (`{"url": "/signaling/v1?token=t",
 //! "protocols": ["webtrit-protocol"]}`), `recv`, `recv_raw`, `closed` (`{"code": 1006}`).
@@ -182,6 +183,7 @@ impl ServerDriver {
             value "max_accounts" => max_accounts,
             value "max_pending_requests" => max_pending_requests,
             value "max_frame_len" => max_frame_len,
+            value "max_state_len" => max_state_len,
         );
         c.finish()?;
         Ok(ServerDriver {

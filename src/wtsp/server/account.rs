@@ -110,6 +110,73 @@ pub(super) fn push_log(call: &mut LineCall, now: Timestamp, entry: RawJson, max:
     call.log.push_back((now, entry));
 }
 
+/// What one call-log entry adds to a `state` beyond its message, at most:
+/// `{"timestamp":` + 20 digits + `,"message":` + `}` + `,`.
+const LOG_ENTRY_OVERHEAD: usize = 48;
+
+/// Drops the account's oldest call-log entries (across its lines) until its `state`
+/// handshake fits in `config.max_state_len`; returns how many went. The length is bounded
+/// from above (the state without logs, written with the longest timestamp, plus each entry
+/// and its wrapping), so the real `state` is never longer.
+pub(super) fn trim_logs<C>(config: &ServerConfig, acc: &mut Account<C>) -> usize {
+    let entries = |acc: &Account<C>| -> usize {
+        acc.lines
+            .iter()
+            .chain(std::iter::once(&acc.guest))
+            .flatten()
+            .flat_map(|c| c.log.iter())
+            .map(|(_, m)| m.get().len() + LOG_ENTRY_OVERHEAD)
+            .sum()
+    };
+    let logged = entries(acc);
+    if logged == 0 {
+        return 0;
+    }
+    let base = {
+        let mut bare = StateHandshake {
+            keepalive_interval: None,
+            timestamp: 0,
+            registration: acc.registration.clone(),
+            lines: Vec::new(),
+            guest_line: None,
+            user_active_calls: None,
+            dialog_infos: None,
+            presence_infos: None,
+        };
+        let empty = |c: &LineCall| LineInfo {
+            call_id: Some(c.call_id.clone()),
+            call_logs: Vec::new(),
+        };
+        bare.lines = acc.lines.iter().map(|c| c.as_ref().map(empty)).collect();
+        bare.guest_line = config
+            .guest_line
+            .then(|| acc.guest.as_ref().map(empty).unwrap_or_default());
+        bare.keepalive_interval = Some(u64::MAX);
+        bare.timestamp = u64::MAX;
+        crate::wtsp::Message::Handshake(crate::wtsp::Handshake::State(bare))
+            .encode()
+            .len()
+    };
+    let mut total = base + logged;
+    let mut dropped = 0;
+    while total > config.max_state_len {
+        // The oldest entry of any line.
+        let oldest = acc
+            .lines
+            .iter_mut()
+            .chain(std::iter::once(&mut acc.guest))
+            .flatten()
+            .filter(|c| !c.log.is_empty())
+            .min_by_key(|c| c.log.front().map(|(at, _)| *at));
+        let Some((_, m)) = oldest.and_then(|c| c.log.pop_front()) else {
+            break;
+        };
+        total -= m.get().len() + LOG_ENTRY_OVERHEAD;
+        dropped += 1;
+    }
+    dropped
+}
+
 pub(super) fn line_info(call: &LineCall, now: Timestamp, wall: u64) -> LineInfo {
     LineInfo {
         call_id: Some(call.call_id.clone()),

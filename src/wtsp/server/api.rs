@@ -47,6 +47,11 @@ pub struct ServerConfig {
     pub max_pending_requests: usize,
     /// Largest frame read; larger closes the connection with 1009 (1 MiB).
     pub max_frame_len: usize,
+    /// Largest `state` handshake sent (1 MiB: what the default client reads). An account's
+    /// call logs are kept within it: when a new entry would make the `state` longer, the
+    /// oldest entries of the account go first (reported by [`ServerEvent::CallLogsTrimmed`]),
+    /// so a client that reads frames this long can always attach.
+    pub max_state_len: usize,
 }
 
 impl Default for ServerConfig {
@@ -61,6 +66,7 @@ impl Default for ServerConfig {
             max_accounts: 100_000,
             max_pending_requests: 64,
             max_frame_len: 1 << 20,
+            max_state_len: 1 << 20,
         }
     }
 }
@@ -104,6 +110,14 @@ pub enum ServerEvent<C> {
         conn: C,
         /// The transaction.
         transaction: String,
+    },
+    /// The account's call logs were over `max_state_len`: its oldest entries were dropped
+    /// (the calls stay on their lines).
+    CallLogsTrimmed {
+        /// The account.
+        account: String,
+        /// How many entries were dropped.
+        dropped: usize,
     },
     /// An incoming call found no free line: the client was sent `missed_call`; reject the
     /// SIP call (486 Busy Here).

@@ -526,12 +526,25 @@ impl<C: Ord + Clone + Debug> Server<C> {
         {
             acc.registration = registration_of(&event.kind);
         }
-        match acc.conn.clone() {
+        let dropped = trim_logs(&self.config, acc);
+        let delivery = match acc.conn.clone() {
             Some(conn) => {
                 self.transmit(&conn, Message::Event(event).encode());
-                Ok(Delivery::Sent { line })
+                Delivery::Sent { line }
             }
-            None => Ok(Delivery::Stored { line }),
+            None => Delivery::Stored { line },
+        };
+        self.logs_trimmed(account, dropped);
+        Ok(delivery)
+    }
+
+    /// Tells the application that an account's oldest call-log entries went.
+    fn logs_trimmed(&mut self, account: &str, dropped: usize) {
+        if dropped > 0 {
+            self.event(ServerEvent::CallLogsTrimmed {
+                account: account.to_owned(),
+                dropped,
+            });
         }
     }
 

@@ -115,6 +115,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
         if let Err((code, reason)) = self.check_line(&account, &r, lines, guest_line) {
             return self.refuse(conn, &r, code, reason);
         }
+        let mut dropped = 0;
         if let (Some(line), Some(call_id)) = (r.line, r.call_id.as_deref()) {
             if let Some(acc) = self.accounts.get_mut(&account) {
                 if let Some(s) = slot(acc, line) {
@@ -128,6 +129,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
                         push_log(call, now, log_entry(&r), log_len);
                     }
                 }
+                dropped = trim_logs(&self.config, acc);
             }
         }
         if let Some(c) = self.conns.get_mut(conn) {
@@ -144,6 +146,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
             ServerTimer::Request(conn.clone(), r.transaction.clone()),
             now + self.config.request_timeout,
         );
+        self.logs_trimmed(&account, dropped);
         self.event(ServerEvent::Request {
             conn: conn.clone(),
             account,
