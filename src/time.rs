@@ -45,6 +45,13 @@ impl Timestamp {
         self.0
     }
 
+    /// The deadline of a timer armed at `self` for `d`: at least 1 ms later, so that a
+    /// timer re-armed while timers fire is never due in the same call (a zero duration in a
+    /// config would otherwise fire it again and again).
+    pub(crate) fn after(self, d: Duration) -> Timestamp {
+        self + d.max(Duration::from_millis(1))
+    }
+
     /// The time from `earlier` to `self`, zero when `earlier` is later.
     pub fn saturating_duration_since(self, earlier: Timestamp) -> Duration {
         Duration::from_millis(self.0.saturating_sub(earlier.0))

@@ -100,7 +100,6 @@ impl<K: Ord + Clone> TimerQueue<K> {
     }
 
     /// How many timers are armed.
-    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.by_key.len()
     }

@@ -7,7 +7,7 @@ use callsig::wtsp::{
     RequestKind, TransactionId, TransactionOutcome,
 };
 use callsig::CloseCode;
-use callsig::{Timestamp, UsageError};
+use callsig::{Machine, Timestamp, UsageError};
 
 fn t(ms: u64) -> Timestamp {
     Timestamp::from_millis(ms)
@@ -376,4 +376,27 @@ fn a_seeded_first_transaction_numbers_every_request() {
         panic!()
     };
     assert_eq!(r.transaction, "transaction-170000");
+}
+
+/// Zero durations in the config cannot make a timer fire again and again in one call: every
+/// timer is armed at least 1 ms ahead, so a timeout always returns with a later deadline.
+#[test]
+fn zero_durations_never_spin_a_timeout() {
+    let mut config = ClientConfig::new("wss://h", "t");
+    config.handshake_timeout = std::time::Duration::ZERO;
+    config.reconnect_delay = std::time::Duration::ZERO;
+    config.reconnect_max_delay = std::time::Duration::ZERO;
+    let mut c = Client::new(config);
+    c.connect(t(0)).unwrap();
+    c.handle_open(t(0)).unwrap();
+    let mut now = t(0);
+    for _ in 0..10 {
+        let deadline = Machine::drain(&mut c, |_| {}).expect("a timer is armed");
+        assert!(deadline > now, "{deadline:?} after {now:?}");
+        now = deadline;
+        c.handle_timeout(now);
+        if c.state() == ClientState::AwaitingOpen {
+            c.handle_open(now).unwrap();
+        }
+    }
 }

@@ -340,7 +340,7 @@ impl Client {
         );
         self.timers.set(
             ClientTimer::Command(id.clone()),
-            now + self.config.command_timeout,
+            now.after(self.config.command_timeout),
         );
         Ok(id)
     }

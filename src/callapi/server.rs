@@ -506,8 +506,11 @@ impl Server {
             h.notifications
                 .push(notification(method, &cmd_id, "Ended", None));
         } else {
-            self.running
-                .start(cmd_id.clone(), method, now + self.config.command_timeout);
+            self.running.start(
+                cmd_id.clone(),
+                method,
+                now.after(self.config.command_timeout),
+            );
             h.event = Some(ServerEvent::CommandStarted {
                 cmd_id,
                 id: id.cloned(),

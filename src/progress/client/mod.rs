@@ -138,7 +138,7 @@ impl Client {
         }
         self.action(now, ActionEvent::MediaUp, None);
         self.timers
-            .set(ClientTimer::MediaSetup, now + self.config.media_setup);
+            .set(ClientTimer::MediaSetup, now.after(self.config.media_setup));
         Ok(())
     }
 
@@ -240,7 +240,12 @@ impl Client {
 
     /// Fires every timer due at or before `now`. Safe to call early, late or twice.
     pub fn handle_timeout(&mut self, now: Timestamp) {
-        while let Some((_, timer)) = self.timers.pop_due(now) {
+        // Each armed timer fires at most once per call: one re-armed at a deadline not
+        // after `now` (only a clock at its very end allows that) waits for the next call.
+        for _ in 0..=self.timers.len() {
+            let Some((_, timer)) = self.timers.pop_due(now) else {
+                break;
+            };
             match timer {
                 ClientTimer::Response => self.fail_and_close("no response from the server"),
                 ClientTimer::MediaSetup => self.fail_and_close("media setup timed out"),
@@ -277,7 +282,7 @@ impl Client {
     /// Sends a message that the server answers, and times the answer.
     fn send_expecting(&mut self, now: Timestamp, m: &ClientMessage) {
         self.send(now, m);
-        let deadline = now + self.config.response;
+        let deadline = now.after(self.config.response);
         self.awaiting.push_back(deadline);
         if self.timers.get(&ClientTimer::Response).is_none() {
             self.timers.set(ClientTimer::Response, deadline);
@@ -312,7 +317,7 @@ impl Client {
             }));
         if state == State::Alerting && self.state != ClientState::InCall(State::Alerting) {
             if let (Role::Callee, Some(d)) = (self.config.role, self.config.alerting_timeout) {
-                self.timers.set(ClientTimer::Alerting, now + d);
+                self.timers.set(ClientTimer::Alerting, now.after(d));
             }
         } else if state != State::Alerting {
             self.timers.cancel(&ClientTimer::Alerting);

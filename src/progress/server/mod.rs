@@ -254,8 +254,10 @@ impl<C: Ord + Clone + Debug> Server<C> {
                 devices: [BTreeSet::new(), BTreeSet::new()],
             },
         );
-        self.timers
-            .set(ServerTimer::Supervisory(id), now + self.config.supervisory);
+        self.timers.set(
+            ServerTimer::Supervisory(id),
+            now.after(self.config.supervisory),
+        );
         Ok(())
     }
 
@@ -330,7 +332,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
         }
         self.timers.set(
             ServerTimer::Hello(conn.clone()),
-            now + self.config.hello_timeout,
+            now.after(self.config.hello_timeout),
         );
         self.conns.insert(
             conn,
@@ -435,7 +437,12 @@ impl<C: Ord + Clone + Debug> Server<C> {
 
     /// Fires every timer due at or before `now`. Safe to call early, late or twice.
     pub fn handle_timeout(&mut self, now: Timestamp) {
-        while let Some((_, timer)) = self.timers.pop_due(now) {
+        // Each armed timer fires at most once per call: one re-armed at a deadline not
+        // after `now` (only a clock at its very end allows that) waits for the next call.
+        for _ in 0..=self.timers.len() {
+            let Some((_, timer)) = self.timers.pop_due(now) else {
+                break;
+            };
             match timer {
                 ServerTimer::Hello(conn) => {
                     if matches!(self.conns.get(&conn), Some(ConnState::AwaitingHello { .. })) {
@@ -565,7 +572,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
         if role == Role::Callee && first {
             self.timers.set(
                 ServerTimer::Ringing(call_id.clone()),
-                now + self.config.ringing,
+                now.after(self.config.ringing),
             );
         }
         if both {
@@ -610,7 +617,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
                 self.timers.cancel(&ServerTimer::Ringing(call_id.clone()));
                 self.timers.set(
                     ServerTimer::Connection(call_id.clone()),
-                    now + self.config.connection,
+                    now.after(self.config.connection),
                 );
                 self.set_state(now, call_id, State::Connecting, None);
             }
@@ -661,7 +668,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
             }
             self.timers.set(
                 ServerTimer::Purge(call_id.clone()),
-                now + self.config.ended_call_retention,
+                now.after(self.config.ended_call_retention),
             );
         }
     }

@@ -247,7 +247,7 @@ impl Client {
         } else {
             self.timers.set(
                 ClientTimer::Queued(n),
-                now + self.config.transaction_timeout,
+                now.after(self.config.transaction_timeout),
             );
             self.queued.push_back((n, request));
         }
@@ -352,7 +352,12 @@ impl Client {
 
     /// Fires every timer due at or before `now`. Safe to call early, late or twice.
     pub fn handle_timeout(&mut self, now: Timestamp) {
-        while let Some((_, timer)) = self.next_timer().filter(|(at, _)| *at <= now) {
+        // Each armed timer fires at most once per call: one re-armed at a deadline not
+        // after `now` (only a clock at its very end allows that) waits for the next call.
+        for _ in 0..=self.timers.len() + self.pending.len() {
+            let Some((_, timer)) = self.next_timer().filter(|(at, _)| *at <= now) else {
+                break;
+            };
             if !matches!(timer, ClientTimer::Transaction(_)) {
                 self.timers.cancel(&timer);
             }
@@ -369,7 +374,7 @@ impl Client {
                         self.keepalive_outstanding = Some(n);
                         self.timers.set(
                             ClientTimer::KeepaliveEcho,
-                            now + self.config.keepalive_timeout,
+                            now.after(self.config.keepalive_timeout),
                         );
                         self.transmit(
                             now,
@@ -445,7 +450,7 @@ impl Client {
         });
         if self.state == ClientState::Ready {
             self.timers
-                .set(ClientTimer::Keepalive, now + self.keepalive_interval);
+                .set(ClientTimer::Keepalive, now.after(self.keepalive_interval));
         }
     }
 
@@ -455,7 +460,7 @@ impl Client {
         self.transmit(now, &Message::Request(request.clone()));
         self.pending.open(
             n,
-            now + self.config.transaction_timeout,
+            now.after(self.config.transaction_timeout),
             Pending {
                 request: request.kind.name_cow(),
                 line: request.line,
@@ -466,8 +471,10 @@ impl Client {
 
     fn start_connect(&mut self, now: Timestamp) {
         self.state = ClientState::AwaitingOpen;
-        self.timers
-            .set(ClientTimer::Handshake, now + self.config.handshake_timeout);
+        self.timers.set(
+            ClientTimer::Handshake,
+            now.after(self.config.handshake_timeout),
+        );
         self.out.push_back(ClientOutput::Connect(ConnectRequest {
             url: self
                 .config
@@ -495,7 +502,7 @@ impl Client {
         self.registration = Some(state.registration.clone());
         self.lines = Lines::from_handshake(&state);
         self.timers
-            .set(ClientTimer::Keepalive, now + self.keepalive_interval);
+            .set(ClientTimer::Keepalive, now.after(self.keepalive_interval));
         self.event(ClientEvent::Ready {
             reconnected,
             state: Box::new(state),
@@ -631,7 +638,8 @@ impl Client {
             }
             _ => Some(self.backoff()),
         };
-        let reconnect_at = delay.map(|d| now + d);
+        // At once for no delay; else when the timer below fires.
+        let reconnect_at = delay.map(|d| if d.is_zero() { now } else { now.after(d) });
         self.event(ClientEvent::Disconnected {
             code,
             reason: reason.into(),
@@ -645,7 +653,7 @@ impl Client {
             Some(d) if d.is_zero() => self.start_connect(now),
             Some(d) => {
                 self.state = ClientState::AwaitingReconnect;
-                self.timers.set(ClientTimer::Reconnect, now + d);
+                self.timers.set(ClientTimer::Reconnect, now.after(d));
             }
         }
     }

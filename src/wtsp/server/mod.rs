@@ -287,7 +287,12 @@ impl<C: Ord + Clone + Debug> Server<C> {
 
     /// Fires every timer due at or before `now`. Safe to call early, late or twice.
     pub fn handle_timeout(&mut self, now: Timestamp) {
-        while let Some((_, timer)) = self.timers.pop_due(now) {
+        // Each armed timer fires at most once per call: one re-armed at a deadline not
+        // after `now` (only a clock at its very end allows that) waits for the next call.
+        for _ in 0..=self.timers.len() {
+            let Some((_, timer)) = self.timers.pop_due(now) else {
+                break;
+            };
             match timer {
                 ServerTimer::Idle(conn) => {
                     self.close_for(
@@ -579,7 +584,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
     }
 
     fn arm_idle(&mut self, now: Timestamp, conn: &C) {
-        let at = now + self.config.keepalive_interval.saturating_mul(2);
+        let at = now.after(self.config.keepalive_interval.saturating_mul(2));
         self.timers.set(ServerTimer::Idle(conn.clone()), at);
     }
 

@@ -144,7 +144,7 @@ impl<C: Ord + Clone + Debug> Server<C> {
         }
         self.timers.set(
             ServerTimer::Request(conn.clone(), r.transaction.clone()),
-            now + self.config.request_timeout,
+            now.after(self.config.request_timeout),
         );
         self.logs_trimmed(&account, dropped);
         self.event(ServerEvent::Request {
