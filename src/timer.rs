@@ -99,6 +99,11 @@ impl<K: Ord + Clone> TimerQueue<K> {
         Some((at, key))
     }
 
+    /// Every armed timer and its deadline, in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &Timestamp)> {
+        self.by_key.iter()
+    }
+
     /// How many timers are armed.
     pub fn len(&self) -> usize {
         self.by_key.len()

@@ -259,3 +259,40 @@ fn callapi_checkpoint_edits() {
     });
     assert!(refused > 0 && ran > 0, "{refused} {ran}");
 }
+
+/// A Loop server checkpoint that no server could have written is refused, naming why.
+#[test]
+fn an_inconsistent_loop_server_checkpoint_is_refused() {
+    use callsig::progress::{Server, ServerConfig};
+    let mut s: Server<u32> = Server::new(ServerConfig::default());
+    s.create_call(t(0), "c1", "tA", "tB").unwrap();
+    s.handle_open(t(0), 1, Some("c1")).unwrap();
+    let _ = s.handle_frame(t(1), &1, r#"{"messageType":"hello","auth":"tA"}"#);
+    s.handle_open(t(2), 2, None).unwrap();
+    s.drain(|_| {});
+    let good = serde_json::to_value(&s).unwrap();
+    let restored: Server<u32> = serde_json::from_value(good.clone()).unwrap();
+    assert_eq!(restored, s);
+    let text = good.to_string();
+    for (forged, why) in [
+        // The caller's device is taken out of the call but stays joined to it.
+        (
+            text.replace(r#""devices":[[1],[]]"#, r#""devices":[[],[]]"#),
+            "not its device",
+        ),
+        // A device that is no joined connection.
+        (
+            text.replace(r#""devices":[[1],[]]"#, r#""devices":[[1],[7]]"#),
+            "device is not joined",
+        ),
+        // A timer for a call that does not exist.
+        (
+            text.replace(r#"{"supervisory":"c1"}"#, r#"{"supervisory":"c9"}"#),
+            "timer for nothing",
+        ),
+    ] {
+        assert_ne!(forged, text, "{why}: the edit matched nothing");
+        let e = serde_json::from_str::<Server<u32>>(&forged).unwrap_err();
+        assert!(e.to_string().contains(why), "{why}: {e}");
+    }
+}
