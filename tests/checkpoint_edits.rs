@@ -296,3 +296,38 @@ fn an_inconsistent_loop_server_checkpoint_is_refused() {
         assert!(e.to_string().contains(why), "{why}: {e}");
     }
 }
+
+/// A WTSP server checkpoint that no server could have written is refused, naming why.
+#[test]
+fn an_inconsistent_wtsp_server_checkpoint_is_refused() {
+    use callsig::wtsp::{Attach, Server, ServerConfig};
+    let mut s: Server<u32> = Server::new(ServerConfig::default());
+    s.handle_open(t(0), 1, "/signaling/v1?token=t", &["webtrit-protocol"])
+        .unwrap();
+    let attach = Attach {
+        account: "alice".into(),
+        timestamp: 1,
+        registration: None,
+    };
+    s.attach(t(0), &1, attach).unwrap();
+    s.drain(|_| {});
+    let text = serde_json::to_string(&s).unwrap();
+    let restored: Server<u32> = serde_json::from_str(&text).unwrap();
+    assert_eq!(restored, s);
+    for (forged, why) in [
+        // The account forgets its connection, which stays attached to it.
+        (
+            text.replace(r#""conn":1"#, r#""conn":null"#),
+            "which is not attached to it",
+        ),
+        // An idle timer for a connection that does not exist.
+        (
+            text.replace(r#"{"idle":1}"#, r#"{"idle":5}"#),
+            "timer for nothing",
+        ),
+    ] {
+        assert_ne!(forged, text, "{why}: the edit matched nothing");
+        let e = serde_json::from_str::<Server<u32>>(&forged).unwrap_err();
+        assert!(e.to_string().contains(why), "{why}: {e}");
+    }
+}

@@ -65,10 +65,13 @@ pub use api::*;
 /// assert!(text.starts_with(r#"{"handshake":"state""#));
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(bound(
-    serialize = "C: Serialize",
-    deserialize = "C: Deserialize<'de> + Ord + Clone"
-))]
+#[serde(
+    bound(
+        serialize = "C: Serialize",
+        deserialize = "C: Deserialize<'de> + Ord + Clone"
+    ),
+    try_from = "Checkpoint<C>"
+)]
 pub struct Server<C: Ord + Clone> {
     config: ServerConfig,
     #[serde(with = "crate::serde_pairs")]
@@ -76,6 +79,93 @@ pub struct Server<C: Ord + Clone> {
     accounts: BTreeMap<String, Account<C>>,
     timers: TimerQueue<ServerTimer<C>>,
     out: VecDeque<ServerOutput<C>>,
+}
+
+/// What a checkpoint holds, before it is checked.
+#[derive(Deserialize)]
+#[serde(bound(deserialize = "C: Deserialize<'de> + Ord + Clone"))]
+struct Checkpoint<C: Ord + Clone> {
+    config: ServerConfig,
+    #[serde(with = "crate::serde_pairs")]
+    conns: BTreeMap<C, Conn>,
+    accounts: BTreeMap<String, Account<C>>,
+    timers: TimerQueue<ServerTimer<C>>,
+    out: VecDeque<ServerOutput<C>>,
+}
+
+/// A checkpoint is untrusted: it restores only when a server could have written it (an
+/// attached connection and its account name each other, every account has the configured
+/// lines and logs within their bounds, every timer belongs to a connection or a pending
+/// request that exists, every count within the config's limits).
+impl<C: Ord + Clone> TryFrom<Checkpoint<C>> for Server<C> {
+    type Error = String;
+
+    fn try_from(c: Checkpoint<C>) -> Result<Self, String> {
+        let limits = &c.config;
+        if c.conns.len() > limits.max_connections || c.accounts.len() > limits.max_accounts {
+            return Err("more connections or accounts than the config allows".into());
+        }
+        for (conn, state) in &c.conns {
+            if state.pending.len() > limits.max_pending_requests {
+                return Err("more pending requests than the config allows".into());
+            }
+            if let ConnState::Attached { account } = &state.state {
+                if c.accounts.get(account).and_then(|a| a.conn.as_ref()) != Some(conn) {
+                    return Err(format!(
+                        "a connection is attached to {account:?}, which is not attached to it"
+                    ));
+                }
+            } else if !state.pending.is_empty() {
+                return Err("requests pending on a connection not attached".into());
+            }
+        }
+        for (name, acc) in &c.accounts {
+            if let Some(conn) = &acc.conn {
+                let attached = matches!(
+                    c.conns.get(conn).map(|s| &s.state),
+                    Some(ConnState::Attached { account }) if account == name
+                );
+                if !attached {
+                    return Err(format!(
+                        "account {name:?} names a connection not attached to it"
+                    ));
+                }
+            }
+            if acc.lines.len() != limits.lines || (acc.guest.is_some() && !limits.guest_line) {
+                return Err(format!("account {name:?} has other lines than the config"));
+            }
+            let calls = acc
+                .lines
+                .iter()
+                .chain(std::iter::once(&acc.guest))
+                .flatten();
+            if calls
+                .into_iter()
+                .any(|call| call.log.len() > limits.call_log_len)
+            {
+                return Err(format!("account {name:?} has a call log past call_log_len"));
+            }
+        }
+        for (timer, _) in c.timers.iter() {
+            let ok = match timer {
+                ServerTimer::Idle(conn) => c.conns.contains_key(conn),
+                ServerTimer::Request(conn, tx) => c
+                    .conns
+                    .get(conn)
+                    .is_some_and(|s| s.pending.contains_key(tx)),
+            };
+            if !ok {
+                return Err(format!("a {} timer for nothing", timer.name()));
+            }
+        }
+        Ok(Server {
+            config: c.config,
+            conns: c.conns,
+            accounts: c.accounts,
+            timers: c.timers,
+            out: c.out,
+        })
+    }
 }
 
 impl<C: Ord + Clone + Debug> Server<C> {
