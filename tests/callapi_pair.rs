@@ -1,11 +1,12 @@
-//! End-to-end Call API: a client and a server joined in memory with a virtual clock, and
-//! a "daemon" application behind the server that behaves like the real one.
+//! End-to-end Call API: a client and a server joined in memory with a virtual clock (both
+//! driven through `callsig::Machine`), and a "daemon" application behind the server that
+//! behaves like the real one.
 
 use callsig::callapi::{
     CallEvent, Client, ClientConfig, ClientEvent, ClientOutput, Command, Leg, Outcome, Server,
     ServerConfig, ServerEvent, ServerOutput,
 };
-use callsig::Timestamp;
+use callsig::{Input, Machine, Timestamp};
 
 /// How the simulated daemon answers.
 #[derive(Clone, Copy, PartialEq)]
@@ -48,7 +49,11 @@ impl Pair {
                     ClientOutput::Timeout(_) => break,
                     ClientOutput::Transmit { conn: (), text: t } => {
                         busy = true;
-                        self.server.handle_frame(self.now, &(), &t);
+                        let frame = Input::Frame {
+                            conn: &(),
+                            text: &t,
+                        };
+                        self.server.handle_input(self.now, frame).unwrap();
                     }
                     ClientOutput::Event(e) => {
                         busy = true;
@@ -86,7 +91,11 @@ impl Pair {
                 }
             }
             for t in to_client {
-                self.client.handle_frame(self.now, &t);
+                let frame = Input::Frame {
+                    conn: &(),
+                    text: &t,
+                };
+                self.client.handle_input(self.now, frame).unwrap();
             }
             if !busy {
                 return;
@@ -314,7 +323,7 @@ fn the_server_times_out_before_the_client_and_the_client_hears_it() {
     p.settle();
     // The daemon never ends CallEnd: the server's 120 s timeout sends Error, Ended.
     p.now = Timestamp::from_millis(120_000);
-    p.server.handle_timeout(p.now);
+    p.server.handle_input(p.now, Input::Timeout).unwrap();
     p.settle();
     assert_eq!(
         p.outcome(&end),
@@ -339,8 +348,13 @@ fn closing_the_connection_cancels_on_both_sides() {
         )
         .unwrap();
     p.settle();
-    p.client.handle_close(p.now, None, "");
-    p.server.handle_close(p.now, &(), None);
+    let closed = Input::Closed {
+        conn: &(),
+        code: None,
+        reason: "",
+    };
+    p.client.handle_input(p.now, closed).unwrap();
+    p.server.handle_input(p.now, closed).unwrap();
     p.settle();
     assert_eq!(p.outcome(&a), [Outcome::ConnectionClosed]);
     assert!(p
