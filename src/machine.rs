@@ -13,7 +13,7 @@ use crate::{CloseCode, Routing, Timestamp, UsageError};
 ///
 /// The five variants are the whole driving contract and stay as they are: what a protocol
 /// adds later comes as new events, so a `match` over these is exhaustive for good.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Output<C, E> {
     /// Send this text frame on the connection.
@@ -41,29 +41,6 @@ pub enum Output<C, E> {
     /// Nothing more is queued: feed [`Input::Timeout`] at this time (`None`: only an input
     /// can wake the machine). Always the last output of a drain.
     Timeout(Option<Timestamp>),
-}
-
-/// Written by hand so that a [`ConnectRequest`]'s token stays redacted and a frame's text
-/// is shown as text.
-impl<C: fmt::Debug, E: fmt::Debug> fmt::Debug for Output<C, E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Output::Transmit { conn, text } => f
-                .debug_struct("Transmit")
-                .field("conn", conn)
-                .field("text", text)
-                .finish(),
-            Output::Close { conn, code, reason } => f
-                .debug_struct("Close")
-                .field("conn", conn)
-                .field("code", code)
-                .field("reason", reason)
-                .finish(),
-            Output::Connect(r) => f.debug_tuple("Connect").field(r).finish(),
-            Output::Event(e) => f.debug_tuple("Event").field(e).finish(),
-            Output::Timeout(t) => f.debug_tuple("Timeout").field(t).finish(),
-        }
-    }
 }
 
 /// A connection a client asks its runtime to open. Its `Debug` shows the URL with any
