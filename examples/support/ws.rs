@@ -169,10 +169,10 @@ pub async fn accept_loop(
                             let _ = in_tx.send(Input::Frame(conn, t)).await;
                         }
                         None => {
-                            let _ = refuse.try_send(close_frame(
+                            let _ = refuse.try_send(Ws::Close(close_frame(
                                 callsig::CloseCode::InvalidPayload,
                                 "binary frame is not UTF-8".into(),
-                            ));
+                            )));
                             code = Some(1007);
                             break;
                         }
@@ -185,8 +185,10 @@ pub async fn accept_loop(
                     Err(tokio_tungstenite::tungstenite::Error::Capacity(e)) => {
                         // Past MAX_MESSAGE: said, not buffered.
                         let reason = format!("{e}");
-                        let _ =
-                            refuse.try_send(close_frame(callsig::CloseCode::MessageTooBig, reason));
+                        let _ = refuse.try_send(Ws::Close(close_frame(
+                            callsig::CloseCode::MessageTooBig,
+                            reason,
+                        )));
                         code = Some(1009);
                         break;
                     }
@@ -248,11 +250,11 @@ fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
     [a, b].into_iter().flatten().min()
 }
 
-fn close_frame(code: callsig::CloseCode, reason: String) -> Ws {
-    Ws::Close(Some(CloseFrame {
+fn close_frame(code: callsig::CloseCode, reason: String) -> Option<CloseFrame<'static>> {
+    Some(CloseFrame {
         code: CloseCode::from(u16::from(code)),
         reason: reason.into(),
-    }))
+    })
 }
 
 /// One machine behind some of the accept loop's connections: `conn` names a connection
@@ -275,10 +277,10 @@ async fn serve_loop<M: Machine, A: App<M>>(
         for n in overflowed.drain(..) {
             trace(clock.now(), format!("conn {n}: send queue full, closed"));
             if let Some(w) = writers.remove(&n) {
-                let _ = w.try_send(close_frame(
+                let _ = w.try_send(Ws::Close(close_frame(
                     callsig::CloseCode::PolicyViolation,
                     "too slow".into(),
-                ));
+                )));
             }
             let closed = In::Closed {
                 conn: &conn(n),
@@ -305,7 +307,7 @@ async fn serve_loop<M: Machine, A: App<M>>(
                     let n = num(&conn);
                     trace(now, format!("conn {n} close {code} {reason}"));
                     if let Some(w) = writers.remove(&n) {
-                        let _ = w.try_send(close_frame(code, reason));
+                        let _ = w.try_send(Ws::Close(close_frame(code, reason)));
                     }
                 }
                 // A server never asks for a connection.
@@ -489,10 +491,7 @@ pub async fn run_client<M: Machine<Conn = ()>, A: App<M>>(
                 Output::Close { code, reason, .. } => {
                     trace(now, format!("close {code} {reason}"));
                     if let Some(mut s) = socket.take() {
-                        let Ws::Close(frame) = close_frame(code, reason) else {
-                            unreachable!()
-                        };
-                        let _ = s.close(frame).await;
+                        let _ = s.close(close_frame(code, reason)).await;
                     }
                 }
                 Output::Event(e) => {
@@ -526,7 +525,7 @@ pub async fn run_client<M: Machine<Conn = ()>, A: App<M>>(
                         None => {
                             trace(now, "binary frame is not UTF-8: closing".into());
                             if let Some(mut s) = socket.take() {
-                                let Ws::Close(frame) = close_frame(callsig::CloseCode::InvalidPayload, "binary frame is not UTF-8".into()) else { unreachable!() };
+                                let frame = close_frame(callsig::CloseCode::InvalidPayload, "binary frame is not UTF-8".into());
                                 let _ = s.close(frame).await;
                             }
                             let _ = client.handle_input(now, closed(Some(1007), "binary frame is not UTF-8"));
