@@ -79,10 +79,7 @@ impl<C: Ord + Clone> TryFrom<Checkpoint<C>> for Server<C> {
         }
         let mut tokens: BTreeMap<Secret, u32> = BTreeMap::new();
         for call in c.calls.values() {
-            for t in &call.auth {
-                let n = tokens.entry(t.clone()).or_default();
-                *n = n.saturating_add(1);
-            }
+            super::count_tokens(&mut tokens, &call.auth);
         }
         Ok(Server {
             config: c.config,

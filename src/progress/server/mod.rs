@@ -114,6 +114,14 @@ pub struct Server<C: Ord + Clone> {
     encoder: Encoder,
 }
 
+/// Counts a call's two tokens (a token may belong to several calls).
+fn count_tokens(tokens: &mut BTreeMap<Secret, u32>, auth: &[Secret; 2]) {
+    for t in auth {
+        let n = tokens.entry(t.clone()).or_default();
+        *n = n.saturating_add(1);
+    }
+}
+
 fn valid_reason(r: &Reason) -> bool {
     let s = r.as_str();
     !s.is_empty()
@@ -205,15 +213,13 @@ impl<C: Ord + Clone + Debug> Server<C> {
                 state: "serving",
             });
         }
-        for t in [caller_auth, callee_auth] {
-            let n = self.tokens.entry(Secret::from(t)).or_default();
-            *n = n.saturating_add(1);
-        }
+        let auth: [Secret; 2] = [caller_auth.into(), callee_auth.into()];
+        count_tokens(&mut self.tokens, &auth);
         let id: Arc<str> = call_id.into();
         self.calls.insert(
             id.clone(),
             Call {
-                auth: [caller_auth.into(), callee_auth.into()],
+                auth,
                 state: State::Init,
                 reason: None,
                 hello: [false; 2],
