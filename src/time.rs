@@ -32,7 +32,8 @@ pub struct Timestamp(u64);
 impl Timestamp {
     /// The origin of the clock.
     pub const ZERO: Timestamp = Timestamp(0);
-    /// The largest representable instant.
+    /// The largest representable instant. A timer whose deadline saturates to it (a huge
+    /// duration in a config) is never armed: the end of the clock is never reached.
     pub const MAX: Timestamp = Timestamp(u64::MAX);
 
     /// A timestamp `ms` milliseconds after the clock's origin.

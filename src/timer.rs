@@ -58,8 +58,14 @@ impl<K: Ord + Clone> TimerQueue<K> {
         Self::default()
     }
 
-    /// Arms `key` to fire at `at`, replacing any deadline it had.
+    /// Arms `key` to fire at `at`, replacing any deadline it had. A deadline at the end of
+    /// the clock ([`Timestamp::MAX`], where a huge duration saturates) is never reached: the
+    /// key is disarmed instead, so no timer fires at the end of time again and again.
     pub fn set(&mut self, key: K, at: Timestamp) {
+        if at == Timestamp::MAX {
+            self.cancel(&key);
+            return;
+        }
         match self.by_key.insert(key.clone(), at) {
             // Already armed for then: its heap entry stands.
             Some(old) if old == at => return,
@@ -189,6 +195,17 @@ mod tests {
         assert_eq!(q.pop_due(t(10)), Some((t(10), "a")));
         assert_eq!(q.pop_due(t(10)), Some((t(10), "b")));
         assert!(q.is_empty());
+    }
+
+    #[test]
+    fn a_deadline_at_the_end_of_the_clock_is_never_armed() {
+        let mut q = TimerQueue::new();
+        q.set(1u8, t(10));
+        q.set(1u8, Timestamp::MAX);
+        q.set(2u8, Timestamp::MAX);
+        assert_eq!(q.next(), None);
+        assert_eq!(q.len(), 0);
+        assert_eq!(q.pop_due(Timestamp::MAX), None);
     }
 
     #[test]

@@ -1,59 +1,23 @@
 //! Restored checkpoints are untrusted: every single-node edit of a real checkpoint (each
 //! value of the JSON tree replaced by a hostile one) is either refused by deserialisation
 //! or gives a machine that runs without panicking (tests run with overflow checks on).
+//! The machines, their seed checkpoints and scripts are the `checkpoint` fuzz target's.
 
-use callsig::{Input, Machine, Timestamp};
-use serde::de::DeserializeOwned;
-use serde::Serialize;
-use serde_json::{json, Value};
+#[path = "../fuzz/bodies/mod.rs"]
+#[allow(unused)]
+mod bodies;
+
+use bodies::checkpoint::{hostile, pointers, run_out, Subject};
+use callsig::{Machine, Timestamp};
 
 fn t(ms: u64) -> Timestamp {
     Timestamp::from_millis(ms)
 }
 
-/// The values an edit puts in place of a node.
-fn hostile() -> Vec<Value> {
-    vec![
-        json!(0),
-        json!(1),
-        json!(u32::MAX),
-        json!(u64::MAX),
-        json!(-1),
-        json!(""),
-        json!("x"),
-        json!(null),
-        json!(true),
-        json!([]),
-        json!({}),
-    ]
-}
-
-/// Every node of `v`, as a JSON pointer.
-fn pointers(v: &Value, here: String, out: &mut Vec<String>) {
-    out.push(here.clone());
-    match v {
-        Value::Object(m) => {
-            for (k, c) in m {
-                let k = k.replace('~', "~0").replace('/', "~1");
-                pointers(c, format!("{here}/{k}"), out);
-            }
-        }
-        Value::Array(a) => {
-            for (i, c) in a.iter().enumerate() {
-                pointers(c, format!("{here}/{i}"), out);
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Restores every single-node edit of `m`'s checkpoint and drives what restores; returns
-/// how many were refused and how many ran.
-fn edit_everything<M: Machine + Serialize + DeserializeOwned>(
-    m: &M,
-    drive: impl Fn(&mut M),
-) -> (usize, usize) {
-    let original = serde_json::to_value(m).unwrap();
+/// Restores every single-node edit of `M`'s seed checkpoint and drives what restores;
+/// returns how many were refused and how many ran.
+fn edit_everything<M: Subject>() -> (usize, usize) {
+    let original = serde_json::to_value(M::seed()).unwrap();
     let mut paths = Vec::new();
     pointers(&original, String::new(), &mut paths);
     let (mut refused, mut ran) = (0, 0);
@@ -70,194 +34,45 @@ fn edit_everything<M: Machine + Serialize + DeserializeOwned>(
                 eprintln!("edit {path} = {value}");
             }
             let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                drive(&mut restored);
+                restored.drive();
+                run_out(&mut restored);
             }));
             assert!(run.is_ok(), "{path} = {value} panicked");
             ran += 1;
         }
     }
+    assert!(refused > 0 && ran > 0, "{refused} {ran}");
     (refused, ran)
-}
-
-/// Drains, then lets every timer fire, draining again.
-fn run_out<M: Machine>(m: &mut M) {
-    m.drain(|_| {});
-    let mut at = 0u64;
-    for _ in 0..64 {
-        let Some(d) = m.next_deadline() else { break };
-        at = at.max(d.as_millis());
-        let _ = m.handle_input(t(at), Input::Timeout);
-        m.drain(|_| {});
-    }
 }
 
 #[test]
 fn loop_server_checkpoint_edits() {
-    use callsig::progress::{Server, ServerConfig};
-    let mut s: Server<u32> = Server::new(ServerConfig::default());
-    s.create_call(t(0), "c1", "tA", "tB").unwrap();
-    s.create_call(t(0), "c2", "tC", "tD").unwrap();
-    for (conn, auth) in [(1, "tA"), (2, "tB"), (3, "tB")] {
-        s.handle_open(t(0), conn, Some("c1")).unwrap();
-        let hello = format!(r#"{{"messageType":"hello","auth":"{auth}"}}"#);
-        let _ = s.handle_frame(t(1), &conn, &hello);
-    }
-    s.handle_open(t(2), 4, None).unwrap();
-    s.drain(|_| {});
-    let (refused, ran) = edit_everything(&s, |m| {
-        for conn in 1..=4u32 {
-            let _ = m.handle_frame(t(5), &conn, r#"{"messageType":"action","event":"accept"}"#);
-            let _ = m.handle_frame(
-                t(6),
-                &conn,
-                r#"{"messageType":"action","event":"media-up"}"#,
-            );
-        }
-        let _ = m.terminate_call(t(7), "c2", callsig::progress::Reason::Cancel);
-        let _ = m.remove_call(t(8), "c1");
-        let _ = m.create_call(t(9), "c3", "tA", "tB");
-        let _ = m.handle_close(t(10), &1, None);
-        run_out(m);
-    });
-    assert!(refused > 0 && ran > 0, "{refused} {ran}");
-}
-
-#[test]
-fn wtsp_server_checkpoint_edits() {
-    use callsig::wtsp::{Attach, Server, ServerConfig};
-    let mut s: Server<u32> = Server::new(ServerConfig::default());
-    for (conn, account) in [(1, "alice"), (2, "bob")] {
-        s.handle_open(t(0), conn, "/signaling/v1?token=t", &["webtrit-protocol"])
-            .unwrap();
-        let attach = Attach {
-            account: account.into(),
-            timestamp: 1_700_000_000_000,
-            registration: None,
-        };
-        s.attach(t(0), &conn, attach).unwrap();
-    }
-    let _ = s.handle_frame(
-        t(1),
-        &1,
-        r#"{"request":"outgoing_call","transaction":"transaction-1","line":0,"call_id":"k","number":"1","jsep":{"type":"offer","sdp":"v=0"}}"#,
-    );
-    s.handle_open(t(2), 3, "/signaling/v1?token=t", &["webtrit-protocol"])
-        .unwrap();
-    s.drain(|_| {});
-    let (refused, ran) = edit_everything(&s, |m| {
-        for conn in 1..=3u32 {
-            let _ = m.handle_frame(
-                t(5),
-                &conn,
-                r#"{"request":"hangup","transaction":"transaction-9","line":0,"call_id":"k"}"#,
-            );
-            let _ = m.respond(
-                t(6),
-                &conn,
-                "transaction-1",
-                callsig::wtsp::ResponseKind::Ack,
-            );
-        }
-        let _ = m.handle_close(t(10), &1, None);
-        run_out(m);
-    });
-    assert!(refused > 0 && ran > 0, "{refused} {ran}");
-}
-
-#[test]
-fn wtsp_client_checkpoint_edits() {
-    use callsig::wtsp::{Client, ClientConfig, Jsep, Line, RequestKind};
-    let mut c = Client::new(ClientConfig::new("wss://h", "t"));
-    c.connect(t(0)).unwrap();
-    c.handle_open(t(0)).unwrap();
-    c.handle_frame(
-        t(1),
-        r#"{"handshake":"state","keepalive_interval":30000,"timestamp":1,"registration":{"status":"registered"},"lines":[null,null]}"#,
-    );
-    let offer = RequestKind::OutgoingCall {
-        number: "1".into(),
-        jsep: Jsep::offer("v=0"),
-        from: None,
-        refer_id: None,
-        replaces: None,
-    };
-    c.request(t(2), Some(Line::Index(0)), Some("k".into()), offer)
-        .unwrap();
-    c.drain(|_| {});
-    let (refused, ran) = edit_everything(&c, |m| {
-        m.handle_frame(t(5), r#"{"response":"ack","transaction":"transaction-1"}"#);
-        m.handle_frame(t(6), r#"{"event":"accepted","line":0,"call_id":"k"}"#);
-        m.handle_close(t(7), None, "");
-        run_out(m);
-    });
-    assert!(refused > 0 && ran > 0, "{refused} {ran}");
+    edit_everything::<callsig::progress::Server<u32>>();
 }
 
 #[test]
 fn loop_client_checkpoint_edits() {
-    use callsig::progress::{Client, ClientConfig, Role};
-    let mut c = Client::new(ClientConfig::new(Role::Callee, "t"));
-    c.handle_open(t(0)).unwrap();
-    c.handle_frame(t(1), r#"{"messageType":"hello","state":"alerting"}"#);
-    c.drain(|_| {});
-    let (refused, ran) = edit_everything(&c, |m| {
-        let _ = m.accept(t(2));
-        m.handle_frame(t(3), r#"{"messageType":"progress","state":"connecting"}"#);
-        let _ = m.media_up(t(4));
-        run_out(m);
-    });
-    assert!(refused > 0 && ran > 0, "{refused} {ran}");
+    edit_everything::<callsig::progress::Client>();
 }
 
 #[test]
-fn callapi_checkpoint_edits() {
-    use callsig::callapi::{Client, ClientConfig, Command, Server, ServerConfig};
-    let mut s = Server::new(ServerConfig::default());
-    let _ = s.handle_frame(
-        t(0),
-        &(),
-        r#"{"jsonrpc":"2.0","id":1,"method":"CallStart","params":{"caller":"a","callee":"b","cmd_id":"c1"}}"#,
-    );
-    let _ = s.handle_frame(
-        t(0),
-        &(),
-        r#"{"jsonrpc":"2.0","id":2,"method":"CallEnd","params":{"callid":"x","cmd_id":"c2"}}"#,
-    );
-    s.drain(|_| {});
-    let (refused, ran) = edit_everything(&s, |m| {
-        let _ = m.notify(t(1), "c1", "CallerAnswered", None);
-        let _ = m.end(t(2), "c2");
-        let _ = m.handle_frame(
-            t(3),
-            &(),
-            r#"{"jsonrpc":"2.0","id":3,"method":"CallEnd","params":{"callid":"y"}}"#,
-        );
-        run_out(m);
-    });
-    assert!(refused > 0 && ran > 0, "{refused} {ran}");
+fn wtsp_server_checkpoint_edits() {
+    edit_everything::<callsig::wtsp::Server<u32>>();
+}
 
-    let mut c = Client::new(ClientConfig::default());
-    c.start(t(0), &Command::CallEnd { callid: "x".into() })
-        .unwrap();
-    c.start(t(0), &Command::CallHold { callid: "y".into() })
-        .unwrap();
-    c.handle_frame(
-        t(1),
-        r#"{"jsonrpc":"2.0","id":1,"result":{"cmd_id":"cmd-1","event":"Started"}}"#,
-    );
-    c.drain(|_| {});
-    let (refused, ran) = edit_everything(&c, |m| {
-        m.handle_frame(
-            t(2),
-            r#"{"jsonrpc":"2.0","method":"CallEnd","params":{"cmd_id":"cmd-1","event":"Ended"}}"#,
-        );
-        m.handle_frame(
-            t(3),
-            r#"{"jsonrpc":"2.0","id":2,"result":{"cmd_id":"srv","event":"Started"}}"#,
-        );
-        run_out(m);
-    });
-    assert!(refused > 0 && ran > 0, "{refused} {ran}");
+#[test]
+fn wtsp_client_checkpoint_edits() {
+    edit_everything::<callsig::wtsp::Client>();
+}
+
+#[test]
+fn callapi_server_checkpoint_edits() {
+    edit_everything::<callsig::callapi::Server>();
+}
+
+#[test]
+fn callapi_client_checkpoint_edits() {
+    edit_everything::<callsig::callapi::Client>();
 }
 
 /// A Loop server checkpoint that no server could have written is refused, naming why.
@@ -330,4 +145,146 @@ fn an_inconsistent_wtsp_server_checkpoint_is_refused() {
         let e = serde_json::from_str::<Server<u32>>(&forged).unwrap_err();
         assert!(e.to_string().contains(why), "{why}: {e}");
     }
+}
+
+/// Each forgery of `M`'s seed checkpoint text (every `from` replaced by its `to`) is
+/// refused, and the error names why; the unforged seed restores to the same machine.
+fn refuses<M: Subject + PartialEq + std::fmt::Debug>(forgeries: &[(&[(&str, &str)], &str)]) {
+    let seed = M::seed();
+    let text = serde_json::to_string(&seed).unwrap();
+    assert_eq!(serde_json::from_str::<M>(&text).unwrap(), seed);
+    for (edits, why) in forgeries {
+        let mut forged = text.clone();
+        for (from, to) in *edits {
+            assert!(forged.contains(from), "{why}: {from} matches nothing");
+            forged = forged.replace(from, to);
+        }
+        assert_ne!(forged, text, "{why}: the edit matched nothing");
+        let e = serde_json::from_str::<M>(&forged).unwrap_err();
+        assert!(e.to_string().contains(why), "{why}: {e}");
+    }
+}
+
+#[test]
+fn an_inconsistent_wtsp_client_checkpoint_is_refused() {
+    refuses::<callsig::wtsp::Client>(&[
+        // A new request would reuse the pending one's transaction id.
+        (
+            &[(r#""next_transaction":2"#, r#""next_transaction":1"#)],
+            "not below next_transaction",
+        ),
+        (
+            &[(
+                r#""next_transaction":2"#,
+                r#""next_transaction":9223372036854775808"#,
+            )],
+            "next_transaction out of range",
+        ),
+        // Requests pending on a connection that is gone.
+        (
+            &[(r#""state":"ready""#, r#""state":"awaiting_reconnect""#)],
+            "requests queued or pending in state awaiting reconnect",
+        ),
+        (
+            &[(r#"["keepalive",30002]"#, r#"["reconnect",30002]"#)],
+            "timer reconnect armed in state ready",
+        ),
+        (
+            &[(
+                r#""max_pending_transactions":256"#,
+                r#""max_pending_transactions":0"#,
+            )],
+            "than the config allows",
+        ),
+    ]);
+}
+
+#[test]
+fn an_inconsistent_loop_client_checkpoint_is_refused() {
+    refuses::<callsig::progress::Client>(&[
+        (
+            &[(
+                r#""alerting_timeout":null"#,
+                r#""alerting_timeout":{"secs":3600,"nanos":0}"#,
+            )],
+            "alerting_timeout past its cap",
+        ),
+        (
+            &[
+                (r#""role":"callee""#, r#""role":"caller""#),
+                (r#""accept_sent":false"#, r#""accept_sent":true"#),
+            ],
+            "accept sent by a caller",
+        ),
+        (
+            &[
+                (r#""role":"callee""#, r#""role":"caller""#),
+                (r#""timers":[]"#, r#""timers":[["alerting",9]]"#),
+            ],
+            "timer alerting armed in state alerting",
+        ),
+        (
+            &[(r#""timers":[]"#, r#""timers":[["response",9]]"#)],
+            "timer response armed",
+        ),
+        (
+            &[(
+                r#""state":{"in_call":"alerting"},"awaiting":[]"#,
+                r#""state":"ended","awaiting":[7]"#,
+            )],
+            "answers awaited in state ended",
+        ),
+    ]);
+}
+
+#[test]
+fn an_inconsistent_callapi_client_checkpoint_is_refused() {
+    refuses::<callsig::callapi::Client>(&[
+        // The command awaiting Started could never be matched to its result.
+        (
+            &[(r#""requests":{"2":"cmd-2"}"#, r#""requests":{}"#)],
+            "command cmd-2 awaits Started for no request",
+        ),
+        (
+            &[(
+                r#""requests":{"2":"cmd-2"}"#,
+                r#""requests":{"2":"cmd-2","5":"cmd-1"}"#,
+            )],
+            "request 5 names command cmd-1, sent as another",
+        ),
+        (
+            &[(r#""aliases":{}"#, r#""aliases":{"srv":"cmd-9"}"#)],
+            "server name \"srv\" for no live command",
+        ),
+        (
+            &[(r#"{"command":"cmd-1"}"#, r#"{"command":"cmd-7"}"#)],
+            "a command timer for cmd-7, not live",
+        ),
+        (
+            &[(r#""closed":false"#, r#""closed":true"#)],
+            "commands live on a closed connection",
+        ),
+        (
+            &[(r#""max_commands":1000"#, r#""max_commands":1"#)],
+            "than the config allows",
+        ),
+    ]);
+}
+
+#[test]
+fn an_inconsistent_callapi_server_checkpoint_is_refused() {
+    refuses::<callsig::callapi::Server>(&[
+        (
+            &[(r#""closed":false"#, r#""closed":true"#)],
+            "commands running on a closed connection",
+        ),
+        (
+            &[(r#""max_running":1000"#, r#""max_running":1"#)],
+            "more running commands than the config allows",
+        ),
+        (
+            &[(r#""next_seq":2"#, r#""next_seq":1"#)],
+            "start number is not below next_seq",
+        ),
+    ]);
 }

@@ -1,18 +1,6 @@
-//! Any text through both JSON-RPC readers: no panic; every error answer written is JSON.
 #![no_main]
 
-use callsig::callapi::jsonrpc::{read_from_server, read_incoming, Incoming};
-use libfuzzer_sys::fuzz_target;
+#[path = "../bodies/mod.rs"]
+mod bodies;
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    let answers = match read_incoming(text) {
-        Incoming::Invalid(r) => vec![r],
-        Incoming::Single(r) => r.err().into_iter().collect(),
-        Incoming::Batch(items) => items.into_iter().filter_map(Result::err).collect(),
-    };
-    for a in answers {
-        assert!(serde_json::from_str::<serde_json::Value>(&a.encode()).is_ok());
-    }
-    let _ = read_from_server(text);
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| bodies::callapi_envelope::run(data));

@@ -167,20 +167,20 @@ pub enum CommandState {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct Live {
-    method: Cow<'static, str>,
-    state: CommandState,
-    request_id: u64,
+pub(super) struct Live {
+    pub(super) method: Cow<'static, str>,
+    pub(super) state: CommandState,
+    pub(super) request_id: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct Early {
-    method: String,
-    cmd_id: String,
-    event: String,
+pub(super) struct Early {
+    pub(super) method: String,
+    pub(super) cmd_id: String,
+    pub(super) event: String,
     /// The notification's `data` and `params`, as JSON text.
-    data: Option<String>,
-    params: Option<String>,
+    pub(super) data: Option<String>,
+    pub(super) params: Option<String>,
 }
 
 /// The Call API client machine for one connection.
@@ -214,21 +214,22 @@ struct Early {
 /// assert_eq!(text, r#"{"jsonrpc":"2.0","id":1,"method":"CallEnd","params":{"callid":"x","cmd_id":"cmd-1"}}"#);
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "super::checkpoint::ClientCheckpoint")]
 pub struct Client {
-    config: ClientConfig,
-    closed: bool,
-    next: u64,
+    pub(super) config: ClientConfig,
+    pub(super) closed: bool,
+    pub(super) next: u64,
     /// By cmd_id; the key is the one copy of the id, shared by timers and events.
-    commands: BTreeMap<Arc<str>, Live>,
+    pub(super) commands: BTreeMap<Arc<str>, Live>,
     /// Request id → the command it started, until its response.
-    requests: BTreeMap<u64, Arc<str>>,
+    pub(super) requests: BTreeMap<u64, Arc<str>>,
     /// A server's own cmd_id → the client's.
-    aliases: BTreeMap<String, Arc<str>>,
+    pub(super) aliases: BTreeMap<String, Arc<str>>,
     /// Failed commands whose `Ended` has not come yet (bounded like the commands).
-    failed: BTreeSet<String>,
-    early: VecDeque<Early>,
-    timers: TimerQueue<ClientTimer>,
-    out: VecDeque<ClientOutput>,
+    pub(super) failed: BTreeSet<String>,
+    pub(super) early: VecDeque<Early>,
+    pub(super) timers: TimerQueue<ClientTimer>,
+    pub(super) out: VecDeque<ClientOutput>,
 }
 
 impl Client {

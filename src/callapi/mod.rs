@@ -10,6 +10,7 @@
 //! [`transcript::mermaid`](crate::transcript::mermaid); the repository's `docs/flows/` has the
 //! pictures of `callapi-server-commands`, `callapi-server-timeout-and-close`, `callapi-server-jsonrpc`.
 
+mod checkpoint;
 mod client;
 mod command;
 mod id;

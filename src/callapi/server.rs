@@ -144,14 +144,15 @@ const RESERVED: [&str; 3] = ["Started", "Ended", "Error"];
 /// assert_eq!(text, r#"{"jsonrpc":"2.0","id":1,"result":{"cmd_id":"c1","event":"Started"}}"#);
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "super::checkpoint::ServerCheckpoint")]
 pub struct Server {
-    config: ServerConfig,
-    closed: bool,
-    next_cmd: u64,
+    pub(super) config: ServerConfig,
+    pub(super) closed: bool,
+    pub(super) next_cmd: u64,
     /// Running commands with their `command` timers. Nothing is sent in the map's order:
     /// what iterates it sorts first, and a checkpoint writes it in cmd_id order.
-    running: Running,
-    out: VecDeque<ServerOutput>,
+    pub(super) running: Running,
+    pub(super) out: VecDeque<ServerOutput>,
 }
 
 /// What one request of a frame produced: its answer (if any, written), then its

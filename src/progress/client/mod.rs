@@ -11,6 +11,7 @@ use crate::timer::TimerQueue;
 use crate::{CloseCode, ConnectRequest, Machine, Timestamp, UsageError};
 
 mod api;
+mod checkpoint;
 
 pub use api::*;
 
@@ -44,6 +45,7 @@ pub use api::*;
 /// assert_eq!(hello, r#"{"messageType":"hello","auth":"tB","callId":"c1"}"#);
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "checkpoint::Checkpoint")]
 pub struct Client {
     config: ClientConfig,
     state: ClientState,

@@ -17,6 +17,7 @@ use crate::wtsp::{Event, EventKind, RegistrationStatus};
 use crate::{CloseCode, ConnectRequest, Machine};
 
 mod api;
+mod checkpoint;
 mod transaction_id;
 mod transactions;
 
@@ -64,6 +65,7 @@ const MIN_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(1);
 /// assert_eq!(req.url, "wss://core.example.com/signaling/v1?token=tok&force=false");
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "checkpoint::Checkpoint")]
 pub struct Client {
     config: ClientConfig,
     state: ClientState,
