@@ -463,3 +463,113 @@ mod call_api {
         assert!(stdout.contains("CalleeAnswered"), "{stdout}");
     }
 }
+
+/// The adapters' own limits, over a machine made to stress them.
+mod adapter_limits {
+    use super::*;
+    use callsig::{Input, Machine, Output, Routing, UsageError};
+    use futures_util::{SinkExt, StreamExt};
+    use std::collections::VecDeque;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Answers a frame `N` with N frames of 32 KiB: a peer that asks and never reads.
+    #[derive(Default)]
+    struct Flood(VecDeque<Output<u64, ()>>);
+
+    impl Machine for Flood {
+        type Conn = u64;
+        type Event = ();
+
+        fn handle_input(
+            &mut self,
+            _: Timestamp,
+            input: Input<'_, u64>,
+        ) -> Result<Routing, UsageError> {
+            if let Input::Frame { conn, text } = input {
+                let n: usize = text.parse().unwrap_or(0);
+                for i in 0..n {
+                    let text = format!("{i:08}{}", "x".repeat(32 << 10));
+                    self.0.push_back(Output::Transmit { conn: *conn, text });
+                }
+            }
+            Ok(Routing::Handled)
+        }
+
+        fn poll_output(&mut self) -> Output<u64, ()> {
+            self.0.pop_front().unwrap_or(Output::Timeout(None))
+        }
+
+        fn next_deadline(&self) -> Option<Timestamp> {
+            None
+        }
+    }
+
+    struct Quiet;
+
+    impl ws::App<Flood> for Quiet {
+        fn on_event(&mut self, _: &mut Flood, _: Timestamp, _: &()) -> bool {
+            true
+        }
+    }
+
+    async fn flood_server() -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(ws::serve(
+            listener,
+            None,
+            Flood::default(),
+            Quiet,
+            Box::new(|_, _| {}),
+        ));
+        addr
+    }
+
+    /// A peer that asks for 64 MiB and reads nothing for a while is closed once its queue
+    /// holds `SEND_QUEUE_BYTES`: it gets what the sockets buffered, then the end, not
+    /// everything; the server goes on serving others.
+    #[tokio::test]
+    async fn a_peer_that_stops_reading_is_closed_not_buffered() {
+        let addr = flood_server().await;
+        let url = format!("ws://{addr}");
+        let mut slow = ws::connect(&url, &[]).await.unwrap();
+        slow.send(Ws::Text("2048".into())).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let mut got = 0usize;
+        let ended = tokio::time::timeout(Duration::from_secs(20), async {
+            while let Some(Ok(Ws::Text(_))) = slow.next().await {
+                got += 1;
+            }
+        })
+        .await;
+        assert!(
+            ended.is_ok(),
+            "the slow peer was never closed ({got} frames read)"
+        );
+        assert!(got < 2048, "every frame was buffered for the slow peer");
+
+        let mut other = ws::connect(&url, &[]).await.unwrap();
+        other.send(Ws::Text("1".into())).await.unwrap();
+        let next = tokio::time::timeout(Duration::from_secs(5), other.next()).await;
+        assert!(matches!(next, Ok(Some(Ok(Ws::Text(t)))) if t.starts_with("00000000")));
+    }
+
+    /// A TCP connection that never finishes its WebSocket upgrade is dropped after
+    /// `UPGRADE_TIMEOUT`, not held.
+    #[tokio::test]
+    async fn a_half_finished_upgrade_is_dropped() {
+        let addr = flood_server().await;
+        let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        // The first line of an upgrade request, and nothing more.
+        tcp.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
+        let started = tokio::time::Instant::now();
+        let mut buf = [0u8; 64];
+        let read = tokio::time::timeout(ws::UPGRADE_TIMEOUT * 2, tcp.read(&mut buf)).await;
+        assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "{read:?}");
+        let took = started.elapsed();
+        assert!(
+            took >= ws::UPGRADE_TIMEOUT - Duration::from_secs(1),
+            "{took:?}"
+        );
+    }
+}

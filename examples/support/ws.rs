@@ -9,11 +9,13 @@
 use std::time::Duration;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use callsig::{Input as In, Machine, Output, Timestamp};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
@@ -58,9 +60,10 @@ pub const MAX_MESSAGE: usize = 2 << 20;
 /// How long an accepted TCP connection may take to finish its WebSocket upgrade.
 pub const UPGRADE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Frames queued for one connection's writer; a peer that does not read them is closed
-/// (1008) rather than buffered without end.
+/// Frames queued for one connection's writer, and their bytes at most: a peer that does not
+/// read them is closed (1008) rather than buffered without end.
 pub const SEND_QUEUE: usize = 256;
+pub const SEND_QUEUE_BYTES: usize = 4 << 20;
 
 /// Inputs queued from all the sockets to the task that owns a machine: a reader waits when
 /// it is full.
@@ -88,13 +91,38 @@ pub fn print_trace(who: &'static str) -> Trace {
     Box::new(move |t, line| println!("[{:>7.3}s] {who:<6} {line}", t.as_millis() as f64 / 1000.0))
 }
 
+/// How the task that owns a machine writes to one connection: frames through a bounded
+/// queue, and an eviction that does not wait behind it.
+pub struct Writer {
+    tx: mpsc::Sender<Ws>,
+    evict: oneshot::Sender<Ws>,
+    /// Bytes queued and not yet written.
+    queued: Arc<AtomicUsize>,
+}
+
+impl Writer {
+    /// Queues a text frame; false when the queue is full (by frames or bytes).
+    fn queue(&self, text: String) -> bool {
+        let len = text.len();
+        if self.queued.load(Ordering::Relaxed) + len > SEND_QUEUE_BYTES {
+            return false;
+        }
+        self.queued.fetch_add(len, Ordering::Relaxed);
+        if self.tx.try_send(Ws::Text(text)).is_err() {
+            self.queued.fetch_sub(len, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+}
+
 /// What the socket tasks tell the task that owns a server machine.
 pub enum Input {
     Open {
         conn: u64,
         url: String,
         protocols: Vec<String>,
-        tx: mpsc::Sender<Ws>,
+        writer: Writer,
     },
     Frame(u64, String),
     Closed(u64, Option<u16>),
@@ -137,69 +165,105 @@ pub async fn accept_loop(
             let Ok(Ok(ws)) = tokio::time::timeout(UPGRADE_TIMEOUT, upgrade).await else {
                 return;
             };
-            let (mut sink, mut stream) = ws.split();
-            let (tx, mut rx) = mpsc::channel::<Ws>(SEND_QUEUE);
-            let refuse = tx.clone();
+            let (tx, rx) = mpsc::channel::<Ws>(SEND_QUEUE);
+            let (evict, evicted) = oneshot::channel();
+            let queued = Arc::new(AtomicUsize::new(0));
+            let writer = Writer {
+                tx,
+                evict,
+                queued: queued.clone(),
+            };
             let open = Input::Open {
                 conn,
                 url,
                 protocols,
-                tx,
+                writer,
             };
             if in_tx.send(open).await.is_err() {
                 return;
             }
-            tokio::spawn(async move {
-                while let Some(m) = rx.recv().await {
-                    let closing = matches!(m, Ws::Close(_));
-                    if sink.send(m).await.is_err() || closing {
-                        break;
-                    }
-                }
-                let _ = sink.close().await;
-            });
-            let mut code = None;
-            while let Some(m) = stream.next().await {
-                match m {
-                    Ok(Ws::Text(t)) => {
-                        let _ = in_tx.send(Input::Frame(conn, t)).await;
-                    }
-                    Ok(Ws::Binary(b)) => match binary_text(&b) {
-                        Some(t) => {
-                            let _ = in_tx.send(Input::Frame(conn, t)).await;
-                        }
-                        None => {
-                            let _ = refuse.try_send(Ws::Close(close_frame(
-                                callsig::CloseCode::InvalidPayload,
-                                "binary frame is not UTF-8".into(),
-                            )));
-                            code = Some(1007);
-                            break;
-                        }
-                    },
-                    Ok(Ws::Close(f)) => {
-                        code = f.map(|f| u16::from(f.code));
-                        break;
-                    }
-                    Ok(_) => {}
-                    Err(tokio_tungstenite::tungstenite::Error::Capacity(e)) => {
-                        // Past MAX_MESSAGE: said, not buffered.
-                        let reason = format!("{e}");
-                        let _ = refuse.try_send(Ws::Close(close_frame(
-                            callsig::CloseCode::MessageTooBig,
-                            reason,
-                        )));
-                        code = Some(1009);
-                        break;
-                    }
-                    Err(_) => {
-                        code = Some(1006);
-                        break;
-                    }
-                }
-            }
+            let code = run_socket(conn, ws, &in_tx, (rx, &queued), evicted).await;
             let _ = in_tx.send(Input::Closed(conn, code)).await;
         });
+    }
+}
+
+/// How long a closing connection may take to write its close frame before it is dropped.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+/// Says why, if the peer's socket takes it in time, before the connection is dropped.
+async fn last_word<S: futures_util::Sink<Ws> + Unpin>(sink: &mut S, close: Ws) {
+    let _ = tokio::time::timeout(CLOSE_GRACE, sink.send(close)).await;
+}
+
+/// Moves one accepted connection's frames: what the peer sends to `in_tx`, what `rx`
+/// queues to the peer. Ends on a close either way, or at once when `evicted` fires (the
+/// peer stopped reading and the queue is full), dropping the socket. Returns the close
+/// code to report to the machine.
+async fn run_socket(
+    conn: u64,
+    ws: WebSocketStream<TcpStream>,
+    in_tx: &mpsc::Sender<Input>,
+    (mut rx, queued): (mpsc::Receiver<Ws>, &AtomicUsize),
+    mut evicted: oneshot::Receiver<Ws>,
+) -> Option<u16> {
+    let (mut sink, mut stream) = ws.split();
+    // The eviction is dropped unused when the machine lets go of the connection normally.
+    let mut may_evict = true;
+    loop {
+        tokio::select! {
+            close = &mut evicted, if may_evict => {
+                let Ok(close) = close else {
+                    may_evict = false;
+                    continue;
+                };
+                last_word(&mut sink, close).await;
+                return Some(1008);
+            }
+            out = rx.recv() => {
+                // The machine let go of the connection (it closed it): nothing more to say.
+                let m = out?;
+                let closing = matches!(m, Ws::Close(_));
+                if let Ws::Text(t) = &m {
+                    queued.fetch_sub(t.len(), Ordering::Relaxed);
+                }
+                // A write the peer does not take blocks until it is evicted.
+                let sent = tokio::select! {
+                    r = sink.send(m) => r.is_ok(),
+                    Ok(_) = &mut evicted, if may_evict => return Some(1008),
+                };
+                if !sent {
+                    return Some(1006);
+                }
+                if closing {
+                    return None;
+                }
+            }
+            m = stream.next() => match m {
+                Some(Ok(Ws::Text(t))) => {
+                    let _ = in_tx.send(Input::Frame(conn, t)).await;
+                }
+                Some(Ok(Ws::Binary(b))) => match binary_text(&b) {
+                    Some(t) => {
+                        let _ = in_tx.send(Input::Frame(conn, t)).await;
+                    }
+                    None => {
+                        let why = "binary frame is not UTF-8".into();
+                        last_word(&mut sink, Ws::Close(close_frame(callsig::CloseCode::InvalidPayload, why))).await;
+                        return Some(1007);
+                    }
+                },
+                Some(Ok(Ws::Close(f))) => return f.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => {}
+                Some(Err(tokio_tungstenite::tungstenite::Error::Capacity(e))) => {
+                    // Past MAX_MESSAGE: said, not buffered.
+                    let why = e.to_string();
+                    last_word(&mut sink, Ws::Close(close_frame(callsig::CloseCode::MessageTooBig, why))).await;
+                    return Some(1009);
+                }
+                Some(Err(_)) | None => return Some(1006),
+            },
+        }
     }
 }
 
@@ -270,25 +334,10 @@ async fn serve_loop<M: Machine, A: App<M>>(
     trace: &mut (dyn FnMut(Timestamp, String) + Send),
 ) {
     let clock = Clock::start();
-    let mut writers: BTreeMap<u64, mpsc::Sender<Ws>> = BTreeMap::new();
+    let mut writers: BTreeMap<u64, Writer> = BTreeMap::new();
     // Connections whose writer queue overflowed: closed here, reported to the machine.
     let mut overflowed: Vec<u64> = Vec::new();
     loop {
-        for n in overflowed.drain(..) {
-            trace(clock.now(), format!("conn {n}: send queue full, closed"));
-            if let Some(w) = writers.remove(&n) {
-                let _ = w.try_send(Ws::Close(close_frame(
-                    callsig::CloseCode::PolicyViolation,
-                    "too slow".into(),
-                )));
-            }
-            let closed = In::Closed {
-                conn: &conn(n),
-                code: Some(callsig::CloseCode::PolicyViolation),
-                reason: "",
-            };
-            let _ = machine.handle_input(clock.now(), closed);
-        }
         // Drain: after every input, until the machine's deadline.
         let now = clock.now();
         let deadline = loop {
@@ -298,7 +347,7 @@ async fn serve_loop<M: Machine, A: App<M>>(
                     let n = num(&conn);
                     trace(now, format!("conn {n} → {text}"));
                     if let Some(w) = writers.get(&n) {
-                        if w.try_send(Ws::Text(text)).is_err() && !overflowed.contains(&n) {
+                        if !w.queue(text) && !overflowed.contains(&n) {
                             overflowed.push(n);
                         }
                     }
@@ -307,7 +356,10 @@ async fn serve_loop<M: Machine, A: App<M>>(
                     let n = num(&conn);
                     trace(now, format!("conn {n} close {code} {reason}"));
                     if let Some(w) = writers.remove(&n) {
-                        let _ = w.try_send(Ws::Close(close_frame(code, reason)));
+                        // Behind what is queued; a full queue is an eviction already.
+                        if let Err(e) = w.tx.try_send(Ws::Close(close_frame(code, reason))) {
+                            let _ = w.evict.send(e.into_inner());
+                        }
                     }
                 }
                 // A server never asks for a connection.
@@ -317,15 +369,34 @@ async fn serve_loop<M: Machine, A: App<M>>(
                 }
             }
         };
+        // Evicted at once, not at the next input: then drain what their closes produced.
+        if !overflowed.is_empty() {
+            for n in overflowed.drain(..) {
+                trace(clock.now(), format!("conn {n}: send queue full, closed"));
+                if let Some(w) = writers.remove(&n) {
+                    let _ = w.evict.send(Ws::Close(close_frame(
+                        callsig::CloseCode::PolicyViolation,
+                        "too slow".into(),
+                    )));
+                }
+                let closed = In::Closed {
+                    conn: &conn(n),
+                    code: Some(callsig::CloseCode::PolicyViolation),
+                    reason: "",
+                };
+                let _ = machine.handle_input(clock.now(), closed);
+            }
+            continue;
+        }
         let app_wake = app.wake_at();
         tokio::select! {
             input = inputs.recv() => {
                 let Some(input) = input else { return };
                 let now = clock.now();
                 match input {
-                    Input::Open { conn: n, url, protocols, tx } => {
+                    Input::Open { conn: n, url, protocols, writer } => {
                         trace(now, format!("conn {n} open {url}"));
-                        writers.insert(n, tx);
+                        writers.insert(n, writer);
                         let protocols: Vec<&str> = protocols.iter().map(String::as_str).collect();
                         let c = conn(n);
                         let open = In::Open { conn: &c, url: &url, protocols: &protocols };
