@@ -196,6 +196,18 @@ async fn last_word<S: futures_util::Sink<Ws> + Unpin>(sink: &mut S, close: Ws) {
     let _ = tokio::time::timeout(CLOSE_GRACE, sink.send(close)).await;
 }
 
+/// The close frame of an eviction, when one comes; never, once the machine has let go of
+/// the connection normally (the eviction was dropped unused).
+async fn eviction(evicted: &mut Option<oneshot::Receiver<Ws>>) -> Ws {
+    if let Some(rx) = evicted {
+        if let Ok(close) = rx.await {
+            return close;
+        }
+        *evicted = None;
+    }
+    std::future::pending().await
+}
+
 /// Moves one accepted connection's frames: what the peer sends to `in_tx`, what `rx`
 /// queues to the peer. Ends on a close either way, or at once when `evicted` fires (the
 /// peer stopped reading and the queue is full), dropping the socket. Returns the close
@@ -205,18 +217,13 @@ async fn run_socket(
     ws: WebSocketStream<TcpStream>,
     in_tx: &mpsc::Sender<Input>,
     (mut rx, queued): (mpsc::Receiver<Ws>, &AtomicUsize),
-    mut evicted: oneshot::Receiver<Ws>,
+    evicted: oneshot::Receiver<Ws>,
 ) -> Option<u16> {
     let (mut sink, mut stream) = ws.split();
-    // The eviction is dropped unused when the machine lets go of the connection normally.
-    let mut may_evict = true;
+    let mut evicted = Some(evicted);
     loop {
         tokio::select! {
-            close = &mut evicted, if may_evict => {
-                let Ok(close) = close else {
-                    may_evict = false;
-                    continue;
-                };
+            close = eviction(&mut evicted) => {
                 last_word(&mut sink, close).await;
                 return Some(1008);
             }
@@ -230,7 +237,7 @@ async fn run_socket(
                 // A write the peer does not take blocks until it is evicted.
                 let sent = tokio::select! {
                     r = sink.send(m) => r.is_ok(),
-                    Ok(_) = &mut evicted, if may_evict => return Some(1008),
+                    _ = eviction(&mut evicted) => return Some(1008),
                 };
                 if !sent {
                     return Some(1006);

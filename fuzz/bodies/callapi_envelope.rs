@@ -12,7 +12,13 @@ pub fn run(data: &[u8]) {
         Incoming::Batch(items) => items.into_iter().filter_map(Result::err).collect(),
     };
     for a in answers {
-        assert!(serde_json::from_str::<serde_json::Value>(&a.encode()).is_ok());
+        // JSON by its grammar: an id is echoed digit for digit, and a number past f64's
+        // range (which `Value` refuses to hold) is still JSON.
+        let written = a.encode();
+        assert!(
+            serde_json::from_str::<serde::de::IgnoredAny>(&written).is_ok(),
+            "{written}"
+        );
     }
     let _ = read_from_server(text);
 }
