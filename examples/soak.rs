@@ -56,7 +56,7 @@ async fn session(server: &str, addr: &str, n: u64) -> Result<(), String> {
         Ok(Some(Ok(Ws::Text(t)))) if t.starts_with(expect) => {}
         other => return Err(format!("{url}: {other:?}")),
     }
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         let _ = s.close(None).await;
     }
     // Otherwise dropped: the TCP connection ends without a close frame.
