@@ -17,7 +17,9 @@ pub use client::{
     MAX_ALERTING,
 };
 pub use message::{ActionEvent, ClientMessage, DecodeError, RawJson, Reason, ServerMessage, State};
-pub use server::{CallView, Role, Server, ServerConfig, ServerEvent, ServerOutput, ServerTimer};
+pub use server::{
+    CallPartition, CallView, Role, Server, ServerConfig, ServerEvent, ServerOutput, ServerTimer,
+};
 
 /// The call a progress URL names: `callId=ID` in the query, or a path ending in
 /// `/progress/ID`.

@@ -15,10 +15,12 @@ use crate::{CloseCode, Machine, Routing, Timestamp, UsageError};
 mod api;
 mod checkpoint;
 mod encoder;
+mod partition;
 
 use encoder::Encoder;
 
 pub use api::*;
+pub use partition::CallPartition;
 
 /// Close code for every close the server makes: the protocol has none of its own.
 /// The longest termination reason accepted from a client.
