@@ -100,4 +100,10 @@ pub enum UsageError {
         /// The account.
         account: String,
     },
+    /// WTSP: an account of that name is already held (putting a partition).
+    #[error("account {account} already exists")]
+    AccountExists {
+        /// The account.
+        account: String,
+    },
 }

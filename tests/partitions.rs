@@ -142,3 +142,120 @@ fn a_partition_that_does_not_fit_is_refused() {
     let e = serde_json::from_str::<CallPartition<u32>>(&forged).unwrap_err();
     assert!(e.to_string().contains("a device of both parties"), "{e}");
 }
+
+// ---- WTSP accounts ---------------------------------------------------------------------
+
+mod wtsp {
+    use callsig::wtsp::{AccountPartition, Attach, Server, ServerConfig, ServerOutput};
+    use callsig::{Machine, Timestamp, UsageError};
+
+    fn t(ms: u64) -> Timestamp {
+        Timestamp::from_millis(ms)
+    }
+
+    fn outputs(s: &mut Server<u32>, log: &mut Vec<String>) {
+        s.drain(|o| match o {
+            ServerOutput::Transmit { conn, text } => log.push(format!("{conn}: {text}")),
+            ServerOutput::Close { conn, code, .. } => log.push(format!("{conn}: close {code}")),
+            _ => {}
+        });
+    }
+
+    fn open(s: &mut Server<u32>, conn: u32, force: bool) {
+        let url = format!("/signaling/v1?token=t{conn}&force={force}");
+        s.handle_open(t(0), conn, &url, &["webtrit-protocol"])
+            .unwrap();
+    }
+
+    fn attach(s: &mut Server<u32>, conn: u32) -> Result<(), UsageError> {
+        let a = Attach {
+            account: "alice".into(),
+            timestamp: 1,
+            registration: None,
+        };
+        s.attach(t(1), &conn, a)
+    }
+
+    const HANGUP: &str =
+        r#"{"request":"hangup","transaction":"transaction-1","line":0,"call_id":"k"}"#;
+
+    /// Alice logs in on one node, sends a request, then logs in with `force=true` on
+    /// another: the account moves there, the first connection is closed with 4441, and
+    /// everything sent is what one server sends.
+    #[test]
+    fn a_forced_login_on_another_server_evicts_the_first_session() {
+        let mut one: Server<u32> = Server::new(ServerConfig::default());
+        let mut expected = Vec::new();
+        open(&mut one, 1, false);
+        attach(&mut one, 1).unwrap();
+        one.handle_frame(t(2), &1, HANGUP);
+        outputs(&mut one, &mut expected);
+        open(&mut one, 2, true);
+        attach(&mut one, 2).unwrap();
+        outputs(&mut one, &mut expected);
+
+        let mut a: Server<u32> = Server::new(ServerConfig::default());
+        let mut b: Server<u32> = Server::new(ServerConfig::default());
+        let mut got = Vec::new();
+        open(&mut a, 1, false);
+        attach(&mut a, 1).unwrap();
+        a.handle_frame(t(2), &1, HANGUP);
+        outputs(&mut a, &mut got);
+        open(&mut b, 2, true);
+        b.drain(|_| {});
+        let p = a.take_account("alice").unwrap();
+        assert_eq!(p.connection(), Some(&1));
+        assert!(p.next_deadline().is_some(), "the idle and request timers");
+        let stored: AccountPartition<u32> =
+            serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap();
+        b.put_account(stored).unwrap();
+        attach(&mut b, 2).unwrap();
+        outputs(&mut b, &mut got);
+        assert_eq!(got, expected);
+        assert!(
+            expected.iter().any(|l| l == "1: close 4441"),
+            "{expected:?}"
+        );
+        assert_eq!(b.account_connection("alice"), Some(&2));
+    }
+
+    #[test]
+    fn an_account_partition_that_does_not_fit_is_refused() {
+        let mut a: Server<u32> = Server::new(ServerConfig::default());
+        open(&mut a, 1, false);
+        attach(&mut a, 1).unwrap();
+        assert!(matches!(
+            a.take_account("alice"),
+            Err(UsageError::WrongState { .. })
+        ));
+        a.drain(|_| {});
+        let p = a.take_account("alice").unwrap();
+        assert!(matches!(
+            a.take_account("alice"),
+            Err(UsageError::UnknownAccount { .. })
+        ));
+        let mut has_it: Server<u32> = Server::new(ServerConfig::default());
+        open(&mut has_it, 7, false);
+        attach(&mut has_it, 7).unwrap();
+        let mut has_conn: Server<u32> = Server::new(ServerConfig::default());
+        open(&mut has_conn, 1, false);
+        let mut config = ServerConfig::default();
+        config.lines = 4;
+        let mut other_lines: Server<u32> = Server::new(config);
+        for (s, why) in [
+            (&mut has_it, "AccountExists"),
+            (&mut has_conn, "ConnectionExists"),
+            (&mut other_lines, "InvalidMessage"),
+        ] {
+            let before = s.clone();
+            let e = s.put_account(p.clone()).unwrap_err();
+            assert!(format!("{e:?}").starts_with(why), "{e:?}");
+            assert!(*s == before, "a refused partition changed nothing");
+        }
+        let text = serde_json::to_string(&p).unwrap();
+        let forged = text.replace(r#""account":"alice","state""#, r#""account":"bob","state""#);
+        assert_ne!(forged, text);
+        let e = serde_json::from_str::<AccountPartition<u32>>(&forged).unwrap_err();
+        assert!(e.to_string().contains("not attached to it"), "{e}");
+    }
+}

@@ -446,11 +446,25 @@ proptest! {
 
         let mut restored: Server<u8> = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
         prop_assert!(restored == s);
+        // Every account taken out, through JSON, and put back: the same server.
+        let mut moved = s.clone();
+        let parts: Vec<String> = ["alice", "bob"]
+            .iter()
+            .filter_map(|a| moved.take_account(a).ok())
+            .map(|p| serde_json::to_string(&p).unwrap())
+            .collect();
+        for p in parts {
+            moved.put_account(serde_json::from_str(&p).unwrap()).unwrap();
+        }
+        prop_assert!(moved == s, "take_account then put_account changed the server");
         let mut w2 = ServerWatch { open: w.open.clone(), forwarded: w.forwarded.clone(), responses: w.responses.clone() };
-        let mut now2 = now;
+        let mut w3 = ServerWatch { open: w.open.clone(), forwarded: w.forwarded.clone(), responses: w.responses.clone() };
+        let (mut now2, mut now3) = (now, now);
         let a = run_server(&mut s, &ops[split..], &mut now, &mut w)?;
         let b = run_server(&mut restored, &ops[split..], &mut now2, &mut w2)?;
-        prop_assert_eq!(a, b);
+        let c = run_server(&mut moved, &ops[split..], &mut now3, &mut w3)?;
+        prop_assert_eq!(&a, &b);
+        prop_assert_eq!(&a, &c);
 
         // Once the request timeout has passed, every forwarded request on an open
         // connection has had exactly one response.

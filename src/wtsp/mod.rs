@@ -31,7 +31,8 @@ pub use lines::{
 pub use message::{DecodeError, Handshake, Message, StateHandshake};
 pub use request::{HoldDirection, Request, RequestGroup, RequestKind, Response, ResponseKind};
 pub use server::{
-    code, Attach, ConnState, Delivery, Server, ServerConfig, ServerEvent, ServerOutput, ServerTimer,
+    code, AccountPartition, Attach, ConnState, Delivery, Server, ServerConfig, ServerEvent,
+    ServerOutput, ServerTimer,
 };
 pub use url::{SignalingUrl, UrlError};
 pub use values::{CallLog, IceCandidate, Jsep, Line, LineInfo, Registration, RegistrationStatus};

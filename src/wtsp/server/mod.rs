@@ -16,11 +16,13 @@ use crate::{CloseCode, Machine, Routing};
 
 mod account;
 mod api;
+mod partition;
 mod requests;
 
 use crate::{Timestamp, UsageError};
 use account::*;
 pub use api::*;
+pub use partition::AccountPartition;
 
 /// The WTSP server machine, generic over the caller's connection id `C`.
 ///
