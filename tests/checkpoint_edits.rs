@@ -9,15 +9,17 @@ mod bodies;
 
 use bodies::checkpoint::{hostile, pointers, run_out, Subject};
 use callsig::{Machine, Timestamp};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 fn t(ms: u64) -> Timestamp {
     Timestamp::from_millis(ms)
 }
 
-/// Restores every single-node edit of `M`'s seed checkpoint and drives what restores;
-/// returns how many were refused and how many ran.
-fn edit_everything<M: Subject>() -> (usize, usize) {
-    let original = serde_json::to_value(M::seed()).unwrap();
+/// Restores every single-node edit of `seed`'s JSON tree and hands what restores to
+/// `use_it`; returns how many were refused and how many ran.
+fn edit_all<T: Serialize + DeserializeOwned>(seed: T, use_it: impl Fn(T)) -> (usize, usize) {
+    let original = serde_json::to_value(seed).unwrap();
     let mut paths = Vec::new();
     pointers(&original, String::new(), &mut paths);
     let (mut refused, mut ran) = (0, 0);
@@ -25,7 +27,7 @@ fn edit_everything<M: Subject>() -> (usize, usize) {
         for value in hostile() {
             let mut edited = original.clone();
             *edited.pointer_mut(path).unwrap() = value.clone();
-            let Ok(mut restored) = serde_json::from_value::<M>(edited) else {
+            let Ok(restored) = serde_json::from_value::<T>(edited) else {
                 refused += 1;
                 continue;
             };
@@ -33,16 +35,41 @@ fn edit_everything<M: Subject>() -> (usize, usize) {
             if std::env::var_os("EDITS_TRACE").is_some() {
                 eprintln!("edit {path} = {value}");
             }
-            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                restored.drive();
-                run_out(&mut restored);
-            }));
+            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| use_it(restored)));
             assert!(run.is_ok(), "{path} = {value} panicked");
             ran += 1;
         }
     }
     assert!(refused > 0 && ran > 0, "{refused} {ran}");
     (refused, ran)
+}
+
+/// Every single-node edit of `M`'s seed checkpoint, driven when it restores.
+fn edit_everything<M: Subject>() -> (usize, usize) {
+    edit_all(M::seed(), |mut m: M| {
+        m.drive();
+        run_out(&mut m);
+    })
+}
+
+/// Every single-node edit of a partition, put into a running server and driven (the
+/// `checkpoint` fuzz target's machine `which`) when it restores.
+fn edit_partition<T: Serialize + DeserializeOwned>(which: u8, seed: T) {
+    edit_all(seed, |p: T| {
+        let mut data = vec![which];
+        data.extend(serde_json::to_vec(&p).unwrap());
+        assert!(bodies::checkpoint::restores(&data));
+    });
+}
+
+#[test]
+fn loop_call_partition_edits() {
+    edit_partition(6, bodies::checkpoint::call_seed());
+}
+
+#[test]
+fn wtsp_account_partition_edits() {
+    edit_partition(7, bodies::checkpoint::account_seed());
 }
 
 #[test]

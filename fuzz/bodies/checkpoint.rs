@@ -1,8 +1,9 @@
-//! Mutated checkpoints of all six machines: a checkpoint is untrusted, so whatever bytes or
-//! edits of a real one deserialise must give a machine that runs its script and its timers
-//! without panicking (overflow checks on), with deadlines that move forward.
+//! Mutated checkpoints of all six machines, and mutated partitions (a Loop call, a WTSP
+//! account) put into a running server: a checkpoint or partition is untrusted, so whatever
+//! bytes or edits of a real one deserialise must give a machine that runs its script and
+//! its timers without panicking (overflow checks on), with deadlines that move forward.
 //!
-//! The first byte picks the machine. If the rest starts with `{` it is the checkpoint's
+//! The first byte picks the machine (6: a call partition, 7: an account partition). If the rest starts with `{` it is the checkpoint's
 //! JSON text itself; otherwise it is a list of edits applied to the JSON tree of a real
 //! checkpoint (replace a node, copy one node over another, remove one).
 
@@ -140,26 +141,69 @@ fn apply(v: &mut Value, edit: Edit) {
     }
 }
 
+/// Reads a `T` from `data`: its JSON text, or edits of the JSON tree of `seed`'s.
+fn restore<T: Serialize + DeserializeOwned>(data: &[u8], seed: impl FnOnce() -> T) -> Option<T> {
+    if data.first() == Some(&b'{') {
+        return serde_json::from_slice::<T>(data).ok();
+    }
+    let edits = Vec::<Edit>::arbitrary_take_rest(Unstructured::new(data)).ok()?;
+    let mut v = serde_json::to_value(seed()).expect("a checkpoint serialises");
+    for e in edits.into_iter().take(16) {
+        apply(&mut v, e);
+    }
+    serde_json::from_value::<T>(v).ok()
+}
+
 /// Restores `M` from `data` (text or edits of its seed) and, when it restores, drives it:
 /// whether it restored.
 fn one<M: Subject>(data: &[u8]) -> bool {
-    let restored = if data.first() == Some(&b'{') {
-        serde_json::from_slice::<M>(data)
-    } else {
-        let Ok(edits) = Vec::<Edit>::arbitrary_take_rest(Unstructured::new(data)) else {
-            return false;
-        };
-        let mut v = serde_json::to_value(M::seed()).expect("a checkpoint serialises");
-        for e in edits.into_iter().take(16) {
-            apply(&mut v, e);
-        }
-        serde_json::from_value::<M>(v)
-    };
-    let Ok(mut m) = restored else {
+    let Some(mut m) = restore(data, M::seed) else {
         return false;
     };
     m.drive();
     run_out(&mut m);
+    true
+}
+
+/// The Loop seed server's call `c1`, taken out.
+pub fn call_seed() -> callsig::progress::CallPartition<u32> {
+    let mut s = <callsig::progress::Server<u32> as Subject>::seed();
+    s.take_call("c1").expect("the seed's call")
+}
+
+/// The WTSP seed server's account `alice`, taken out.
+pub fn account_seed() -> callsig::wtsp::AccountPartition<u32> {
+    let mut s = <callsig::wtsp::Server<u32> as Subject>::seed();
+    s.take_account("alice").expect("the seed's account")
+}
+
+/// A Loop call partition from `data`, put into a server that has its own call and
+/// connections, then driven: whether it restored.
+fn call_partition(data: &[u8]) -> bool {
+    let Some(p) = restore(data, call_seed) else {
+        return false;
+    };
+    let mut s = <callsig::progress::Server<u32> as Subject>::seed();
+    let _ = s.take_call("c1");
+    if s.put_call(p).is_ok() {
+        s.drive();
+    }
+    run_out(&mut s);
+    true
+}
+
+/// A WTSP account partition from `data`, put into a server that has another account and
+/// connections, then driven: whether it restored.
+fn account_partition(data: &[u8]) -> bool {
+    let Some(p) = restore(data, account_seed) else {
+        return false;
+    };
+    let mut s = <callsig::wtsp::Server<u32> as Subject>::seed();
+    let _ = s.take_account("alice");
+    if s.put_account(p).is_ok() {
+        s.drive();
+    }
+    run_out(&mut s);
     true
 }
 
@@ -172,13 +216,15 @@ pub fn restores(data: &[u8]) -> bool {
     let Some((&which, rest)) = data.split_first() else {
         return false;
     };
-    match which % 6 {
+    match which % 8 {
         0 => one::<callsig::progress::Server<u32>>(rest),
         1 => one::<callsig::progress::Client>(rest),
         2 => one::<callsig::wtsp::Server<u32>>(rest),
         3 => one::<callsig::wtsp::Client>(rest),
         4 => one::<callsig::callapi::Server>(rest),
-        _ => one::<callsig::callapi::Client>(rest),
+        5 => one::<callsig::callapi::Client>(rest),
+        6 => call_partition(rest),
+        _ => account_partition(rest),
     }
 }
 
@@ -186,8 +232,11 @@ pub fn restores(data: &[u8]) -> bool {
 /// JSON text.
 pub fn seeds() -> Vec<Vec<u8>> {
     fn with<M: Subject>(which: u8) -> Vec<u8> {
+        text(which, M::seed())
+    }
+    fn text<T: Serialize>(which: u8, t: T) -> Vec<u8> {
         let mut v = vec![which];
-        v.extend(serde_json::to_vec(&M::seed()).expect("a checkpoint serialises"));
+        v.extend(serde_json::to_vec(&t).expect("a checkpoint serialises"));
         v
     }
     vec![
@@ -197,6 +246,8 @@ pub fn seeds() -> Vec<Vec<u8>> {
         with::<callsig::wtsp::Client>(3),
         with::<callsig::callapi::Server>(4),
         with::<callsig::callapi::Client>(5),
+        text(6, call_seed()),
+        text(7, account_seed()),
     ]
 }
 
