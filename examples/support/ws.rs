@@ -102,7 +102,7 @@ pub struct Writer {
 
 impl Writer {
     /// Queues a text frame; false when the queue is full (by frames or bytes).
-    fn queue(&self, text: String) -> bool {
+    pub fn queue(&self, text: String) -> bool {
         let len = text.len();
         if self.queued.load(Ordering::Relaxed) + len > SEND_QUEUE_BYTES {
             return false;
@@ -113,6 +113,22 @@ impl Writer {
             return false;
         }
         true
+    }
+
+    /// Closes behind what is queued; at once when the queue is full.
+    pub fn close(self, code: callsig::CloseCode, reason: String) {
+        if let Err(e) = self.tx.try_send(Ws::Close(close_frame(code, reason))) {
+            let _ = self.evict.send(e.into_inner());
+        }
+    }
+
+    /// Closes at once (1008): the peer stopped reading what is queued.
+    pub fn evict(self) {
+        let reason = "too slow".into();
+        let _ = self.evict.send(Ws::Close(close_frame(
+            callsig::CloseCode::PolicyViolation,
+            reason,
+        )));
     }
 }
 
@@ -363,10 +379,7 @@ async fn serve_loop<M: Machine, A: App<M>>(
                     let n = num(&conn);
                     trace(now, format!("conn {n} close {code} {reason}"));
                     if let Some(w) = writers.remove(&n) {
-                        // Behind what is queued; a full queue is an eviction already.
-                        if let Err(e) = w.tx.try_send(Ws::Close(close_frame(code, reason))) {
-                            let _ = w.evict.send(e.into_inner());
-                        }
+                        w.close(code, reason);
                     }
                 }
                 // A server never asks for a connection.
@@ -381,10 +394,7 @@ async fn serve_loop<M: Machine, A: App<M>>(
             for n in overflowed.drain(..) {
                 trace(clock.now(), format!("conn {n}: send queue full, closed"));
                 if let Some(w) = writers.remove(&n) {
-                    let _ = w.evict.send(Ws::Close(close_frame(
-                        callsig::CloseCode::PolicyViolation,
-                        "too slow".into(),
-                    )));
+                    w.evict();
                 }
                 let closed = In::Closed {
                     conn: &conn(n),

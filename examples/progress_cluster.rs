@@ -1,0 +1,443 @@
+//! One node of a Loop progress cluster on Redis: every node serves `ws://ADDR/progress/ID`
+//! for every call of the cluster, and a call's parties and devices may sit on any nodes.
+//!
+//!     cargo run --release --example progress_cluster -- --listen 127.0.0.1:8091 \
+//!         --redis redis://127.0.0.1/ --node n1 --call c1:tokA:tokB
+//!
+//! Each call is a `CallPartition` in Redis, stepped under its lease by the node a frame
+//! (or a due deadline) arrived at; see `support/cluster.rs` for the keys. Every node must
+//! run with the same timers. When a node's heartbeat lapses, a survivor closes that
+//! node's connections in their calls, so Loop's own rule applies: a party gone before
+//! `connected` terminates the call with `closed`.
+
+#[path = "support/cluster.rs"]
+mod cluster;
+#[path = "support/ws.rs"]
+mod ws;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use callsig::progress::{
+    call_id_from_url, ClientMessage, Server, ServerConfig, ServerEvent, ServerMessage, ServerOutput,
+};
+use callsig::{CloseCode, Machine};
+use cluster::{conn_id, split_conn, wall_now, Remote, Store};
+use tokio::sync::mpsc;
+
+const USAGE: &str = "usage: progress_cluster --listen ADDR --redis URL --node NAME\n\
+    \x20   [--call ID:CALLER_TOKEN:CALLEE_TOKEN]... [--supervisory MS] [--ringing MS]\n\
+    \x20   [--connection MS] [--node-ttl MS]\n\n\
+    One node of a Loop progress cluster: serves ws://ADDR/progress/CALL_ID for every call\n\
+    stored in Redis at URL. --call creates a call (kept if it exists). Timers default to\n\
+    the library's; --node-ttl (3000) is how long this node counts as alive without a\n\
+    heartbeat. Every node must be given the same timers.";
+
+struct Node {
+    server: Server<String>,
+    store: Store,
+    writers: BTreeMap<u64, ws::Writer>,
+    /// Sockets of this node joined to a call, and the call.
+    joined: BTreeMap<u64, String>,
+    /// The call each socket's URL names.
+    url_call: BTreeMap<u64, String>,
+    redis_down: bool,
+}
+
+impl Node {
+    fn me(&self) -> String {
+        self.store.node().to_owned()
+    }
+
+    /// Sends what the server put out: to this node's sockets, or by Redis to another's.
+    async fn deliver(&mut self, outs: Vec<ServerOutput<String>>) {
+        let me = self.me();
+        for o in outs {
+            let (id, remote) = match o {
+                ServerOutput::Transmit { conn, text } => {
+                    println!("{conn} -> {text}");
+                    let n = split_conn(&conn).map_or(0, |x| x.1);
+                    (conn, Remote::Text { conn: n, text })
+                }
+                ServerOutput::Close { conn, code, reason } => {
+                    println!("{conn} close {code} {reason}");
+                    let n = split_conn(&conn).map_or(0, |x| x.1);
+                    let code = u16::from(code);
+                    (
+                        conn,
+                        Remote::Close {
+                            conn: n,
+                            code,
+                            reason,
+                        },
+                    )
+                }
+                ServerOutput::Event(e) => {
+                    self.on_event(&e);
+                    continue;
+                }
+                _ => continue,
+            };
+            let Some((node, _)) = split_conn(&id) else {
+                continue;
+            };
+            if node == me {
+                self.local(remote);
+            } else if let Err(e) = self.store.send(node, &remote).await {
+                eprintln!("cannot send to {node}: {e}");
+            }
+        }
+    }
+
+    /// An output for one of this node's sockets.
+    fn local(&mut self, out: Remote) {
+        match out {
+            Remote::Text { conn, text } => {
+                if let Some(w) = self.writers.get(&conn) {
+                    if !w.queue(text) {
+                        if let Some(w) = self.writers.remove(&conn) {
+                            w.evict();
+                        }
+                    }
+                }
+            }
+            Remote::Close { conn, code, reason } => {
+                if let Some(w) = self.writers.remove(&conn) {
+                    w.close(CloseCode::from(code), reason);
+                }
+            }
+        }
+    }
+
+    fn on_event(&mut self, e: &ServerEvent<String>) {
+        let me = self.me();
+        let mine = |c: &str| split_conn(c).filter(|(node, _)| *node == me).map(|x| x.1);
+        match e {
+            ServerEvent::Joined { conn, call_id, .. } => {
+                if let Some(n) = mine(conn) {
+                    self.joined.insert(n, call_id.to_string());
+                }
+            }
+            ServerEvent::Closed { conn, .. } => {
+                if let Some(n) = mine(conn) {
+                    self.joined.remove(&n);
+                }
+            }
+            ServerEvent::StateChanged { call_id, state, .. } => {
+                println!("call {call_id}: {}", state.as_str());
+            }
+            _ => {}
+        }
+    }
+
+    /// Steps call `id` here: takes its lease and partition, puts it in, runs `f`, takes
+    /// it out, commits, and only then sends what it put out. A lapsed lease discards the
+    /// step (nothing sent, the server as before) and runs it again.
+    async fn step_call(
+        &mut self,
+        id: &str,
+        f: impl Fn(&mut Server<String>),
+    ) -> redis::RedisResult<()> {
+        let key = format!("call:{id}");
+        for _ in 0..3 {
+            let Some(part) = self.store.lease(&key).await? else {
+                eprintln!("call {id}: lease not won in time");
+                return Ok(());
+            };
+            let before = self.server.clone();
+            if let Some(part) = &part {
+                match serde_json::from_str(part) {
+                    Ok(p) => {
+                        if let Err(e) = self.server.put_call(p) {
+                            eprintln!("call {id}: cannot put it here: {e}");
+                        }
+                    }
+                    Err(e) => eprintln!("call {id}: stored partition refused: {e}"),
+                }
+            }
+            f(&mut self.server);
+            let mut outs = Vec::new();
+            self.server.drain(|o| outs.push(o));
+            let (text, deadline) = match self.server.take_call(id) {
+                Ok(p) => (
+                    Some(serde_json::to_string(&p).expect("a partition serialises")),
+                    p.next_deadline(),
+                ),
+                Err(_) => (None, None),
+            };
+            // A call that was never stored and did not come to be stays absent.
+            if part.is_none() && text.is_none() {
+                self.store.release(&key).await?;
+                self.deliver(outs).await;
+                return Ok(());
+            }
+            if self.store.commit(&key, text.as_deref(), deadline).await? {
+                self.deliver(outs).await;
+                return Ok(());
+            }
+            eprintln!("call {id}: lease lapsed during a step; stepping again");
+            self.server = before;
+        }
+        Ok(())
+    }
+
+    /// Steps only what this node holds (connections before their hello).
+    async fn step_local(&mut self, f: impl FnOnce(&mut Server<String>)) {
+        f(&mut self.server);
+        let mut outs = Vec::new();
+        self.server.drain(|o| outs.push(o));
+        self.deliver(outs).await;
+    }
+
+    /// The store failed: say so once, and refuse this socket with the protocol's error.
+    fn unavailable(&mut self, n: u64, e: redis::RedisError) {
+        if !self.redis_down {
+            eprintln!("redis unavailable: {e}; refusing until it is back");
+            self.redis_down = true;
+        }
+        let reason = "service unavailable".to_owned();
+        self.local(Remote::Text {
+            conn: n,
+            text: ServerMessage::Error {
+                reason: reason.clone(),
+            }
+            .encode(),
+        });
+        self.local(Remote::Close {
+            conn: n,
+            code: 1000,
+            reason,
+        });
+    }
+
+    async fn on_input(&mut self, input: ws::Input) {
+        let now = wall_now();
+        let me = self.me();
+        match input {
+            ws::Input::Open {
+                conn: n,
+                url,
+                writer,
+                ..
+            } => {
+                self.writers.insert(n, writer);
+                let call = call_id_from_url(&url);
+                if let Some(c) = &call {
+                    self.url_call.insert(n, c.clone());
+                }
+                let id = conn_id(&me, n);
+                self.step_local(|s| {
+                    let _ = s.handle_open(now, id, call.as_deref());
+                })
+                .await;
+            }
+            ws::Input::Frame(n, text) => {
+                let id = conn_id(&me, n);
+                let call =
+                    self.joined
+                        .get(&n)
+                        .cloned()
+                        .or_else(|| match ClientMessage::decode(&text) {
+                            Ok(ClientMessage::Hello {
+                                call_id: Some(c), ..
+                            }) => Some(c),
+                            _ => self.url_call.get(&n).cloned(),
+                        });
+                match call {
+                    Some(call) => {
+                        let stepped = self
+                            .step_call(&call, |s| {
+                                let _ = s.handle_frame(now, &id, &text);
+                            })
+                            .await;
+                        match stepped {
+                            Ok(()) => self.redis_down = false,
+                            Err(e) => self.unavailable(n, e),
+                        }
+                    }
+                    None => {
+                        self.step_local(|s| {
+                            let _ = s.handle_frame(now, &id, &text);
+                        })
+                        .await
+                    }
+                }
+            }
+            ws::Input::Closed(n, code) => {
+                self.writers.remove(&n);
+                self.url_call.remove(&n);
+                let id = conn_id(&me, n);
+                let code = code.map(CloseCode::from);
+                match self.joined.remove(&n) {
+                    Some(call) => {
+                        if let Err(e) = self
+                            .step_call(&call, |s| {
+                                let _ = s.handle_close(now, &id, code);
+                            })
+                            .await
+                        {
+                            eprintln!("call {call}: close of {id} not applied: {e}");
+                        }
+                    }
+                    None => {
+                        self.step_local(|s| {
+                            let _ = s.handle_close(now, &id, code);
+                        })
+                        .await
+                    }
+                }
+            }
+        }
+    }
+
+    /// Local deadlines (hello timeouts), then the cluster's due calls.
+    async fn on_tick(&mut self) -> redis::RedisResult<()> {
+        let now = wall_now();
+        if self.server.next_deadline().is_some_and(|d| d <= now) {
+            self.step_local(|s| s.handle_timeout(now)).await;
+        }
+        for key in self.store.due(now).await? {
+            if let Some(id) = key.strip_prefix("call:") {
+                let id = id.to_owned();
+                self.step_call(&id, |s| s.handle_timeout(now)).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes, in their calls, the connections of nodes whose heartbeat lapsed.
+    async fn on_heartbeat(&mut self, ttl: Duration) -> redis::RedisResult<()> {
+        self.store.heartbeat(ttl).await?;
+        for dead in self.store.claim_dead().await? {
+            println!("node {dead} is gone: closing its connections");
+            let prefix = format!("{dead}/");
+            for key in self.store.keys("call:").await? {
+                let id = key.trim_start_matches("call:").to_owned();
+                let now = wall_now();
+                self.step_call(&id, |s| {
+                    let gone: Vec<String> = s
+                        .call(&id)
+                        .map(|c| c.devices.iter().flatten().map(|c| (*c).clone()).collect())
+                        .unwrap_or_default();
+                    for conn in gone.iter().filter(|c| c.starts_with(&prefix)) {
+                        let _ = s.handle_close(now, conn, None);
+                    }
+                })
+                .await?;
+            }
+            self.store.forget_node(&dead).await?;
+        }
+        Ok(())
+    }
+}
+
+fn millis(flag: &str, v: Option<String>) -> Duration {
+    match v.and_then(|v| v.parse().ok()) {
+        Some(ms) => Duration::from_millis(ms),
+        None => {
+            eprintln!("{flag} wants milliseconds\n\n{USAGE}");
+            std::process::exit(2)
+        }
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    ws::help(USAGE);
+    let mut args = std::env::args().skip(1);
+    let (mut listen, mut redis, mut node) = (None, None, None);
+    let mut calls = Vec::new();
+    let mut config = ServerConfig::default();
+    let mut ttl = Duration::from_millis(3000);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--listen" => listen = args.next(),
+            "--redis" => redis = args.next(),
+            "--node" => node = args.next(),
+            "--call" => calls.push(args.next().unwrap_or_default()),
+            "--supervisory" => config.supervisory = millis(&a, args.next()),
+            "--ringing" => config.ringing = millis(&a, args.next()),
+            "--connection" => config.connection = millis(&a, args.next()),
+            "--node-ttl" => ttl = millis(&a, args.next()),
+            other => ws::unknown_flag(other, USAGE),
+        }
+    }
+    let (Some(listen), Some(redis), Some(node)) = (listen, redis, node) else {
+        eprintln!("--listen, --redis and --node are required\n\n{USAGE}");
+        std::process::exit(2)
+    };
+    if node.contains('/') {
+        eprintln!("a node name cannot contain '/'");
+        std::process::exit(2);
+    }
+    let store = match Store::connect(&redis, &node).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cannot reach redis at {redis}: {e}");
+            std::process::exit(1)
+        }
+    };
+    let mut n = Node {
+        server: Server::new(config.clone()),
+        store,
+        writers: BTreeMap::new(),
+        joined: BTreeMap::new(),
+        url_call: BTreeMap::new(),
+        redis_down: false,
+    };
+    for spec in calls {
+        let parts: Vec<&str> = spec.split(':').collect();
+        let [id, a, b] = parts.as_slice() else {
+            eprintln!("--call wants ID:CALLER_TOKEN:CALLEE_TOKEN, got {spec:?}");
+            std::process::exit(2)
+        };
+        let mut s: Server<String> = Server::new(config.clone());
+        s.create_call(wall_now(), id, a, b)
+            .expect("a new server takes a call");
+        let p = s.take_call(id).expect("the call just made");
+        let text = serde_json::to_string(&p).expect("a partition serialises");
+        match n
+            .store
+            .create(&format!("call:{id}"), &text, p.next_deadline())
+            .await
+        {
+            Ok(true) => println!("call {id} created"),
+            Ok(false) => println!("call {id} exists already"),
+            Err(e) => eprintln!("cannot create call {id}: {e}"),
+        }
+    }
+    if let Err(e) = n.store.heartbeat(ttl).await {
+        eprintln!("cannot reach redis: {e}");
+        std::process::exit(1);
+    }
+    let listener = ws::listen(&listen).await;
+    let addr = listener.local_addr().expect("a bound address");
+    println!("node {node}: Loop progress cluster on ws://{addr}/progress/CALL_ID");
+    let (in_tx, mut inputs) = mpsc::channel(ws::INPUT_QUEUE);
+    tokio::spawn(ws::accept_loop(listener, in_tx, None));
+    let mut remote = n.store.subscribe();
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let mut beat = tokio::time::interval(ttl / 3);
+    loop {
+        tokio::select! {
+            Some(input) = inputs.recv() => n.on_input(input).await,
+            Some(out) = remote.recv() => n.local(out),
+            _ = tick.tick() => {
+                if let Err(e) = n.on_tick().await {
+                    if !n.redis_down {
+                        eprintln!("redis unavailable: {e}");
+                        n.redis_down = true;
+                    }
+                }
+            }
+            _ = beat.tick() => {
+                if let Err(e) = n.on_heartbeat(ttl).await {
+                    if !n.redis_down {
+                        eprintln!("redis unavailable: {e}");
+                        n.redis_down = true;
+                    }
+                }
+            }
+        }
+    }
+}

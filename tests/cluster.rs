@@ -1,0 +1,288 @@
+//! The cluster examples on a real Redis: several node processes sharing calls. Skipped,
+//! saying so, when `redis-server` is not installed (CI installs it).
+
+#[path = "../examples/support/ws.rs"]
+mod ws;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio_tungstenite::tungstenite::Message as Ws;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A redis-server of its own on a free loopback port; `None` when none is installed.
+async fn redis() -> Option<(Child, String)> {
+    let port = free_port();
+    let child = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn();
+    let Ok(child) = child else {
+        eprintln!("SKIPPED: redis-server is not installed (apt-get install -y redis-server)");
+        return None;
+    };
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Some((child, format!("redis://127.0.0.1:{port}/")));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("redis-server did not start");
+}
+
+fn example(name: &str) -> Command {
+    let dir = std::env::current_exe().unwrap();
+    let dir = dir.parent().unwrap().parent().unwrap();
+    Command::new(dir.join("examples").join(name))
+}
+
+/// A node process; its `ws://ADDR` once it accepts connections.
+async fn node(args: &[&str]) -> (Child, String) {
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = example("progress_cluster")
+        .args(["--listen", &listen])
+        .args(args)
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the progress_cluster example is built by cargo test");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    loop {
+        let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+            .await
+            .expect("the node starts")
+            .unwrap()
+            .expect("the node prints its address");
+        if line.contains("ws://") {
+            break;
+        }
+    }
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, format!("ws://{listen}"))
+}
+
+struct Party(ws::Socket);
+
+impl Party {
+    async fn join(base: &str, call: &str, auth: &str) -> Party {
+        let mut s = ws::connect(&format!("{base}/progress/{call}"), &[])
+            .await
+            .unwrap();
+        let hello = format!(r#"{{"messageType":"hello","auth":"{auth}"}}"#);
+        s.send(Ws::Text(hello)).await.unwrap();
+        Party(s)
+    }
+
+    async fn send(&mut self, text: &str) {
+        self.0.send(Ws::Text(text.into())).await.unwrap();
+    }
+
+    /// The next text frame, or `close` when the server closed.
+    async fn next(&mut self) -> String {
+        loop {
+            let m = tokio::time::timeout(Duration::from_secs(10), self.0.next())
+                .await
+                .expect("a frame in time");
+            match m {
+                Some(Ok(Ws::Text(t))) => return t,
+                Some(Ok(Ws::Close(_))) | None | Some(Err(_)) => return "close".into(),
+                _ => {}
+            }
+        }
+    }
+
+    /// Frames until one contains `what`; all of them.
+    async fn until(&mut self, what: &str) -> Vec<String> {
+        let mut seen = Vec::new();
+        loop {
+            let f = self.next().await;
+            let done = f.contains(what) || f == "close";
+            seen.push(f);
+            if done {
+                return seen;
+            }
+        }
+    }
+}
+
+const ACCEPT: &str = r#"{"messageType":"action","event":"accept"}"#;
+const MEDIA_UP: &str = r#"{"messageType":"action","event":"media-up"}"#;
+
+#[tokio::test]
+async fn a_call_across_three_nodes_is_answered_elsewhere_and_connects() {
+    let Some((_redis, url)) = redis().await else {
+        return;
+    };
+    let common = ["--redis", &url, "--call", "c1:tA:tB"];
+    let (_n1, a1) = node(&[&common[..], &["--node", "n1"]].concat()).await;
+    let (_n2, a2) = node(&[&common[..], &["--node", "n2"]].concat()).await;
+    let (_n3, a3) = node(&[&common[..], &["--node", "n3"]].concat()).await;
+
+    let mut caller = Party::join(&a1, "c1", "tA").await;
+    assert_eq!(
+        caller.next().await,
+        r#"{"messageType":"hello","state":"init"}"#
+    );
+    let mut phone = Party::join(&a2, "c1", "tB").await;
+    let mut tablet = Party::join(&a3, "c1", "tB").await;
+    assert!(caller
+        .until("alerting")
+        .await
+        .last()
+        .unwrap()
+        .contains("alerting"));
+    tablet.until("alerting").await;
+    phone.until("alerting").await;
+
+    tablet.send(ACCEPT).await;
+    let told = phone.until("answered-elsewhere").await;
+    assert!(
+        told.last().unwrap().contains("answered-elsewhere"),
+        "{told:?}"
+    );
+    assert!(caller
+        .until("connecting")
+        .await
+        .last()
+        .unwrap()
+        .contains("connecting"));
+    tablet.until("connecting").await;
+    caller.send(MEDIA_UP).await;
+    caller.until("half-connected").await;
+    tablet.send(MEDIA_UP).await;
+    for p in [&mut caller, &mut tablet] {
+        let seen = p.until(r#""connected""#).await;
+        assert!(
+            seen.last().unwrap().contains(r#""state":"connected""#),
+            "{seen:?}"
+        );
+    }
+}
+
+/// Three nodes poll the deadlines; each timer ends its call once: every party is told
+/// `terminated`/`timeout` exactly once, then closed.
+#[tokio::test]
+async fn each_timer_fires_once_with_three_nodes_polling() {
+    let Some((_redis, url)) = redis().await else {
+        return;
+    };
+    let timers = [
+        "--supervisory",
+        "400",
+        "--ringing",
+        "400",
+        "--connection",
+        "400",
+    ];
+    let calls = [
+        "--call",
+        "sup:a1:b1",
+        "--call",
+        "ring:a2:b2",
+        "--call",
+        "conn:a3:b3",
+    ];
+    let common = [&["--redis", url.as_str()][..], &timers[..], &calls[..]].concat();
+    let (_n1, a1) = node(&[&common[..], &["--node", "n1"]].concat()).await;
+    let (_n2, a2) = node(&[&common[..], &["--node", "n2"]].concat()).await;
+    let (_n3, _) = node(&[&common[..], &["--node", "n3"]].concat()).await;
+
+    // supervisory: the callee never says hello.
+    let mut lone = Party::join(&a1, "sup", "a1").await;
+    // ringing: nobody accepts.
+    let mut r_caller = Party::join(&a1, "ring", "a2").await;
+    let mut r_callee = Party::join(&a2, "ring", "b2").await;
+    // connection: accepted, media never up.
+    let mut c_caller = Party::join(&a2, "conn", "a3").await;
+    let mut c_callee = Party::join(&a1, "conn", "b3").await;
+    c_callee.until("alerting").await;
+    c_callee.send(ACCEPT).await;
+
+    for p in [
+        &mut lone,
+        &mut r_caller,
+        &mut r_callee,
+        &mut c_caller,
+        &mut c_callee,
+    ] {
+        let seen = p.until("close").await;
+        let ends: Vec<&String> = seen.iter().filter(|f| f.contains("terminated")).collect();
+        assert_eq!(ends.len(), 1, "{seen:?}");
+        assert!(ends[0].contains(r#""reason":"timeout""#), "{seen:?}");
+    }
+}
+
+/// A node killed with a party's socket: its connection is closed in the call by a
+/// survivor within the TTL, so the other party is told `terminated`/`closed`. A node
+/// killed with no socket of a call changes nothing for it.
+#[tokio::test]
+async fn a_dead_nodes_parties_leave_their_calls_and_others_go_on() {
+    let Some((_redis, url)) = redis().await else {
+        return;
+    };
+    let common = [
+        "--redis",
+        &url,
+        "--node-ttl",
+        "600",
+        "--call",
+        "c1:tA:tB",
+        "--call",
+        "c2:tC:tD",
+    ];
+    let (_n1, a1) = node(&[&common[..], &["--node", "n1"]].concat()).await;
+    let (mut n2, a2) = node(&[&common[..], &["--node", "n2"]].concat()).await;
+    let (mut n3, _) = node(&[&common[..], &["--node", "n3"]].concat()).await;
+
+    let mut caller = Party::join(&a1, "c1", "tA").await;
+    let _callee = Party::join(&a2, "c1", "tB").await;
+    caller.until("alerting").await;
+    let mut c2_caller = Party::join(&a1, "c2", "tC").await;
+    let mut c2_callee = Party::join(&a1, "c2", "tD").await;
+    c2_callee.until("alerting").await;
+
+    // n3 holds no socket: c2 goes on to connected.
+    n3.kill().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    c2_callee.send(ACCEPT).await;
+    c2_caller.until("connecting").await;
+    c2_caller.send(MEDIA_UP).await;
+    c2_callee.send(MEDIA_UP).await;
+    let seen = c2_caller.until(r#""connected""#).await;
+    assert!(
+        seen.last().unwrap().contains(r#""state":"connected""#),
+        "{seen:?}"
+    );
+
+    // n2 holds c1's callee.
+    let killed = std::time::Instant::now();
+    n2.kill().await.unwrap();
+    let seen = caller.until("terminated").await;
+    assert!(
+        seen.last()
+            .unwrap()
+            .contains(r#""state":"terminated","reason":"closed""#),
+        "{seen:?}"
+    );
+    assert!(
+        killed.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        killed.elapsed()
+    );
+}
