@@ -18,11 +18,13 @@ mod ws;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use callsig::progress::CallPartition;
 use callsig::progress::{
     call_id_from_url, ClientMessage, Server, ServerConfig, ServerEvent, ServerMessage, ServerOutput,
 };
 use callsig::{CloseCode, Machine};
-use cluster::{conn_id, split_conn, wall_now, Remote, Store};
+use callsig::{Timestamp, UsageError};
+use cluster::{conn_id, split_conn, wall_now, Partitioned, Remote, Store};
 use tokio::sync::mpsc;
 
 const USAGE: &str = "usage: progress_cluster --listen ADDR --redis URL --node NAME\n\
@@ -130,54 +132,20 @@ impl Node {
         }
     }
 
-    /// Steps call `id` here: takes its lease and partition, puts it in, runs `f`, takes
-    /// it out, commits, and only then sends what it put out. A lapsed lease discards the
-    /// step (nothing sent, the server as before) and runs it again.
+    /// Steps call `id` on this node (see `cluster::step`), then sends what it put out.
     async fn step_call(
         &mut self,
         id: &str,
         f: impl Fn(&mut Server<String>),
     ) -> redis::RedisResult<()> {
-        let key = format!("call:{id}");
-        for _ in 0..3 {
-            let Some(part) = self.store.lease(&key).await? else {
-                eprintln!("call {id}: lease not won in time");
-                return Ok(());
-            };
-            let before = self.server.clone();
-            if let Some(part) = &part {
-                match serde_json::from_str(part) {
-                    Ok(p) => {
-                        if let Err(e) = self.server.put_call(p) {
-                            eprintln!("call {id}: cannot put it here: {e}");
-                        }
-                    }
-                    Err(e) => eprintln!("call {id}: stored partition refused: {e}"),
-                }
-            }
-            f(&mut self.server);
+        let outs = cluster::step(&mut self.store, &mut self.server, id, |s| {
+            f(s);
             let mut outs = Vec::new();
-            self.server.drain(|o| outs.push(o));
-            let (text, deadline) = match self.server.take_call(id) {
-                Ok(p) => (
-                    Some(serde_json::to_string(&p).expect("a partition serialises")),
-                    p.next_deadline(),
-                ),
-                Err(_) => (None, None),
-            };
-            // A call that was never stored and did not come to be stays absent.
-            if part.is_none() && text.is_none() {
-                self.store.release(&key).await?;
-                self.deliver(outs).await;
-                return Ok(());
-            }
-            if self.store.commit(&key, text.as_deref(), deadline).await? {
-                self.deliver(outs).await;
-                return Ok(());
-            }
-            eprintln!("call {id}: lease lapsed during a step; stepping again");
-            self.server = before;
-        }
+            s.drain(|o| outs.push(o));
+            outs
+        })
+        .await?;
+        self.deliver(outs).await;
         Ok(())
     }
 
@@ -328,6 +296,22 @@ impl Node {
             self.store.forget_node(&dead).await?;
         }
         Ok(())
+    }
+}
+
+impl Partitioned for Server<String> {
+    type Part = CallPartition<String>;
+    fn key(id: &str) -> String {
+        format!("call:{id}")
+    }
+    fn put(&mut self, part: Self::Part) -> Result<(), UsageError> {
+        self.put_call(part)
+    }
+    fn take(&mut self, id: &str) -> Result<Self::Part, UsageError> {
+        self.take_call(id)
+    }
+    fn deadline(part: &Self::Part) -> Option<Timestamp> {
+        part.next_deadline()
     }
 }
 

@@ -51,17 +51,22 @@ fn example(name: &str) -> Command {
     Command::new(dir.join("examples").join(name))
 }
 
-/// A node process; its `ws://ADDR` once it accepts connections.
+/// A Loop node process; its `ws://ADDR` once it accepts connections.
 async fn node(args: &[&str]) -> (Child, String) {
+    start("progress_cluster", args).await
+}
+
+/// A node process of example `name`; its `ws://ADDR` once it accepts connections.
+async fn start(name: &str, args: &[&str]) -> (Child, String) {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let mut child = example("progress_cluster")
+    let mut child = example(name)
         .args(["--listen", &listen])
         .args(args)
         .stdout(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .expect("the progress_cluster example is built by cargo test");
+        .expect("the cluster examples are built by cargo test");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     loop {
         let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
@@ -101,7 +106,8 @@ impl Party {
                 .expect("a frame in time");
             match m {
                 Some(Ok(Ws::Text(t))) => return t,
-                Some(Ok(Ws::Close(_))) | None | Some(Err(_)) => return "close".into(),
+                Some(Ok(Ws::Close(Some(f)))) => return format!("close {}", u16::from(f.code)),
+                Some(Ok(Ws::Close(None))) | None | Some(Err(_)) => return "close".into(),
                 _ => {}
             }
         }
@@ -112,7 +118,7 @@ impl Party {
         let mut seen = Vec::new();
         loop {
             let f = self.next().await;
-            let done = f.contains(what) || f == "close";
+            let done = f.contains(what) || f.starts_with("close");
             seen.push(f);
             if done {
                 return seen;
@@ -285,4 +291,81 @@ async fn a_dead_nodes_parties_leave_their_calls_and_others_go_on() {
         "{:?}",
         killed.elapsed()
     );
+}
+
+// ---- WTSP ------------------------------------------------------------------------------
+
+async fn login(base: &str, account: &str, force: bool) -> Party {
+    let url = format!("{base}/signaling/v1?token={account}&force={force}");
+    Party(
+        ws::connect(&url, &["webtrit-protocol".into()])
+            .await
+            .unwrap(),
+    )
+}
+
+/// One session per account across the cluster: without `force` a second login on
+/// another node is refused with 4431; with it, the first session is closed with 4441.
+#[tokio::test]
+async fn one_session_per_account_across_nodes() {
+    let Some((_redis, url)) = redis().await else {
+        return;
+    };
+    let (_n1, a1) = start("wtsp_cluster", &["--redis", &url, "--node", "n1"]).await;
+    let (_n2, a2) = start("wtsp_cluster", &["--redis", &url, "--node", "n2"]).await;
+    let mut first = login(&a1, "alice", false).await;
+    assert!(first.next().await.starts_with(r#"{"handshake":"state""#));
+    let mut refused = login(&a2, "alice", false).await;
+    assert_eq!(refused.next().await, "close 4431");
+    let mut second = login(&a2, "alice", true).await;
+    assert!(second.next().await.starts_with(r#"{"handshake":"state""#));
+    assert_eq!(first.until("close").await.last().unwrap(), "close 4441");
+    let mut bad = login(&a1, "bad", false).await;
+    assert_eq!(bad.next().await, "close 4201");
+}
+
+/// A call from an account on one node to an account online on another: incoming call,
+/// accept, accepted on both sides, hangup crossing.
+#[tokio::test]
+async fn a_call_between_accounts_on_two_nodes() {
+    let Some((_redis, url)) = redis().await else {
+        return;
+    };
+    let (_n1, a1) = start("wtsp_cluster", &["--redis", &url, "--node", "n1"]).await;
+    let (_n2, a2) = start("wtsp_cluster", &["--redis", &url, "--node", "n2"]).await;
+    let mut alice = login(&a1, "alice", false).await;
+    let mut bob = login(&a2, "bob", false).await;
+    alice.until("handshake").await;
+    bob.until("handshake").await;
+
+    alice
+        .send(r#"{"request":"outgoing_call","transaction":"t1","line":0,"call_id":"k","number":"bob","jsep":{"type":"offer","sdp":"v=0"}}"#)
+        .await;
+    let offer = bob.until("incoming_call").await;
+    let offer = offer.last().unwrap();
+    assert!(
+        offer.contains(r#""caller":"alice""#) && offer.contains(r#""sdp":"v=0""#),
+        "{offer}"
+    );
+    let seen = alice.until("ringing").await;
+    assert!(
+        seen.iter().any(|f| f.contains(r#""event":"calling""#)),
+        "{seen:?}"
+    );
+
+    bob.send(r#"{"request":"accept","transaction":"t2","line":0,"call_id":"k","jsep":{"type":"answer","sdp":"v=1"}}"#)
+        .await;
+    let seen = alice.until("accepted").await;
+    assert!(seen.last().unwrap().contains(r#""sdp":"v=1""#), "{seen:?}");
+    bob.until("accepted").await;
+
+    alice
+        .send(r#"{"request":"hangup","transaction":"t3","line":0,"call_id":"k"}"#)
+        .await;
+    let seen = bob.until(r#""event":"hangup""#).await;
+    assert!(
+        seen.last().unwrap().contains(r#""call_id":"k""#),
+        "{seen:?}"
+    );
+    alice.until(r#""event":"hangup""#).await;
 }

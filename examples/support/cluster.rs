@@ -13,10 +13,11 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use callsig::Timestamp;
+use callsig::{Machine, Output, Timestamp, UsageError};
 use futures_util::StreamExt;
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncCommands, RedisResult, Script};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
@@ -161,6 +162,26 @@ impl Store {
         Ok(created)
     }
 
+    /// The partition stored under `key`, read without its lease.
+    pub async fn get_part(&mut self, key: &str) -> RedisResult<Option<String>> {
+        self.con.get(format!("part:{key}")).await
+    }
+
+    /// Two names under `key` (a call between two accounts).
+    pub async fn set_pair(&mut self, key: &str, a: &str, b: &str) -> RedisResult<()> {
+        let value = serde_json::to_string(&(a, b)).expect("strings serialise");
+        self.con.set(key, value).await
+    }
+
+    pub async fn get_pair(&mut self, key: &str) -> RedisResult<Option<(String, String)>> {
+        let value: Option<String> = self.con.get(key).await?;
+        Ok(value.and_then(|v| serde_json::from_str(&v).ok()))
+    }
+
+    pub async fn del(&mut self, key: &str) -> RedisResult<()> {
+        self.con.del(key).await
+    }
+
     /// Partitions whose deadline has come, earliest first.
     pub async fn due(&mut self, now: Timestamp) -> RedisResult<Vec<String>> {
         redis::cmd("ZRANGEBYSCORE")
@@ -259,4 +280,65 @@ impl Store {
         });
         rx
     }
+}
+
+/// A server whose partitions (Loop calls, WTSP accounts) move through the store.
+pub trait Partitioned: Machine + Clone {
+    type Part: Serialize + DeserializeOwned;
+    /// The store key of partition `id`.
+    fn key(id: &str) -> String;
+    fn put(&mut self, part: Self::Part) -> Result<(), UsageError>;
+    fn take(&mut self, id: &str) -> Result<Self::Part, UsageError>;
+    fn deadline(part: &Self::Part) -> Option<Timestamp>;
+}
+
+pub type Outputs<M> = Vec<Output<<M as Machine>::Conn, <M as Machine>::Event>>;
+
+/// Steps partition `id` on this node: takes its lease and stored value, puts it into
+/// `server`, runs `f` (which feeds inputs and drains, returning what came out), takes it
+/// out and commits it. Returns the outputs to deliver, only once the commit held; a lapsed
+/// lease discards the step (the server as before) and runs it again.
+pub async fn step<M: Partitioned>(
+    store: &mut Store,
+    server: &mut M,
+    id: &str,
+    mut f: impl FnMut(&mut M) -> Outputs<M>,
+) -> RedisResult<Outputs<M>> {
+    let key = M::key(id);
+    for _ in 0..3 {
+        let Some(stored) = store.lease(&key).await? else {
+            eprintln!("{key}: lease not won in time");
+            return Ok(Vec::new());
+        };
+        let before = server.clone();
+        if let Some(text) = &stored {
+            match serde_json::from_str(text) {
+                Ok(p) => {
+                    if let Err(e) = server.put(p) {
+                        eprintln!("{key}: cannot put it here: {e}");
+                    }
+                }
+                Err(e) => eprintln!("{key}: stored partition refused: {e}"),
+            }
+        }
+        let outs = f(server);
+        let (text, deadline) = match server.take(id) {
+            Ok(p) => (
+                Some(serde_json::to_string(&p).expect("a partition serialises")),
+                M::deadline(&p),
+            ),
+            Err(_) => (None, None),
+        };
+        // A partition never stored that did not come to be stays absent.
+        if stored.is_none() && text.is_none() {
+            store.release(&key).await?;
+            return Ok(outs);
+        }
+        if store.commit(&key, text.as_deref(), deadline).await? {
+            return Ok(outs);
+        }
+        eprintln!("{key}: lease lapsed during a step; stepping again");
+        *server = before;
+    }
+    Ok(Vec::new())
 }

@@ -1,0 +1,586 @@
+//! One node of a WTSP cluster on Redis: every node serves `ws://ADDR/signaling/v1` as
+//! `wtsp_server` does (any token is an account of that name, `bad` is refused with 4201),
+//! with one session per account across the cluster, and calls between accounts online on
+//! any nodes.
+//!
+//!     cargo run --release --example wtsp_cluster -- --listen 127.0.0.1:8081 \
+//!         --redis redis://127.0.0.1/ --node n1
+//!
+//! Each account is an `AccountPartition` in Redis, stepped under its lease by the node a
+//! frame, login or due deadline arrived at (see `support/cluster.rs`). The simulated core
+//! routes an `outgoing_call` whose number is an online account to that account
+//! (`incoming_call`; its `accept` reaches the caller as `accepted`; a hangup or decline on
+//! either side hangs up the other); any other number gets `wtsp_server`'s simulated SIP
+//! answer (calling, ringing, accepted).
+
+#[path = "support/cluster.rs"]
+mod cluster;
+#[path = "support/ws.rs"]
+mod ws;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use callsig::wtsp::{
+    AccountPartition, Attach, CallOffer, Event, EventKind, Jsep, Registration, RegistrationStatus,
+    RequestKind, ResponseKind, Server, ServerConfig, ServerEvent, ServerOutput, SUBPROTOCOL,
+};
+use callsig::{CloseCode, Machine, Timestamp, UsageError};
+use cluster::{conn_id, split_conn, wall_now, Outputs, Partitioned, Remote, Store};
+use tokio::sync::mpsc;
+
+const USAGE: &str = "usage: wtsp_cluster --listen ADDR --redis URL --node NAME [--node-ttl MS]\n\n\
+    One node of a WTSP cluster: serves ws://ADDR/signaling/v1 with a simulated core for\n\
+    every account stored in Redis at URL (any token is an account of that name; `bad` is\n\
+    refused with 4201). --node-ttl (3000) is how long this node counts as alive without a\n\
+    heartbeat.";
+
+/// What a step leaves to do once it is committed: work on other accounts.
+enum Follow {
+    /// Attach this node's connection to its account (a login).
+    Attach { conn: String, account: String },
+    /// `outgoing_call` from `from`: to an online account, or to the simulated SIP side.
+    Dial {
+        from: String,
+        call_id: String,
+        number: String,
+        jsep: Option<Jsep>,
+    },
+    /// Tell the other party of a call between accounts, if the call is one.
+    Cross {
+        from: String,
+        call_id: String,
+        kind: EventKind,
+    },
+}
+
+type S = Server<String>;
+
+impl Partitioned for S {
+    type Part = AccountPartition<String>;
+    fn key(id: &str) -> String {
+        format!("acct:{id}")
+    }
+    fn put(&mut self, part: Self::Part) -> Result<(), UsageError> {
+        self.put_account(part)
+    }
+    fn take(&mut self, id: &str) -> Result<Self::Part, UsageError> {
+        self.take_account(id)
+    }
+    fn deadline(part: &Self::Part) -> Option<Timestamp> {
+        part.next_deadline()
+    }
+}
+
+fn event(call_id: &str, kind: EventKind) -> Event {
+    Event {
+        transaction: None,
+        line: None,
+        call_id: Some(call_id.to_owned()),
+        kind,
+    }
+}
+
+fn hangup() -> EventKind {
+    EventKind::Hangup {
+        code: Some(200),
+        reason: Some("to BYE".into()),
+    }
+}
+
+/// Drains `s`, answering what the core answers at once (requests are acknowledged; a
+/// login, a dial and what crosses to another account are left in `follow`; the simulated
+/// SIP side's events in `later`). Returns every output, events included.
+fn settle(
+    s: &mut S,
+    now: Timestamp,
+    follow: &mut Vec<Follow>,
+    later: &mut Vec<(Timestamp, String, Event)>,
+) -> Outputs<S> {
+    let ms = |n: u64| now + Duration::from_millis(n);
+    let mut outs = Vec::new();
+    loop {
+        let mut batch = Vec::new();
+        s.drain(|o| batch.push(o));
+        if batch.is_empty() {
+            return outs;
+        }
+        for o in &batch {
+            let ServerOutput::Event(e) = o else { continue };
+            match e {
+                ServerEvent::Authenticate { conn, token, .. } => {
+                    if token.expose() == "bad" {
+                        let _ = s.reject(now, conn, CloseCode::SessionMissed, "session missed");
+                    } else {
+                        follow.push(Follow::Attach {
+                            conn: conn.clone(),
+                            account: token.expose().to_owned(),
+                        });
+                    }
+                }
+                ServerEvent::Request {
+                    conn,
+                    account,
+                    request,
+                } => {
+                    let _ = s.respond(now, conn, &request.transaction, ResponseKind::Ack);
+                    let Some(call_id) = request.call_id.clone() else {
+                        continue;
+                    };
+                    match &request.kind {
+                        RequestKind::OutgoingCall { number, jsep, .. } => {
+                            let _ = s.send_event(now, account, event(&call_id, EventKind::Calling));
+                            follow.push(Follow::Dial {
+                                from: account.clone(),
+                                call_id,
+                                number: number.clone(),
+                                jsep: Some(jsep.clone()),
+                            });
+                        }
+                        RequestKind::Accept { jsep } => {
+                            let accepted = |jsep| EventKind::Accepted {
+                                jsep,
+                                callee: None,
+                                is_focus: None,
+                            };
+                            later.push((ms(20), account.clone(), event(&call_id, accepted(None))));
+                            follow.push(Follow::Cross {
+                                from: account.clone(),
+                                call_id,
+                                kind: accepted(Some(jsep.clone())),
+                            });
+                        }
+                        RequestKind::Hangup | RequestKind::Decline { refer_id: None } => {
+                            let hangingup = EventKind::Hangingup { code: Some(200) };
+                            later.push((ms(10), account.clone(), event(&call_id, hangingup)));
+                            later.push((ms(60), account.clone(), event(&call_id, hangup())));
+                            follow.push(Follow::Cross {
+                                from: account.clone(),
+                                call_id,
+                                kind: hangup(),
+                            });
+                        }
+                        _ => {}
+                    }
+                }
+                _ => {}
+            }
+        }
+        outs.extend(batch);
+    }
+}
+
+struct Node {
+    server: S,
+    store: Store,
+    writers: BTreeMap<u64, ws::Writer>,
+    /// This node's attached sockets and their accounts.
+    attached: BTreeMap<u64, String>,
+    /// The simulated SIP side's events, due later: (when, order) → (account, event).
+    sip: BTreeMap<(Timestamp, u64), (String, Event)>,
+    seq: u64,
+    redis_down: bool,
+}
+
+impl Node {
+    fn me(&self) -> String {
+        self.store.node().to_owned()
+    }
+
+    /// Steps account `id` with `f`, then sends what came out and does what it left to do.
+    async fn step(&mut self, id: &str, f: impl Fn(&mut S, Timestamp)) -> redis::RedisResult<()> {
+        let now = wall_now();
+        let mut follow = Vec::new();
+        let mut later = Vec::new();
+        let outs = cluster::step(&mut self.store, &mut self.server, id, |s| {
+            follow.clear();
+            later.clear();
+            f(s, now);
+            settle(s, now, &mut follow, &mut later)
+        })
+        .await?;
+        self.finish(outs, follow, later).await
+    }
+
+    /// Steps only what this node holds (connections before their login).
+    async fn step_local(&mut self, f: impl FnOnce(&mut S, Timestamp)) -> redis::RedisResult<()> {
+        let now = wall_now();
+        let (mut follow, mut later) = (Vec::new(), Vec::new());
+        f(&mut self.server, now);
+        let outs = settle(&mut self.server, now, &mut follow, &mut later);
+        self.finish(outs, follow, later).await
+    }
+
+    async fn finish(
+        &mut self,
+        outs: Outputs<S>,
+        follow: Vec<Follow>,
+        later: Vec<(Timestamp, String, Event)>,
+    ) -> redis::RedisResult<()> {
+        self.deliver(outs).await;
+        for (at, account, e) in later {
+            self.seq += 1;
+            self.sip.insert((at, self.seq), (account, e));
+        }
+        for f in follow {
+            Box::pin(self.follow(f)).await?;
+        }
+        Ok(())
+    }
+
+    async fn follow(&mut self, f: Follow) -> redis::RedisResult<()> {
+        match f {
+            Follow::Attach { conn, account } => {
+                let attach = Attach {
+                    account: account.clone(),
+                    timestamp: wall_now().as_millis(),
+                    registration: Some(Registration::new(RegistrationStatus::Registered)),
+                };
+                let step = self
+                    .step(&account, |s, now| {
+                        let _ = s.attach(now, &conn, attach.clone());
+                    })
+                    .await;
+                if let Err(e) = step {
+                    // Refused with the protocol's close, not left hanging.
+                    self.unavailable(&e);
+                    self.step_local(|s, now| {
+                        let _ = s.reject(now, &conn, CloseCode::TryAgainLater, "store unavailable");
+                    })
+                    .await?;
+                }
+            }
+            Follow::Dial {
+                from,
+                call_id,
+                number,
+                jsep,
+            } => {
+                let online = self
+                    .store
+                    .get_part(&S::key(&number))
+                    .await?
+                    .and_then(|p| serde_json::from_str::<AccountPartition<String>>(&p).ok())
+                    .is_some_and(|p| p.connection().is_some());
+                if online && number != from {
+                    self.store
+                        .set_pair(&format!("xcall:{call_id}"), &from, &number)
+                        .await?;
+                    let offer = CallOffer {
+                        caller: Some(from.clone()),
+                        callee: Some(number.clone()),
+                        jsep,
+                        ..CallOffer::default()
+                    };
+                    let incoming = event(&call_id, EventKind::IncomingCall(offer));
+                    self.step(&number, |s, now| {
+                        let _ = s.send_event(now, &number, incoming.clone());
+                    })
+                    .await?;
+                    let ringing = event(&call_id, EventKind::Ringing);
+                    self.step(&from, |s, now| {
+                        let _ = s.send_event(now, &from, ringing.clone());
+                    })
+                    .await?;
+                } else {
+                    // The simulated SIP side answers, as wtsp_server's does.
+                    let now = wall_now();
+                    let ms = |n: u64| now + Duration::from_millis(n);
+                    let accepted = EventKind::Accepted {
+                        jsep: Some(Jsep::answer("v=0\r\no=- 2 2 IN IP4 127.0.0.1\r\ns=-\r\n")),
+                        callee: Some(number.clone()),
+                        is_focus: None,
+                    };
+                    for (at, kind) in [(ms(300), EventKind::Ringing), (ms(1000), accepted)] {
+                        self.seq += 1;
+                        self.sip
+                            .insert((at, self.seq), (from.clone(), event(&call_id, kind)));
+                    }
+                }
+            }
+            Follow::Cross {
+                from,
+                call_id,
+                kind,
+            } => {
+                let Some((a, b)) = self.store.get_pair(&format!("xcall:{call_id}")).await? else {
+                    return Ok(());
+                };
+                let other = if from == a { b } else { a };
+                if matches!(kind, EventKind::Hangup { .. }) {
+                    self.store.del(&format!("xcall:{call_id}")).await?;
+                }
+                let e = event(&call_id, kind);
+                self.step(&other, |s, now| {
+                    let _ = s.send_event(now, &other, e.clone());
+                })
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends what the server put out: to this node's sockets, or by Redis to another's.
+    async fn deliver(&mut self, outs: Outputs<S>) {
+        let me = self.me();
+        for o in outs {
+            let (id, remote) = match o {
+                ServerOutput::Transmit { conn, text } => {
+                    println!("{conn} -> {text}");
+                    let n = split_conn(&conn).map_or(0, |x| x.1);
+                    (conn, Remote::Text { conn: n, text })
+                }
+                ServerOutput::Close { conn, code, reason } => {
+                    println!("{conn} close {code} {reason}");
+                    let n = split_conn(&conn).map_or(0, |x| x.1);
+                    let code = u16::from(code);
+                    (
+                        conn,
+                        Remote::Close {
+                            conn: n,
+                            code,
+                            reason,
+                        },
+                    )
+                }
+                ServerOutput::Event(e) => {
+                    self.on_event(&e);
+                    continue;
+                }
+                _ => continue,
+            };
+            let Some((node, _)) = split_conn(&id) else {
+                continue;
+            };
+            if node == me {
+                self.local(remote);
+            } else if let Err(e) = self.store.send(node, &remote).await {
+                eprintln!("cannot send to {node}: {e}");
+            }
+        }
+    }
+
+    fn local(&mut self, out: Remote) {
+        match out {
+            Remote::Text { conn, text } => {
+                if let Some(w) = self.writers.get(&conn) {
+                    if !w.queue(text) {
+                        if let Some(w) = self.writers.remove(&conn) {
+                            w.evict();
+                        }
+                    }
+                }
+            }
+            Remote::Close { conn, code, reason } => {
+                if let Some(w) = self.writers.remove(&conn) {
+                    w.close(CloseCode::from(code), reason);
+                }
+            }
+        }
+    }
+
+    fn on_event(&mut self, e: &ServerEvent<String>) {
+        let me = self.me();
+        let mine = |c: &str| split_conn(c).filter(|(node, _)| *node == me).map(|x| x.1);
+        match e {
+            ServerEvent::Attached { conn, account } => {
+                if let Some(n) = mine(conn) {
+                    self.attached.insert(n, account.clone());
+                }
+            }
+            ServerEvent::Closed { conn, .. } => {
+                if let Some(n) = mine(conn) {
+                    self.attached.remove(&n);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn unavailable(&mut self, e: &redis::RedisError) {
+        if !self.redis_down {
+            eprintln!("redis unavailable: {e}; refusing logins until it is back");
+            self.redis_down = true;
+        }
+    }
+
+    async fn on_input(&mut self, input: ws::Input) -> redis::RedisResult<()> {
+        let me = self.me();
+        match input {
+            ws::Input::Open {
+                conn: n,
+                url,
+                protocols,
+                writer,
+            } => {
+                self.writers.insert(n, writer);
+                let id = conn_id(&me, n);
+                let protocols: Vec<&str> = protocols.iter().map(String::as_str).collect();
+                self.step_local(|s, now| {
+                    let _ = s.handle_open(now, id, &url, &protocols);
+                })
+                .await
+            }
+            ws::Input::Frame(n, text) => {
+                let id = conn_id(&me, n);
+                match self.attached.get(&n).cloned() {
+                    Some(account) => {
+                        self.step(&account, |s, now| {
+                            let _ = s.handle_frame(now, &id, &text);
+                        })
+                        .await
+                    }
+                    None => {
+                        self.step_local(|s, now| {
+                            let _ = s.handle_frame(now, &id, &text);
+                        })
+                        .await
+                    }
+                }
+            }
+            ws::Input::Closed(n, code) => {
+                self.writers.remove(&n);
+                let id = conn_id(&me, n);
+                let code = code.map(CloseCode::from);
+                match self.attached.remove(&n) {
+                    Some(account) => {
+                        self.step(&account, |s, now| {
+                            let _ = s.handle_close(now, &id, code);
+                        })
+                        .await
+                    }
+                    None => {
+                        self.step_local(|s, now| {
+                            let _ = s.handle_close(now, &id, code);
+                        })
+                        .await
+                    }
+                }
+            }
+        }
+    }
+
+    /// Local deadlines, the simulated SIP side's due events, then the cluster's due
+    /// accounts.
+    async fn on_tick(&mut self) -> redis::RedisResult<()> {
+        let now = wall_now();
+        if self.server.next_deadline().is_some_and(|d| d <= now) {
+            self.step_local(|s, now| s.handle_timeout(now)).await?;
+        }
+        while let Some(entry) = self.sip.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            let (account, e) = entry.remove();
+            self.step(&account, |s, now| {
+                let _ = s.send_event(now, &account, e.clone());
+            })
+            .await?;
+        }
+        for key in self.store.due(now).await? {
+            if let Some(account) = key.strip_prefix("acct:") {
+                let account = account.to_owned();
+                self.step(&account, |s, now| s.handle_timeout(now)).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes, in their accounts, the connections of nodes whose heartbeat lapsed.
+    async fn on_heartbeat(&mut self, ttl: Duration) -> redis::RedisResult<()> {
+        self.store.heartbeat(ttl).await?;
+        for dead in self.store.claim_dead().await? {
+            println!("node {dead} is gone: closing its connections");
+            let prefix = format!("{dead}/");
+            for key in self.store.keys("acct:").await? {
+                let account = key.trim_start_matches("acct:").to_owned();
+                self.step(&account, |s, now| {
+                    let gone = s
+                        .account_connection(&account)
+                        .filter(|c| c.starts_with(&prefix))
+                        .cloned();
+                    if let Some(conn) = gone {
+                        let _ = s.handle_close(now, &conn, None);
+                    }
+                })
+                .await?;
+            }
+            self.store.forget_node(&dead).await?;
+        }
+        Ok(())
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    ws::help(USAGE);
+    let mut args = std::env::args().skip(1);
+    let (mut listen, mut redis, mut node) = (None, None, None);
+    let mut ttl = Duration::from_millis(3000);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--listen" => listen = args.next(),
+            "--redis" => redis = args.next(),
+            "--node" => node = args.next(),
+            "--node-ttl" => match args.next().and_then(|v| v.parse().ok()) {
+                Some(ms) => ttl = Duration::from_millis(ms),
+                None => {
+                    eprintln!("--node-ttl wants milliseconds\n\n{USAGE}");
+                    std::process::exit(2)
+                }
+            },
+            other => ws::unknown_flag(other, USAGE),
+        }
+    }
+    let (Some(listen), Some(redis), Some(node)) = (listen, redis, node) else {
+        eprintln!("--listen, --redis and --node are required\n\n{USAGE}");
+        std::process::exit(2)
+    };
+    if node.contains('/') {
+        eprintln!("a node name cannot contain '/'");
+        std::process::exit(2);
+    }
+    let store = match Store::connect(&redis, &node).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cannot reach redis at {redis}: {e}");
+            std::process::exit(1)
+        }
+    };
+    let mut n = Node {
+        server: Server::new(ServerConfig::default()),
+        store,
+        writers: BTreeMap::new(),
+        attached: BTreeMap::new(),
+        sip: BTreeMap::new(),
+        seq: 0,
+        redis_down: false,
+    };
+    if let Err(e) = n.store.heartbeat(ttl).await {
+        eprintln!("cannot reach redis: {e}");
+        std::process::exit(1);
+    }
+    let listener = ws::listen(&listen).await;
+    let addr = listener.local_addr().expect("a bound address");
+    println!("node {node}: WTSP cluster on ws://{addr}/signaling/v1");
+    let (in_tx, mut inputs) = mpsc::channel(ws::INPUT_QUEUE);
+    tokio::spawn(ws::accept_loop(listener, in_tx, Some(SUBPROTOCOL)));
+    let mut remote = n.store.subscribe();
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let mut beat = tokio::time::interval(ttl / 3);
+    loop {
+        let done = tokio::select! {
+            Some(input) = inputs.recv() => n.on_input(input).await,
+            Some(out) = remote.recv() => {
+                n.local(out);
+                Ok(())
+            }
+            _ = tick.tick() => n.on_tick().await,
+            _ = beat.tick() => n.on_heartbeat(ttl).await,
+        };
+        match done {
+            Ok(()) => n.redis_down = false,
+            Err(e) => n.unavailable(&e),
+        }
+    }
+}
