@@ -24,7 +24,7 @@ use callsig::progress::{
 };
 use callsig::{CloseCode, Machine};
 use callsig::{Timestamp, UsageError};
-use cluster::{conn_id, split_conn, wall_now, Partitioned, Remote, Store};
+use cluster::{conn_id, split_conn, wall_now, Liveness, Partitioned, Remote, Store};
 use tokio::sync::mpsc;
 
 const USAGE: &str = "usage: progress_cluster --listen ADDR --redis URL --node NAME\n\
@@ -44,6 +44,7 @@ struct Node {
     /// The call each socket's URL names.
     url_call: BTreeMap<u64, String>,
     redis_down: bool,
+    liveness: Liveness,
 }
 
 impl Node {
@@ -159,6 +160,7 @@ impl Node {
 
     /// The store failed: say so once, and refuse this socket with the protocol's error.
     fn unavailable(&mut self, n: u64, e: redis::RedisError) {
+        self.store.saw_failure();
         if !self.redis_down {
             eprintln!("redis unavailable: {e}; refusing until it is back");
             self.redis_down = true;
@@ -274,9 +276,20 @@ impl Node {
     }
 
     /// Closes, in their calls, the connections of nodes whose heartbeat lapsed.
-    async fn on_heartbeat(&mut self, ttl: Duration) -> redis::RedisResult<()> {
-        self.store.heartbeat(ttl).await?;
-        for dead in self.store.claim_dead().await? {
+    async fn on_heartbeat(&mut self) -> redis::RedisResult<()> {
+        let beat = self.liveness.beat(&mut self.store).await?;
+        if beat.fenced {
+            // Declared dead while Redis was out of reach: a survivor ended these sessions.
+            println!("declared dead meanwhile: closing this node's sessions");
+            for n in std::mem::take(&mut self.joined).into_keys() {
+                self.local(Remote::Close {
+                    conn: n,
+                    code: 1013,
+                    reason: "session ended while this node was cut off".into(),
+                });
+            }
+        }
+        for dead in beat.dead {
             println!("node {dead} is gone: closing its connections");
             let prefix = format!("{dead}/");
             for key in self.store.keys("call:").await? {
@@ -368,6 +381,7 @@ async fn main() {
         joined: BTreeMap::new(),
         url_call: BTreeMap::new(),
         redis_down: false,
+        liveness: Liveness::new(ttl),
     };
     for spec in calls {
         let parts: Vec<&str> = spec.split(':').collect();
@@ -408,6 +422,7 @@ async fn main() {
             Some(out) = remote.recv() => n.local(out),
             _ = tick.tick() => {
                 if let Err(e) = n.on_tick().await {
+                    n.store.saw_failure();
                     if !n.redis_down {
                         eprintln!("redis unavailable: {e}");
                         n.redis_down = true;
@@ -415,7 +430,8 @@ async fn main() {
                 }
             }
             _ = beat.tick() => {
-                if let Err(e) = n.on_heartbeat(ttl).await {
+                if let Err(e) = n.on_heartbeat().await {
+                    n.store.saw_failure();
                     if !n.redis_down {
                         eprintln!("redis unavailable: {e}");
                         n.redis_down = true;

@@ -26,7 +26,7 @@ use callsig::wtsp::{
     RequestKind, ResponseKind, Server, ServerConfig, ServerEvent, ServerOutput, SUBPROTOCOL,
 };
 use callsig::{CloseCode, Machine, Timestamp, UsageError};
-use cluster::{conn_id, split_conn, wall_now, Outputs, Partitioned, Remote, Store};
+use cluster::{conn_id, split_conn, wall_now, Liveness, Outputs, Partitioned, Remote, Store};
 use tokio::sync::mpsc;
 
 const USAGE: &str = "usage: wtsp_cluster --listen ADDR --redis URL --node NAME [--node-ttl MS]\n\n\
@@ -180,6 +180,7 @@ struct Node {
     sip: BTreeMap<(Timestamp, u64), (String, Event)>,
     seq: u64,
     redis_down: bool,
+    liveness: Liveness,
 }
 
 impl Node {
@@ -398,6 +399,7 @@ impl Node {
     }
 
     fn unavailable(&mut self, e: &redis::RedisError) {
+        self.store.saw_failure();
         if !self.redis_down {
             eprintln!("redis unavailable: {e}; refusing logins until it is back");
             self.redis_down = true;
@@ -425,10 +427,22 @@ impl Node {
                 let id = conn_id(&me, n);
                 match self.attached.get(&n).cloned() {
                     Some(account) => {
-                        self.step(&account, |s, now| {
-                            let _ = s.handle_frame(now, &id, &text);
-                        })
-                        .await
+                        let stepped = self
+                            .step(&account, |s, now| {
+                                let _ = s.handle_frame(now, &id, &text);
+                            })
+                            .await;
+                        if let Err(e) = stepped {
+                            // Not applied: the client reconnects and learns the state.
+                            self.unavailable(&e);
+                            let reason = "store unavailable".into();
+                            self.local(Remote::Close {
+                                conn: n,
+                                code: 1013,
+                                reason,
+                            });
+                        }
+                        Ok(())
                     }
                     None => {
                         self.step_local(|s, now| {
@@ -487,9 +501,20 @@ impl Node {
     }
 
     /// Closes, in their accounts, the connections of nodes whose heartbeat lapsed.
-    async fn on_heartbeat(&mut self, ttl: Duration) -> redis::RedisResult<()> {
-        self.store.heartbeat(ttl).await?;
-        for dead in self.store.claim_dead().await? {
+    async fn on_heartbeat(&mut self) -> redis::RedisResult<()> {
+        let beat = self.liveness.beat(&mut self.store).await?;
+        if beat.fenced {
+            // Declared dead while Redis was out of reach: a survivor ended these sessions.
+            println!("declared dead meanwhile: closing this node's sessions");
+            for n in std::mem::take(&mut self.attached).into_keys() {
+                self.local(Remote::Close {
+                    conn: n,
+                    code: 1013,
+                    reason: "session ended while this node was cut off".into(),
+                });
+            }
+        }
+        for dead in beat.dead {
             println!("node {dead} is gone: closing its connections");
             let prefix = format!("{dead}/");
             for key in self.store.keys("acct:").await? {
@@ -555,6 +580,7 @@ async fn main() {
         sip: BTreeMap::new(),
         seq: 0,
         redis_down: false,
+        liveness: Liveness::new(ttl),
     };
     if let Err(e) = n.store.heartbeat(ttl).await {
         eprintln!("cannot reach redis: {e}");
@@ -576,7 +602,7 @@ async fn main() {
                 Ok(())
             }
             _ = tick.tick() => n.on_tick().await,
-            _ = beat.tick() => n.on_heartbeat(ttl).await,
+            _ = beat.tick() => n.on_heartbeat().await,
         };
         match done {
             Ok(()) => n.redis_down = false,

@@ -22,13 +22,30 @@ fn free_port() -> u16 {
 
 /// A redis-server of its own on a free loopback port; `None` when none is installed.
 async fn redis() -> Option<(Child, String)> {
-    let port = free_port();
-    let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no"])
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .spawn();
+    redis_on(free_port(), None).await
+}
+
+/// A redis-server on `port`, keeping its data in `dir` across restarts when given.
+async fn redis_on(port: u16, dir: Option<&std::path::Path>) -> Option<(Child, String)> {
+    let mut cmd = Command::new("redis-server");
+    cmd.args([
+        "--port",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+    ]);
+    match dir {
+        Some(d) => cmd.args(["--dir", d.to_str().unwrap()]).args([
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+        ]),
+        None => cmd.args(["--appendonly", "no"]),
+    };
+    let child = cmd.stdout(Stdio::null()).kill_on_drop(true).spawn();
     let Ok(child) = child else {
         eprintln!("SKIPPED: redis-server is not installed (apt-get install -y redis-server)");
         return None;
@@ -78,7 +95,15 @@ async fn start(name: &str, args: &[&str]) -> (Child, String) {
             break;
         }
     }
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    // CLUSTER_TRACE=1 shows what every node prints.
+    let trace = std::env::var_os("CLUSTER_TRACE").is_some();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if trace {
+                eprintln!("[{port}] {line}");
+            }
+        }
+    });
     (child, format!("ws://{listen}"))
 }
 
@@ -368,4 +393,39 @@ async fn a_call_between_accounts_on_two_nodes() {
         "{seen:?}"
     );
     alice.until(r#""event":"hangup""#).await;
+}
+
+/// Redis goes away: nodes keep their sockets and refuse new logins with 1013 (after
+/// retrying for a few seconds); once it is back (its data kept), logins work again and an
+/// existing session goes on.
+#[tokio::test]
+async fn a_redis_outage_refuses_logins_and_keeps_sessions() {
+    let dir = std::env::temp_dir().join(format!("callsig-redis-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = free_port();
+    let Some((mut redis, url)) = redis_on(port, Some(&dir)).await else {
+        return;
+    };
+    let (_n1, a1) = start("wtsp_cluster", &["--redis", &url, "--node", "n1"]).await;
+    let (_n2, a2) = start("wtsp_cluster", &["--redis", &url, "--node", "n2"]).await;
+    let mut alice = login(&a1, "alice", false).await;
+    assert!(alice.next().await.starts_with(r#"{"handshake":"state""#));
+
+    redis.kill().await.unwrap();
+    let mut bob = login(&a2, "bob", false).await;
+    assert_eq!(bob.next().await, "close 1013");
+    let quiet = tokio::time::timeout(Duration::from_millis(300), alice.0.next()).await;
+    assert!(quiet.is_err(), "alice's session was left alone: {quiet:?}");
+
+    let (_redis, _) = redis_on(port, Some(&dir)).await.unwrap();
+    let mut carol = login(&a2, "carol", false).await;
+    assert!(carol.next().await.starts_with(r#"{"handshake":"state""#));
+    alice
+        .send(r#"{"handshake":"keepalive","transaction":"k1"}"#)
+        .await;
+    assert_eq!(
+        alice.next().await,
+        r#"{"handshake":"keepalive","transaction":"k1"}"#
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

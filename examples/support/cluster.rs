@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use callsig::{Machine, Output, Timestamp, UsageError};
 use futures_util::StreamExt;
-use redis::aio::MultiplexedConnection;
+use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, RedisResult, Script};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -60,19 +60,32 @@ pub enum Remote {
 
 pub struct Store {
     client: redis::Client,
-    con: MultiplexedConnection,
+    /// Reconnects by itself after Redis went away.
+    con: ConnectionManager,
     node: String,
+    steps: u64,
+    /// Redis failed since the last heartbeat.
+    failed: bool,
 }
 
-/// Writes a partition (or deletes it) and its deadline, and releases its lease, all only
-/// if the lease is still this node's.
+/// Writes a partition (or deletes it) and its deadline, marks the step applied, and
+/// releases its lease, all only if the lease is still this node's.
 const COMMIT: &str = r"
 if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('set', KEYS[4], ARGV[5], 'PX', 60000)
 if ARGV[2] == '' then redis.call('del', KEYS[2]) else redis.call('set', KEYS[2], ARGV[2]) end
 if ARGV[3] == '' then redis.call('zrem', KEYS[3], ARGV[4])
 else redis.call('zadd', KEYS[3], ARGV[3], ARGV[4]) end
 redis.call('del', KEYS[1])
 return 1";
+
+const LEASE: &str = r"
+local held = redis.call('get', KEYS[1])
+if held == false or held == ARGV[1] then
+  redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0";
 
 const RELEASE: &str = r"
 if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[1]) end
@@ -81,11 +94,20 @@ return 1";
 impl Store {
     pub async fn connect(url: &str, node: &str) -> RedisResult<Store> {
         let client = redis::Client::open(url)?;
-        let con = client.get_multiplexed_async_connection().await?;
+        // Fail fast while Redis is away (the steps retry with their own backoff), and
+        // reconnect on the next command once it is back.
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_millis(300)))
+            .set_response_timeout(Some(Duration::from_millis(1_000)))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(200));
+        let con = client.get_connection_manager_with_config(config).await?;
         Ok(Store {
             client,
             con,
             node: node.to_owned(),
+            steps: 0,
+            failed: false,
         })
     }
 
@@ -93,33 +115,38 @@ impl Store {
         &self.node
     }
 
-    /// Takes the lease of `key`, waiting for another node's step to end (up to about a
-    /// lease's time); then the partition stored under it, if any.
-    pub async fn lease(&mut self, key: &str) -> RedisResult<Option<Option<String>>> {
-        let lease = format!("lease:{key}");
-        for attempt in 0..300u64 {
-            let won: Option<String> = redis::cmd("SET")
-                .arg(&lease)
+    /// Takes the lease of `key` (a lease this node still holds from a failed attempt is
+    /// its own), waiting for another node's step to end or its lease to lapse; then the
+    /// partition stored under it, if any. An error if the lease stays taken.
+    pub async fn lease(&mut self, key: &str) -> RedisResult<Option<String>> {
+        let started = std::time::Instant::now();
+        let mut pause = 1;
+        loop {
+            let won: i64 = Script::new(LEASE)
+                .key(format!("lease:{key}"))
                 .arg(&self.node)
-                .arg("NX")
-                .arg("PX")
                 .arg(LEASE_MS)
-                .query_async(&mut self.con)
+                .invoke_async(&mut self.con)
                 .await?;
-            if won.is_some() {
-                let part: Option<String> = self.con.get(format!("part:{key}")).await?;
-                return Ok(Some(part));
+            if won == 1 {
+                return self.con.get(format!("part:{key}")).await;
             }
-            tokio::time::sleep(Duration::from_millis(2 + attempt.min(8))).await;
+            if started.elapsed() > Duration::from_millis(LEASE_MS + 1_000) {
+                let busy = (redis::ErrorKind::Io, "lease stays taken");
+                return Err(busy.into());
+            }
+            tokio::time::sleep(Duration::from_millis(pause)).await;
+            pause = (pause * 2).min(20);
         }
-        Ok(None)
     }
 
-    /// Stores `part` (`None`: the partition is gone) with its next deadline and releases
-    /// the lease; false if the lease had lapsed (nothing was written).
+    /// Stores `part` (`None`: the partition is gone) with its next deadline, marks step
+    /// `step` applied, and releases the lease; false if the lease had lapsed (nothing was
+    /// written).
     pub async fn commit(
         &mut self,
         key: &str,
+        step: &str,
         part: Option<&str>,
         deadline: Option<Timestamp>,
     ) -> RedisResult<bool> {
@@ -127,13 +154,33 @@ impl Store {
             .key(format!("lease:{key}"))
             .key(format!("part:{key}"))
             .key("deadlines")
+            .key(format!("applied:{key}"))
             .arg(&self.node)
             .arg(part.unwrap_or(""))
             .arg(deadline.map_or(String::new(), |d| d.as_millis().to_string()))
             .arg(key)
+            .arg(step)
             .invoke_async(&mut self.con)
             .await?;
         Ok(done == 1)
+    }
+
+    /// Whether step `step` was the last one applied to `key` (its commit went through
+    /// even if its answer was lost).
+    pub async fn applied(&mut self, key: &str, step: &str) -> RedisResult<bool> {
+        let last: Option<String> = self.con.get(format!("applied:{key}")).await?;
+        Ok(last.as_deref() == Some(step))
+    }
+
+    /// Redis failed (the next heartbeat restarts the wait before judging other nodes).
+    pub fn saw_failure(&mut self) {
+        self.failed = true;
+    }
+
+    /// A name for the next step, unique across the cluster.
+    pub fn step_name(&mut self) -> String {
+        self.steps += 1;
+        format!("{}:{}:{}", self.node, wall_now().as_millis(), self.steps)
     }
 
     /// Gives the lease of `key` up without writing.
@@ -237,8 +284,6 @@ impl Store {
                 .arg(format!("failover:{n}"))
                 .arg(&self.node)
                 .arg("NX")
-                .arg("PX")
-                .arg(30_000)
                 .query_async(&mut self.con)
                 .await?;
             if won.is_some() {
@@ -296,8 +341,12 @@ pub type Outputs<M> = Vec<Output<<M as Machine>::Conn, <M as Machine>::Event>>;
 
 /// Steps partition `id` on this node: takes its lease and stored value, puts it into
 /// `server`, runs `f` (which feeds inputs and drains, returning what came out), takes it
-/// out and commits it. Returns the outputs to deliver, only once the commit held; a lapsed
-/// lease discards the step (the server as before) and runs it again.
+/// out and commits it. Returns the outputs to deliver, only once the commit held.
+///
+/// A lapsed lease discards the step (the server as before) and runs it again. When Redis
+/// fails, the step is tried again with backoff for a few seconds (the connection
+/// reconnects by itself); a commit whose answer was lost is recognised by its step name,
+/// so a frame is applied once. Past that, the error: nothing was applied.
 pub async fn step<M: Partitioned>(
     store: &mut Store,
     server: &mut M,
@@ -305,40 +354,137 @@ pub async fn step<M: Partitioned>(
     mut f: impl FnMut(&mut M) -> Outputs<M>,
 ) -> RedisResult<Outputs<M>> {
     let key = M::key(id);
-    for _ in 0..3 {
-        let Some(stored) = store.lease(&key).await? else {
-            eprintln!("{key}: lease not won in time");
-            return Ok(Vec::new());
-        };
-        let before = server.clone();
-        if let Some(text) = &stored {
-            match serde_json::from_str(text) {
-                Ok(p) => {
-                    if let Err(e) = server.put(p) {
-                        eprintln!("{key}: cannot put it here: {e}");
-                    }
+    let name = store.step_name();
+    let before = server.clone();
+    // What the step made, once it made it: kept for a commit whose answer is lost.
+    let mut made: Option<(M, Outputs<M>)> = None;
+    let mut backoff = Duration::from_millis(100);
+    let mut lapsed = 0;
+    loop {
+        match try_step(store, server, &before, &key, id, &name, &mut f, &mut made).await {
+            Ok(Some(outs)) => return Ok(outs),
+            Ok(None) => {
+                lapsed += 1;
+                eprintln!("{key}: lease lapsed during a step; stepping again");
+                if lapsed == 3 {
+                    return Ok(Vec::new());
                 }
-                Err(e) => eprintln!("{key}: stored partition refused: {e}"),
+            }
+            Err(e) if backoff < Duration::from_secs(2) => {
+                store.saw_failure();
+                eprintln!("{key}: redis failed ({e}); trying again in {backoff:?}");
+                tokio::time::sleep(backoff).await;
+                backoff *= 2;
+            }
+            Err(e) => {
+                store.saw_failure();
+                *server = before;
+                return Err(e);
             }
         }
-        let outs = f(server);
-        let (text, deadline) = match server.take(id) {
-            Ok(p) => (
-                Some(serde_json::to_string(&p).expect("a partition serialises")),
-                M::deadline(&p),
-            ),
-            Err(_) => (None, None),
-        };
-        // A partition never stored that did not come to be stays absent.
-        if stored.is_none() && text.is_none() {
-            store.release(&key).await?;
-            return Ok(outs);
-        }
-        if store.commit(&key, text.as_deref(), deadline).await? {
-            return Ok(outs);
-        }
-        eprintln!("{key}: lease lapsed during a step; stepping again");
-        *server = before;
     }
-    Ok(Vec::new())
+}
+
+/// One attempt of [`step`]: `Some(outputs)` once committed, `None` if the lease lapsed.
+#[allow(clippy::too_many_arguments)]
+async fn try_step<M: Partitioned>(
+    store: &mut Store,
+    server: &mut M,
+    before: &M,
+    key: &str,
+    id: &str,
+    name: &str,
+    f: &mut impl FnMut(&mut M) -> Outputs<M>,
+    made: &mut Option<(M, Outputs<M>)>,
+) -> RedisResult<Option<Outputs<M>>> {
+    *server = before.clone();
+    let stored = store.lease(key).await?;
+    if made.is_some() && store.applied(key, name).await? {
+        store.release(key).await?;
+        let (after, outs) = made.take().expect("checked");
+        *server = after;
+        return Ok(Some(outs));
+    }
+    if let Some(text) = &stored {
+        match serde_json::from_str(text) {
+            Ok(p) => {
+                if let Err(e) = server.put(p) {
+                    eprintln!("{key}: cannot put it here: {e}");
+                }
+            }
+            Err(e) => eprintln!("{key}: stored partition refused: {e}"),
+        }
+    }
+    let outs = f(server);
+    let (text, deadline) = match server.take(id) {
+        Ok(p) => (
+            Some(serde_json::to_string(&p).expect("a partition serialises")),
+            M::deadline(&p),
+        ),
+        Err(_) => (None, None),
+    };
+    // A partition never stored that did not come to be stays absent.
+    if stored.is_none() && text.is_none() {
+        store.release(key).await?;
+        return Ok(Some(outs));
+    }
+    *made = Some((server.clone(), outs));
+    if store.commit(key, name, text.as_deref(), deadline).await? {
+        return Ok(made.take().map(|(_, outs)| outs));
+    }
+    *made = None;
+    Ok(None)
+}
+
+/// What one heartbeat found.
+pub struct Beat {
+    /// Nodes whose heartbeat lapsed, now this node's to close connections for.
+    pub dead: Vec<String>,
+    /// Another node declared this one dead meanwhile (it could not reach Redis for
+    /// longer than its TTL) and closed its connections in their partitions: this node's
+    /// sockets are stale and must be closed.
+    pub fenced: bool,
+}
+
+/// A node's heartbeat, with the care an outage needs: no node can heartbeat while Redis
+/// is away, so after one a node waits a full TTL of reaching Redis before it judges others
+/// dead.
+pub struct Liveness {
+    ttl: Duration,
+    up_since: Option<std::time::Instant>,
+}
+
+impl Liveness {
+    pub fn new(ttl: Duration) -> Self {
+        Liveness {
+            ttl,
+            up_since: Some(std::time::Instant::now()),
+        }
+    }
+
+    pub async fn beat(&mut self, store: &mut Store) -> RedisResult<Beat> {
+        let beat = self.try_beat(store).await;
+        if beat.is_err() {
+            self.up_since = None;
+        }
+        beat
+    }
+
+    async fn try_beat(&mut self, store: &mut Store) -> RedisResult<Beat> {
+        if std::mem::take(&mut store.failed) {
+            self.up_since = None;
+        }
+        store.heartbeat(self.ttl).await?;
+        let fenced: i64 = store.con.del(format!("failover:{}", store.node)).await?;
+        let up = *self.up_since.get_or_insert_with(std::time::Instant::now);
+        let dead = if up.elapsed() >= self.ttl {
+            store.claim_dead().await?
+        } else {
+            Vec::new()
+        };
+        Ok(Beat {
+            dead,
+            fenced: fenced > 0,
+        })
+    }
 }
