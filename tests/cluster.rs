@@ -429,3 +429,47 @@ async fn a_redis_outage_refuses_logins_and_keeps_sessions() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A node killed with an account's session: a survivor ends the session within the TTL,
+/// so a login without `force` on another node is accepted again. A number that is not an
+/// online account gets the simulated SIP answer.
+#[tokio::test]
+async fn a_dead_nodes_sessions_end_and_other_numbers_get_the_simulated_answer() {
+    let Some((_redis, url)) = redis().await else {
+        return;
+    };
+    let ttl = ["--redis", url.as_str(), "--node-ttl", "600"];
+    let (mut n1, a1) = start("wtsp_cluster", &[&ttl[..], &["--node", "n1"]].concat()).await;
+    let (_n2, a2) = start("wtsp_cluster", &[&ttl[..], &["--node", "n2"]].concat()).await;
+    let mut alice = login(&a1, "alice", false).await;
+    alice.until("handshake").await;
+    n1.kill().await.unwrap();
+    let killed = std::time::Instant::now();
+    let mut again = loop {
+        let mut p = login(&a2, "alice", false).await;
+        let first = p.next().await;
+        if first.starts_with(r#"{"handshake":"state""#) {
+            break p;
+        }
+        assert_eq!(
+            first, "close 4431",
+            "refused only while the old session lives"
+        );
+        assert!(
+            killed.elapsed() < Duration::from_secs(3),
+            "the session never ended"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    again
+        .send(r#"{"request":"outgoing_call","transaction":"t1","line":0,"call_id":"k","number":"100","jsep":{"type":"offer","sdp":"v=0"}}"#)
+        .await;
+    let seen = again.until(r#""event":"accepted""#).await;
+    for e in ["calling", "ringing", "accepted"] {
+        assert!(
+            seen.iter()
+                .any(|f| f.contains(&format!(r#""event":"{e}""#))),
+            "{seen:?}"
+        );
+    }
+}
