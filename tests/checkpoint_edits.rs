@@ -167,6 +167,11 @@ fn an_inconsistent_wtsp_server_checkpoint_is_refused() {
             text.replace(r#"{"idle":1}"#, r#"{"idle":5}"#),
             "timer for nothing",
         ),
+        // A line count that would be a huge allocation per login.
+        (
+            text.replace(r#"{"config":{"lines":2,"#, r#"{"config":{"lines":100000,"#),
+            "more lines than MAX_LINES",
+        ),
     ] {
         assert_ne!(forged, text, "{why}: the edit matched nothing");
         let e = serde_json::from_str::<Server<u32>>(&forged).unwrap_err();

@@ -27,7 +27,8 @@ pub mod code {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ServerConfig {
-    /// Lines per account (2).
+    /// Lines per account (2; at most [`MAX_LINES`](crate::wtsp::Server::MAX_LINES), a
+    /// larger value is taken as that).
     pub lines: usize,
     /// Offer a guest line in `state` (false).
     pub guest_line: bool,

@@ -104,6 +104,9 @@ impl<C: Ord + Clone> TryFrom<Checkpoint<C>> for Server<C> {
 
     fn try_from(c: Checkpoint<C>) -> Result<Self, String> {
         let limits = &c.config;
+        if limits.lines > Server::<C>::MAX_LINES {
+            return Err("more lines than MAX_LINES".into());
+        }
         if c.conns.len() > limits.max_connections || c.accounts.len() > limits.max_accounts {
             return Err("more connections or accounts than the config allows".into());
         }
@@ -170,9 +173,17 @@ impl<C: Ord + Clone> TryFrom<Checkpoint<C>> for Server<C> {
     }
 }
 
+impl<C: Ord + Clone> Server<C> {
+    /// The most lines an account can have.
+    pub const MAX_LINES: usize = 256;
+}
+
 impl<C: Ord + Clone + Debug> Server<C> {
     /// A server with no connections and no accounts.
-    pub fn new(config: ServerConfig) -> Self {
+    pub fn new(mut config: ServerConfig) -> Self {
+        // Every account holds this many line slots: a huge value would be a huge
+        // allocation per login.
+        config.lines = config.lines.min(Self::MAX_LINES);
         Server {
             config,
             conns: BTreeMap::new(),
