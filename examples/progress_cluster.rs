@@ -24,7 +24,7 @@ use callsig::progress::{
 };
 use callsig::{CloseCode, Machine};
 use callsig::{Timestamp, UsageError};
-use cluster::{conn_id, split_conn, wall_now, Liveness, Partitioned, Remote, Store};
+use cluster::{conn_id, split_conn, wall_now, Liveness, Partitioned, Remote, Sockets, Store};
 use tokio::sync::mpsc;
 
 const USAGE: &str = "usage: progress_cluster --listen ADDR --redis URL --node NAME\n\
@@ -38,7 +38,7 @@ const USAGE: &str = "usage: progress_cluster --listen ADDR --redis URL --node NA
 struct Node {
     server: Server<String>,
     store: Store,
-    writers: BTreeMap<u64, ws::Writer>,
+    sockets: Sockets,
     /// Sockets of this node joined to a call, and the call.
     joined: BTreeMap<u64, String>,
     /// The call each socket's URL names.
@@ -52,63 +52,10 @@ impl Node {
         self.store.node().to_owned()
     }
 
-    /// Sends what the server put out: to this node's sockets, or by Redis to another's.
+    /// Sends what the server put out (see `cluster::deliver`), then follows its events.
     async fn deliver(&mut self, outs: Vec<ServerOutput<String>>) {
-        let me = self.me();
-        for o in outs {
-            let (id, remote) = match o {
-                ServerOutput::Transmit { conn, text } => {
-                    println!("{conn} -> {text}");
-                    let n = split_conn(&conn).map_or(0, |x| x.1);
-                    (conn, Remote::Text { conn: n, text })
-                }
-                ServerOutput::Close { conn, code, reason } => {
-                    println!("{conn} close {code} {reason}");
-                    let n = split_conn(&conn).map_or(0, |x| x.1);
-                    let code = u16::from(code);
-                    (
-                        conn,
-                        Remote::Close {
-                            conn: n,
-                            code,
-                            reason,
-                        },
-                    )
-                }
-                ServerOutput::Event(e) => {
-                    self.on_event(&e);
-                    continue;
-                }
-                _ => continue,
-            };
-            let Some((node, _)) = split_conn(&id) else {
-                continue;
-            };
-            if node == me {
-                self.local(remote);
-            } else if let Err(e) = self.store.send(node, &remote).await {
-                eprintln!("cannot send to {node}: {e}");
-            }
-        }
-    }
-
-    /// An output for one of this node's sockets.
-    fn local(&mut self, out: Remote) {
-        match out {
-            Remote::Text { conn, text } => {
-                if let Some(w) = self.writers.get(&conn) {
-                    if !w.queue(text) {
-                        if let Some(w) = self.writers.remove(&conn) {
-                            w.evict();
-                        }
-                    }
-                }
-            }
-            Remote::Close { conn, code, reason } => {
-                if let Some(w) = self.writers.remove(&conn) {
-                    w.close(CloseCode::from(code), reason);
-                }
-            }
+        for e in cluster::deliver(&mut self.store, &mut self.sockets, outs).await {
+            self.on_event(&e);
         }
     }
 
@@ -166,14 +113,14 @@ impl Node {
             self.redis_down = true;
         }
         let reason = "service unavailable".to_owned();
-        self.local(Remote::Text {
+        self.sockets.local(Remote::Text {
             conn: n,
             text: ServerMessage::Error {
                 reason: reason.clone(),
             }
             .encode(),
         });
-        self.local(Remote::Close {
+        self.sockets.local(Remote::Close {
             conn: n,
             code: 1000,
             reason,
@@ -190,7 +137,7 @@ impl Node {
                 writer,
                 ..
             } => {
-                self.writers.insert(n, writer);
+                self.sockets.0.insert(n, writer);
                 let call = call_id_from_url(&url);
                 if let Some(c) = &call {
                     self.url_call.insert(n, c.clone());
@@ -234,7 +181,7 @@ impl Node {
                 }
             }
             ws::Input::Closed(n, code) => {
-                self.writers.remove(&n);
+                self.sockets.0.remove(&n);
                 self.url_call.remove(&n);
                 let id = conn_id(&me, n);
                 let code = code.map(CloseCode::from);
@@ -279,15 +226,8 @@ impl Node {
     async fn on_heartbeat(&mut self) -> redis::RedisResult<()> {
         let beat = self.liveness.beat(&mut self.store).await?;
         if beat.fenced {
-            // Declared dead while Redis was out of reach: a survivor ended these sessions.
-            println!("declared dead meanwhile: closing this node's sessions");
-            for n in std::mem::take(&mut self.joined).into_keys() {
-                self.local(Remote::Close {
-                    conn: n,
-                    code: 1013,
-                    reason: "session ended while this node was cut off".into(),
-                });
-            }
+            self.sockets
+                .cut_off(std::mem::take(&mut self.joined).into_keys());
         }
         for dead in beat.dead {
             println!("node {dead} is gone: closing its connections");
@@ -377,7 +317,7 @@ async fn main() {
     let mut n = Node {
         server: Server::new(config.clone()),
         store,
-        writers: BTreeMap::new(),
+        sockets: Sockets::default(),
         joined: BTreeMap::new(),
         url_call: BTreeMap::new(),
         redis_down: false,
@@ -419,7 +359,7 @@ async fn main() {
     loop {
         tokio::select! {
             Some(input) = inputs.recv() => n.on_input(input).await,
-            Some(out) = remote.recv() => n.local(out),
+            Some(out) = remote.recv() => n.sockets.local(out),
             _ = tick.tick() => {
                 if let Err(e) = n.on_tick().await {
                     n.store.saw_failure();

@@ -26,7 +26,9 @@ use callsig::wtsp::{
     RequestKind, ResponseKind, Server, ServerConfig, ServerEvent, ServerOutput, SUBPROTOCOL,
 };
 use callsig::{CloseCode, Machine, Timestamp, UsageError};
-use cluster::{conn_id, split_conn, wall_now, Liveness, Outputs, Partitioned, Remote, Store};
+use cluster::{
+    conn_id, split_conn, wall_now, Liveness, Outputs, Partitioned, Remote, Sockets, Store,
+};
 use tokio::sync::mpsc;
 
 const USAGE: &str = "usage: wtsp_cluster --listen ADDR --redis URL --node NAME [--node-ttl MS]\n\n\
@@ -173,7 +175,7 @@ fn settle(
 struct Node {
     server: S,
     store: Store,
-    writers: BTreeMap<u64, ws::Writer>,
+    sockets: Sockets,
     /// This node's attached sockets and their accounts.
     attached: BTreeMap<u64, String>,
     /// The simulated SIP side's events, due later: (when, order) → (account, event).
@@ -321,62 +323,10 @@ impl Node {
         Ok(())
     }
 
-    /// Sends what the server put out: to this node's sockets, or by Redis to another's.
+    /// Sends what the server put out (see `cluster::deliver`), then follows its events.
     async fn deliver(&mut self, outs: Outputs<S>) {
-        let me = self.me();
-        for o in outs {
-            let (id, remote) = match o {
-                ServerOutput::Transmit { conn, text } => {
-                    println!("{conn} -> {text}");
-                    let n = split_conn(&conn).map_or(0, |x| x.1);
-                    (conn, Remote::Text { conn: n, text })
-                }
-                ServerOutput::Close { conn, code, reason } => {
-                    println!("{conn} close {code} {reason}");
-                    let n = split_conn(&conn).map_or(0, |x| x.1);
-                    let code = u16::from(code);
-                    (
-                        conn,
-                        Remote::Close {
-                            conn: n,
-                            code,
-                            reason,
-                        },
-                    )
-                }
-                ServerOutput::Event(e) => {
-                    self.on_event(&e);
-                    continue;
-                }
-                _ => continue,
-            };
-            let Some((node, _)) = split_conn(&id) else {
-                continue;
-            };
-            if node == me {
-                self.local(remote);
-            } else if let Err(e) = self.store.send(node, &remote).await {
-                eprintln!("cannot send to {node}: {e}");
-            }
-        }
-    }
-
-    fn local(&mut self, out: Remote) {
-        match out {
-            Remote::Text { conn, text } => {
-                if let Some(w) = self.writers.get(&conn) {
-                    if !w.queue(text) {
-                        if let Some(w) = self.writers.remove(&conn) {
-                            w.evict();
-                        }
-                    }
-                }
-            }
-            Remote::Close { conn, code, reason } => {
-                if let Some(w) = self.writers.remove(&conn) {
-                    w.close(CloseCode::from(code), reason);
-                }
-            }
+        for e in cluster::deliver(&mut self.store, &mut self.sockets, outs).await {
+            self.on_event(&e);
         }
     }
 
@@ -415,7 +365,7 @@ impl Node {
                 protocols,
                 writer,
             } => {
-                self.writers.insert(n, writer);
+                self.sockets.0.insert(n, writer);
                 let id = conn_id(&me, n);
                 let protocols: Vec<&str> = protocols.iter().map(String::as_str).collect();
                 self.step_local(|s, now| {
@@ -436,7 +386,7 @@ impl Node {
                             // Not applied: the client reconnects and learns the state.
                             self.unavailable(&e);
                             let reason = "store unavailable".into();
-                            self.local(Remote::Close {
+                            self.sockets.local(Remote::Close {
                                 conn: n,
                                 code: 1013,
                                 reason,
@@ -453,7 +403,7 @@ impl Node {
                 }
             }
             ws::Input::Closed(n, code) => {
-                self.writers.remove(&n);
+                self.sockets.0.remove(&n);
                 let id = conn_id(&me, n);
                 let code = code.map(CloseCode::from);
                 match self.attached.remove(&n) {
@@ -504,15 +454,8 @@ impl Node {
     async fn on_heartbeat(&mut self) -> redis::RedisResult<()> {
         let beat = self.liveness.beat(&mut self.store).await?;
         if beat.fenced {
-            // Declared dead while Redis was out of reach: a survivor ended these sessions.
-            println!("declared dead meanwhile: closing this node's sessions");
-            for n in std::mem::take(&mut self.attached).into_keys() {
-                self.local(Remote::Close {
-                    conn: n,
-                    code: 1013,
-                    reason: "session ended while this node was cut off".into(),
-                });
-            }
+            self.sockets
+                .cut_off(std::mem::take(&mut self.attached).into_keys());
         }
         for dead in beat.dead {
             println!("node {dead} is gone: closing its connections");
@@ -575,7 +518,7 @@ async fn main() {
     let mut n = Node {
         server: Server::new(ServerConfig::default()),
         store,
-        writers: BTreeMap::new(),
+        sockets: Sockets::default(),
         attached: BTreeMap::new(),
         sip: BTreeMap::new(),
         seq: 0,
@@ -598,7 +541,7 @@ async fn main() {
         let done = tokio::select! {
             Some(input) = inputs.recv() => n.on_input(input).await,
             Some(out) = remote.recv() => {
-                n.local(out);
+                n.sockets.local(out);
                 Ok(())
             }
             _ = tick.tick() => n.on_tick().await,

@@ -11,9 +11,10 @@
 
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use callsig::{Machine, Output, Timestamp, UsageError};
+use callsig::{CloseCode, Machine, Output, Timestamp, UsageError};
 use futures_util::StreamExt;
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, RedisResult, Script};
@@ -487,4 +488,90 @@ impl Liveness {
             fenced: fenced > 0,
         })
     }
+}
+
+/// This node's sockets, by number.
+#[derive(Default)]
+pub struct Sockets(pub BTreeMap<u64, crate::ws::Writer>);
+
+impl Sockets {
+    /// Closes these sockets: a survivor ended their sessions while this node was cut off
+    /// from Redis (see [`Beat::fenced`]).
+    pub fn cut_off(&mut self, conns: impl IntoIterator<Item = u64>) {
+        println!("declared dead meanwhile: closing this node's sessions");
+        for conn in conns {
+            let reason = "session ended while this node was cut off".into();
+            self.local(Remote::Close {
+                conn,
+                code: 1013,
+                reason,
+            });
+        }
+    }
+
+    /// An output for one of this node's sockets (a socket whose queue is full is evicted).
+    pub fn local(&mut self, out: Remote) {
+        match out {
+            Remote::Text { conn, text } => {
+                if let Some(w) = self.0.get(&conn) {
+                    if !w.queue(text) {
+                        if let Some(w) = self.0.remove(&conn) {
+                            w.evict();
+                        }
+                    }
+                }
+            }
+            Remote::Close { conn, code, reason } => {
+                if let Some(w) = self.0.remove(&conn) {
+                    w.close(CloseCode::from(code), reason);
+                }
+            }
+        }
+    }
+}
+
+/// Sends what a server put out to the sockets it names, this node's directly and another
+/// node's through Redis (printing each); returns the events, in order.
+pub async fn deliver<E>(
+    store: &mut Store,
+    sockets: &mut Sockets,
+    outs: Vec<Output<String, E>>,
+) -> Vec<E> {
+    let mut events = Vec::new();
+    for o in outs {
+        let (id, remote) = match o {
+            Output::Transmit { conn, text } => {
+                println!("{conn} -> {text}");
+                let n = split_conn(&conn).map_or(0, |x| x.1);
+                (conn, Remote::Text { conn: n, text })
+            }
+            Output::Close { conn, code, reason } => {
+                println!("{conn} close {code} {reason}");
+                let n = split_conn(&conn).map_or(0, |x| x.1);
+                let code = u16::from(code);
+                (
+                    conn,
+                    Remote::Close {
+                        conn: n,
+                        code,
+                        reason,
+                    },
+                )
+            }
+            Output::Event(e) => {
+                events.push(e);
+                continue;
+            }
+            _ => continue,
+        };
+        let Some((node, _)) = split_conn(&id) else {
+            continue;
+        };
+        if node == store.node() {
+            sockets.local(remote);
+        } else if let Err(e) = store.send(node, &remote).await {
+            eprintln!("cannot send to {node}: {e}");
+        }
+    }
+    events
 }
