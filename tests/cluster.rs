@@ -473,3 +473,31 @@ async fn a_dead_nodes_sessions_end_and_other_numbers_get_the_simulated_answer() 
         );
     }
 }
+
+/// Redis goes away under a Loop cluster: a hello that cannot reach its call is answered
+/// `error` "service unavailable" and closed (after a few seconds of retrying); a party
+/// already in a call keeps its socket.
+#[tokio::test]
+async fn a_redis_outage_refuses_hellos_and_keeps_parties() {
+    let Some((mut redis, url)) = redis().await else {
+        return;
+    };
+    let (_n1, a1) = node(&["--redis", &url, "--node", "n1", "--call", "c1:tA:tB"]).await;
+    let mut caller = Party::join(&a1, "c1", "tA").await;
+    assert_eq!(
+        caller.next().await,
+        r#"{"messageType":"hello","state":"init"}"#
+    );
+    redis.kill().await.unwrap();
+    let mut callee = Party::join(&a1, "c1", "tB").await;
+    assert_eq!(
+        callee.next().await,
+        r#"{"messageType":"error","reason":"service unavailable"}"#
+    );
+    assert!(callee.next().await.starts_with("close"));
+    let quiet = tokio::time::timeout(Duration::from_millis(300), caller.0.next()).await;
+    assert!(
+        quiet.is_err(),
+        "the caller's socket was left alone: {quiet:?}"
+    );
+}
