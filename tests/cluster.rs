@@ -501,3 +501,95 @@ async fn a_redis_outage_refuses_hellos_and_keeps_parties() {
         "the caller's socket was left alone: {quiet:?}"
     );
 }
+
+/// A proxy to Redis that, once armed, lets the next commit through to Redis but cuts the
+/// connection before its answer comes back: the node cannot know whether it was applied.
+async fn cutting_proxy(redis: &str) -> (String, std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let target = redis
+        .trim_start_matches("redis://")
+        .trim_end_matches('/')
+        .to_owned();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("redis://{}/", listener.local_addr().unwrap());
+    let armed = Arc::new(AtomicBool::new(false));
+    let arm = armed.clone();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(server) = tokio::net::TcpStream::connect(&target).await else {
+                continue;
+            };
+            let (mut cr, mut cw) = client.into_split();
+            let (mut sr, mut sw) = server.into_split();
+            let cut = Arc::new(AtomicBool::new(false));
+            let (armed, cut_up) = (armed.clone(), cut.clone());
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 << 10];
+                while let Ok(n) = cr.read(&mut buf).await {
+                    let chunk = &buf[..n];
+                    let commit = chunk.windows(8).any(|w| w == b"applied:");
+                    if n == 0 || cut_up.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    if commit && armed.swap(false, Ordering::SeqCst) {
+                        cut_up.store(true, Ordering::SeqCst);
+                    }
+                    if sw.write_all(chunk).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 << 10];
+                while let Ok(n) = sr.read(&mut buf).await {
+                    if n == 0 || cut.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    if cw.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    (url, arm)
+}
+
+/// A commit that reached Redis but whose answer was lost: the node steps again, finds its
+/// step applied, and sends what it made once. The request is acknowledged once and not
+/// applied a second time (which would answer it with an error: its line is busy).
+#[tokio::test]
+async fn a_commit_whose_answer_is_lost_is_applied_once() {
+    let Some((_redis, url)) = redis().await else {
+        return;
+    };
+    let (proxied, arm) = cutting_proxy(&url).await;
+    let (_n1, a1) = start("wtsp_cluster", &["--redis", &proxied, "--node", "n1"]).await;
+    let mut alice = login(&a1, "alice", false).await;
+    alice.until("handshake").await;
+    arm.store(true, std::sync::atomic::Ordering::SeqCst);
+    alice
+        .send(r#"{"request":"outgoing_call","transaction":"t1","line":0,"call_id":"k","number":"100","jsep":{"type":"offer","sdp":"v=0"}}"#)
+        .await;
+    let seen = alice.until(r#""event":"accepted""#).await;
+    assert!(
+        !arm.load(std::sync::atomic::Ordering::SeqCst),
+        "the commit was cut"
+    );
+    let acks = seen
+        .iter()
+        .filter(|f| f.contains(r#""response":"ack""#))
+        .count();
+    assert_eq!(acks, 1, "{seen:?}");
+    assert!(
+        !seen.iter().any(|f| f.contains(r#""response":"error""#)),
+        "{seen:?}"
+    );
+    let calling = seen
+        .iter()
+        .filter(|f| f.contains(r#""event":"calling""#))
+        .count();
+    assert_eq!(calling, 1, "{seen:?}");
+}
