@@ -141,6 +141,27 @@ fn apply(v: &mut Value, edit: Edit) {
     }
 }
 
+/// The most JSON nodes an edited checkpoint may have: a few times the largest seed's.
+pub const MAX_NODES: usize = 4096;
+
+/// How many nodes `v` has, counting stops a little past `MAX_NODES`.
+pub fn nodes(v: &Value) -> usize {
+    fn walk(v: &Value, n: &mut usize) {
+        *n += 1;
+        if *n > MAX_NODES {
+            return;
+        }
+        match v {
+            Value::Object(m) => m.values().for_each(|c| walk(c, n)),
+            Value::Array(a) => a.iter().for_each(|c| walk(c, n)),
+            _ => {}
+        }
+    }
+    let mut n = 0;
+    walk(v, &mut n);
+    n
+}
+
 /// Reads a `T` from `data`: its JSON text, or edits of the JSON tree of `seed`'s.
 fn restore<T: Serialize + DeserializeOwned>(data: &[u8], seed: impl FnOnce() -> T) -> Option<T> {
     if data.first() == Some(&b'{') {
@@ -150,6 +171,11 @@ fn restore<T: Serialize + DeserializeOwned>(data: &[u8], seed: impl FnOnce() -> 
     let mut v = serde_json::to_value(seed()).expect("a checkpoint serialises");
     for e in edits.into_iter().take(16) {
         apply(&mut v, e);
+        // Copying a node into its own subtree doubles the tree: sixteen such edits would
+        // make the harness, not the machine, the thing that runs out of memory.
+        if nodes(&v) > MAX_NODES {
+            return None;
+        }
     }
     serde_json::from_value::<T>(v).ok()
 }
