@@ -1,71 +1,21 @@
 //! The cluster examples on a real Redis: several node processes sharing calls. Skipped,
 //! saying so, when `redis-server` is not installed (CI installs it).
 
+#[path = "../examples/support/procs.rs"]
+mod procs;
 #[path = "../examples/support/ws.rs"]
 mod ws;
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use procs::{free_port, redis_on};
+use tokio::process::Child;
 use tokio_tungstenite::tungstenite::Message as Ws;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A redis-server of its own on a free loopback port; `None` when none is installed.
 async fn redis() -> Option<(Child, String)> {
     redis_on(free_port(), None).await
-}
-
-/// A redis-server on `port`, keeping its data in `dir` across restarts when given.
-async fn redis_on(port: u16, dir: Option<&std::path::Path>) -> Option<(Child, String)> {
-    let mut cmd = Command::new("redis-server");
-    cmd.args([
-        "--port",
-        &port.to_string(),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-    ]);
-    match dir {
-        Some(d) => cmd.args(["--dir", d.to_str().unwrap()]).args([
-            "--appendonly",
-            "yes",
-            "--appendfsync",
-            "always",
-        ]),
-        None => cmd.args(["--appendonly", "no"]),
-    };
-    let child = cmd.stdout(Stdio::null()).kill_on_drop(true).spawn();
-    let Ok(child) = child else {
-        eprintln!("SKIPPED: redis-server is not installed (apt-get install -y redis-server)");
-        return None;
-    };
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return Some((child, format!("redis://127.0.0.1:{port}/")));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("redis-server did not start");
-}
-
-fn example(name: &str) -> Command {
-    let dir = std::env::current_exe().unwrap();
-    let dir = dir.parent().unwrap().parent().unwrap();
-    Command::new(dir.join("examples").join(name))
 }
 
 /// A Loop node process; its `ws://ADDR` once it accepts connections.
@@ -73,38 +23,12 @@ async fn node(args: &[&str]) -> (Child, String) {
     start("progress_cluster", args).await
 }
 
-/// A node process of example `name`; its `ws://ADDR` once it accepts connections.
+/// A node process of example `name` (built by `cargo test` beside this test); its
+/// `ws://ADDR` once it accepts connections.
 async fn start(name: &str, args: &[&str]) -> (Child, String) {
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let mut child = example(name)
-        .args(["--listen", &listen])
-        .args(args)
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the cluster examples are built by cargo test");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    loop {
-        let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
-            .await
-            .expect("the node starts")
-            .unwrap()
-            .expect("the node prints its address");
-        if line.contains("ws://") {
-            break;
-        }
-    }
-    // CLUSTER_TRACE=1 shows what every node prints.
-    let trace = std::env::var_os("CLUSTER_TRACE").is_some();
-    tokio::spawn(async move {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if trace {
-                eprintln!("[{port}] {line}");
-            }
-        }
-    });
-    (child, format!("ws://{listen}"))
+    let exe = std::env::current_exe().unwrap();
+    let examples = exe.parent().unwrap().parent().unwrap().join("examples");
+    procs::start(&examples.join(name), args).await
 }
 
 struct Party(ws::Socket);
