@@ -9,8 +9,10 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde::de::value::BorrowedStrDeserializer;
+use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
 
 /// `text` without its leading JSON whitespace: a frame's kind is often told by its first
 /// byte (`[` for a JSON-RPC batch) without reading it.
@@ -64,11 +66,13 @@ pub(crate) trait Tagged<'de> {
     ) -> Result<Option<Self::Value>, A::Error>;
 }
 
-/// Reads a frame in one pass when its first member is one of `T`'s tags with a string
-/// value, as implementations write it: the rest of the object goes straight to
-/// [`Tagged::read_rest`] (an internally tagged enum would buffer the whole frame into a
-/// tree first). `None` for any other frame, or any error: the caller then reads the
-/// frame the general way, which has the error to tell.
+/// Reads a frame in one pass when one of its first [`MAX_BEFORE_TAG`] + 1 members is one of
+/// `T`'s tags with a string value: the members before the tag are kept as raw text
+/// (borrowed, not parsed) and handed to [`Tagged::read_rest`] ahead of the rest of the
+/// object, which goes straight through. (An internally tagged enum would buffer the whole
+/// frame into a tree first; the tag comes first as every implementation writes it, but
+/// some write members in name order.) `None` for any other frame, or any error: the caller
+/// then reads the frame the general way, which has the error to tell.
 pub(crate) fn tag_first<'de, T: Tagged<'de>>(text: &'de str, reader: &mut T) -> Option<T::Value> {
     struct First<'r, T>(&'r mut T);
     impl<'de, T: Tagged<'de>> Visitor<'de> for First<'_, T> {
@@ -77,21 +81,86 @@ pub(crate) fn tag_first<'de, T: Tagged<'de>>(text: &'de str, reader: &mut T) -> 
             f.write_str("an object")
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let Some(key) = map.next_key_seed(StrSeed)? else {
-                return Ok(None);
-            };
-            let Some(tag) = T::TAGS.iter().position(|t| *t == key) else {
-                // Left unread: the deserializer then fails at the unread members.
-                return Ok(None);
-            };
-            let value = map.next_value_seed(StrSeed)?;
-            self.0.read_rest(tag, value, map)
+            let mut before = Before::default();
+            loop {
+                let Some(key) = map.next_key_seed(StrSeed)? else {
+                    return Ok(None);
+                };
+                if let Some(tag) = T::TAGS.iter().position(|t| *t == key) {
+                    let value = map.next_value_seed(StrSeed)?;
+                    let rest = Prefixed {
+                        before,
+                        keys: 0,
+                        values: 0,
+                        rest: map,
+                    };
+                    return self.0.read_rest(tag, value, rest);
+                }
+                // Past the bound, or a key with escapes (not borrowable), the frame is left
+                // unread: the deserializer then fails at the unread members.
+                let (Cow::Borrowed(key), false) = (key, before.len == MAX_BEFORE_TAG) else {
+                    return Ok(None);
+                };
+                let value: &'de RawValue = map.next_value()?;
+                before.members[before.len] = (key, Some(value));
+                before.len += 1;
+            }
         }
     }
     let mut de = serde_json::Deserializer::from_str(text);
     let read = de.deserialize_map(First(reader)).ok()?;
     de.end().ok()?;
     read
+}
+
+/// How many members [`tag_first`] keeps before the tag: enough for any frame written in
+/// name order (the WTSP tags sort after most members of their kind), small enough to keep
+/// on the stack.
+pub(crate) const MAX_BEFORE_TAG: usize = 8;
+
+/// The members [`tag_first`] passed over before the tag, as written.
+#[derive(Default)]
+struct Before<'de> {
+    members: [(&'de str, Option<&'de RawValue>); MAX_BEFORE_TAG],
+    len: usize,
+}
+
+/// The members before the tag (each read from its raw text), then the rest of the object.
+struct Prefixed<'de, A> {
+    before: Before<'de>,
+    /// How many of `before` were handed out, keys and values.
+    keys: usize,
+    values: usize,
+    rest: A,
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for Prefixed<'de, A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        if self.keys == self.before.len {
+            return self.rest.next_key_seed(seed);
+        }
+        let key = self.before.members[self.keys].0;
+        self.keys += 1;
+        seed.deserialize(BorrowedStrDeserializer::new(key))
+            .map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        let Some(raw) = self.before.members[..self.keys]
+            .get_mut(self.values)
+            .and_then(|(_, v)| v.take())
+        else {
+            return self.rest.next_value_seed(seed);
+        };
+        self.values += 1;
+        let mut de = serde_json::Deserializer::from_str(raw.get());
+        seed.deserialize(&mut de).map_err(A::Error::custom)
+    }
 }
 
 /// A string, borrowed from the frame when it has no escapes.
@@ -330,13 +399,34 @@ mod tests {
     }
 
     #[test]
-    fn tag_first_reads_frames_whose_first_member_is_a_tag() {
+    fn tag_first_reads_frames_with_a_tag_among_their_first_members() {
         let read = |text: &str| tag_first(text, &mut Toy);
         assert_eq!(read(r#"{"a":"x","n":7}"#), Some((0, "x".into(), Some(7))));
         assert_eq!(read(r#" { "b" : "y" } "#), Some((1, "y".into(), None)));
         assert_eq!(read(r#"{"a":"x\"y"}"#), Some((0, "x\"y".into(), None)));
+        // Members before the tag are read after it, from their text.
+        assert_eq!(read(r#"{"n":7,"a":"x"}"#), Some((0, "x".into(), Some(7))));
+        assert_eq!(
+            read(r#"{"z":[1,{"q":2}],"n" : 7 ,"b":"y"}"#),
+            Some((1, "y".into(), Some(7)))
+        );
+        let eight = (0..MAX_BEFORE_TAG)
+            .map(|i| format!(r#""m{i}":{i},"#))
+            .collect::<String>();
+        assert_eq!(
+            read(&format!(r#"{{{eight}"a":"x"}}"#)),
+            Some((0, "x".into(), None))
+        );
         for other in [
-            r#"{"n":7,"a":"x"}"#,       // the tag is not first
+            format!(r#"{{{eight}"n":1,"a":"x"}}"#), // too many members before the tag
+            r#"{"\u006e":7,"a":"x"}"#.into(),       // a key before it with an escape
+            r#"{"n":"seven","a":"x"}"#.into(),      // a member before it does not read
+            r#"{"n":7,"a":"x","a":"y"}"#.into(),    // repeated after members
+            r#"{"n":7,"n":8,"a":"x"}"#.into(),      // a member repeated
+        ] {
+            assert_eq!(read(&other), None, "{other}");
+        }
+        for other in [
             r#"{"c":"x"}"#,             // not a tag
             r#"{"a":5}"#,               // a tag that is not a string
             r#"{"a":"x","n":"seven"}"#, // the rest does not read

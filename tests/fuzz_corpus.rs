@@ -41,7 +41,11 @@ fn checkpoint_seeds_restore_and_run() {
         // Edits are refused past MAX_NODES: a seed must leave room to grow well under it.
         let tree: serde_json::Value = serde_json::from_slice(&seed[1..]).unwrap();
         let n = bodies::checkpoint::nodes(&tree);
-        assert!(n * 4 < bodies::checkpoint::MAX_NODES, "seed {}: {n} nodes", seed[0]);
+        assert!(
+            n * 4 < bodies::checkpoint::MAX_NODES,
+            "seed {}: {n} nodes",
+            seed[0]
+        );
         if let Some(dir) = &out {
             let file = Path::new(dir).join(format!("seed-{}", seed[0]));
             std::fs::write(file, &seed).unwrap();
