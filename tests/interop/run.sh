@@ -12,8 +12,8 @@ venv=target/interop-venv
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv" || { apt-get update && apt-get install -y python3-venv && python3 -m venv "$venv"; }
 fi
-"$venv/bin/pip" install --quiet -r tools/interop/requirements.txt
-(cd tools/interop && npm ci --no-audit --no-fund --silent)
+"$venv/bin/pip" install --quiet -r tests/interop/requirements.txt
+(cd tests/interop && npm ci --no-audit --no-fund --silent)
 cargo build --quiet --example wtsp_server --example callapi_server
 
 pids=()
@@ -41,7 +41,7 @@ url_in() {
 
 log="$(mktemp -d)"
 start wtsp_server "$log/wtsp"
-node tools/interop/wtsp_webtrit_client.mjs "$(url_in "$log/wtsp")"
+node tests/interop/wtsp_webtrit_client.mjs "$(url_in "$log/wtsp")"
 
 start callapi_server "$log/callapi"
-"$venv/bin/python" tools/interop/callapi_jsonrpcclient.py "$(url_in "$log/callapi")"
+"$venv/bin/python" tests/interop/callapi_jsonrpcclient.py "$(url_in "$log/callapi")"
