@@ -23,7 +23,8 @@ use crate::ws::{self, App, Clock, Trace};
 /// simulated core: every token is an account of the same name (except `bad`, refused with
 /// 4201), requests are acknowledged, and an `outgoing_call` goes through
 /// calling → ringing → accepted as a SIP side would report it; `hangup` and `decline`
-/// through hangingup → hangup.
+/// through hangingup → hangup; `hold` is answered `holding`, `unhold` `resuming`, `update`
+/// `updating` → `updated`, `transfer` `transferring`.
 pub async fn serve(listener: TcpListener, config: ServerConfig, trace: Trace) {
     ws::serve(
         listener,
@@ -144,6 +145,18 @@ fn simulate_core(
                             is_focus: None,
                         }),
                     );
+                }
+                // The SIP side's re-INVITEs and REFER, reported as a core reports them.
+                RequestKind::Hold { .. } => {
+                    later(ms(20), account.clone(), call(EventKind::Holding))
+                }
+                RequestKind::Unhold => later(ms(20), account.clone(), call(EventKind::Resuming)),
+                RequestKind::Update { .. } => {
+                    later(ms(10), account.clone(), call(EventKind::Updating));
+                    later(ms(40), account.clone(), call(EventKind::Updated));
+                }
+                RequestKind::Transfer { .. } => {
+                    later(ms(20), account.clone(), call(EventKind::Transferring))
                 }
                 _ => {}
             }

@@ -1,7 +1,8 @@
 """Interop: an independent JSON-RPC 2.0 client library (jsonrpcclient, with websocket-client
-for the transport) drives the `callapi_server` example: a command's Started answer and
-its notifications up to Ended, string ids, the errors for an unknown method and a missing
-parameter, a notification that gets no answer, and a batch sent as a binary frame.
+for the transport) drives the `callapi_server` example, every reply read by the library's
+own parser: each method's Started answer and its notifications up to Ended, string ids,
+the errors for bad JSON, an invalid request, an empty batch, an unknown method and a
+missing parameter, a notification that gets no answer, and a batch sent as a binary frame.
 
     python callapi_jsonrpcclient.py ws://127.0.0.1:8100
 """
@@ -26,28 +27,46 @@ def main(url: str) -> None:
     def receive():
         return json.loads(ws.recv())
 
-    # A command: Started, then the daemon's notifications up to Ended.
-    start = request("CallStart", params={"caller": "sip:alice@x", "callee": "sip:bob@x"})
-    send(start)
-    answer = parse(receive())
-    assert isinstance(answer, Ok), answer
-    assert answer.id == start["id"], answer
-    assert answer.result["event"] == "Started", answer
-    cmd_id = answer.result["cmd_id"]
-    events = []
-    while not events or events[-1] != "Ended":
-        n = receive()
-        assert n["method"] == "CallStart" and "id" not in n, n
-        assert n["params"]["cmd_id"] == cmd_id, n
-        events.append(n["params"]["event"])
-    assert events == [
+    def run(method, params):
+        """A command: its Started answer, then its notifications up to Ended."""
+        start = request(method, params=params)
+        send(start)
+        answer = parse(receive())
+        assert isinstance(answer, Ok), answer
+        assert answer.id == start["id"], answer
+        assert answer.result["event"] == "Started", answer
+        cmd_id = answer.result["cmd_id"]
+        events = []
+        while not events or events[-1] != "Ended":
+            n = receive()
+            assert n["method"] == method and "id" not in n, n
+            assert n["params"]["cmd_id"] == cmd_id, n
+            events.append(n["params"]["event"])
+        return events
+
+    assert run("CallStart", {"caller": "sip:alice@x", "callee": "sip:bob@x"}) == [
         "CallerAnswered",
         "Transferring",
         "TransferStart",
         "TransferPending",
         "CalleeAnswered",
         "Ended",
-    ], events
+    ]
+    transfer = ["Transferring", "TransferStart", "TransferPending", "TransferSuccessful", "Ended"]
+    blind = {"callid": "c1", "leg": "callee", "destination": "sip:carol@x"}
+    assert run("CallBlindTransfer", blind) == transfer
+    attended = {"callidA": "c1", "legA": "caller", "callidB": "c2", "legB": "callee"}
+    assert run("CallAttendedTransfer", attended) == [
+        "Transferring",
+        "TransferStart",
+        "TransferSuccessful",
+        "Ended",
+    ]
+    for method, first, start, ok in [
+        ("CallHold", "CallHolding", "CallHoldStart", "CallHoldSuccessful"),
+        ("CallUnhold", "CallUnholding", "CallUnholdStart", "CallUnholdSuccessful"),
+    ]:
+        assert run(method, {"callid": "c1"}) == [first, start, start, ok, ok, "Ended"]
 
     # A string id comes back as sent.
     end = request_uuid("CallEnd", params={"callid": "c1", "cmd_id": "end-1"})
@@ -58,6 +77,15 @@ def main(url: str) -> None:
     assert receive()["params"] == {"cmd_id": "end-1", "event": "Ended"}
 
     # Errors, as JSON-RPC 2.0 names them.
+    ws.send('{"jsonrpc": "2.0", "method": ')
+    answer = parse(receive())
+    assert isinstance(answer, Error) and answer.code == -32700 and answer.id is None, answer
+    send({"jsonrpc": "1.0", "method": "Echo", "id": 5})
+    answer = parse(receive())
+    assert isinstance(answer, Error) and answer.code == -32600, answer
+    send([])
+    answer = parse(receive())
+    assert isinstance(answer, Error) and answer.code == -32600, answer
     send(request("CallFly", params={}))
     answer = parse(receive())
     assert isinstance(answer, Error) and answer.code == -32601, answer

@@ -1,7 +1,10 @@
 // Interop: WebTrit's own TypeScript signaling client (@webtrit/webtrit-signaling) against
-// the `wtsp_server` example: it connects, gets its `state`, places a call that the
-// simulated core takes through calling, ringing and accepted, hangs up, and a session the
-// core refuses is closed with 4201.
+// the `wtsp_server` example, asserting what the client's own callbacks report: it connects
+// and gets its `state`; places a call that the simulated core takes through calling,
+// ringing and accepted; a second call on the busy line is refused 503; hold, unhold,
+// update, ICE trickle and transfer go through; it hangs up. Then one session per account:
+// a login with force evicts it with 4441, one without force is refused with 4431, and a
+// session the core refuses is closed with 4201.
 //
 //     node wtsp_webtrit_client.mjs ws://127.0.0.1:8080
 import WebSocket from 'ws';
@@ -21,7 +24,7 @@ function fail(why) {
 }
 setTimeout(() => fail('timed out'), 20000).unref();
 
-function client(token) {
+function client(token, force = false) {
   const seen = { events: [], state: null, closed: null, errors: [] };
   const waiters = [];
   const changed = () => waiters.splice(0).forEach((w) => w());
@@ -34,28 +37,55 @@ function client(token) {
   const until = async (test) => {
     while (!test(seen)) await new Promise((r) => waiters.push(r));
   };
-  c.connect({ url: base, token, force: false }).catch(() => {});
+  c.connect({ url: base, token, force }).catch(() => {});
   return { c, seen, until };
 }
 
-// A call from dial to hangup.
+// A call from dial to hangup, with everything a call can do on the way.
+const offer = { type: 'offer', sdp: 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\n' };
 const alice = client('alice');
 await alice.until((s) => s.state !== null);
 if (alice.seen.state.registration?.status !== 'registered') fail('not registered in state');
 const callId = alice.c.generateCallId();
-await alice.c.execute('outgoing_call', {
-  line: 0,
-  call_id: callId,
-  number: '100',
-  jsep: { type: 'offer', sdp: 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\n' },
-});
+await alice.c.execute('outgoing_call', { line: 0, call_id: callId, number: '100', jsep: offer });
 await alice.until((s) => s.events.includes('accepted'));
-await alice.c.execute('hangup', { line: 0, call_id: callId });
-await alice.until((s) => s.events.includes('hangup'));
+
+// The line is busy: the server refuses a second call on it.
+const refused = await alice.c
+  .execute('outgoing_call', { line: 0, call_id: alice.c.generateCallId(), number: '101', jsep: offer })
+  .then(() => null, (e) => e);
+if (refused?.code !== 503) fail(`a call on a busy line: ${refused?.code} ${refused?.message}`);
+
+const step = async (request, params, event) => {
+  await alice.c.execute(request, { line: 0, call_id: callId, ...params });
+  if (event) await alice.until((s) => s.events.includes(event));
+};
+await step('hold', { direction: 'sendonly' }, 'holding');
+await step('unhold', {}, 'resuming');
+await step('update', { jsep: offer }, 'updated');
+await alice.c.execute('ice_trickle', {
+  line: 0,
+  candidate: { candidate: 'candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host', sdpMid: '0', sdpMLineIndex: 0 },
+});
+await alice.c.execute('ice_trickle', { line: 0, candidate: null });
+await step('transfer', { number: '200' }, 'transferring');
+await step('hangup', {}, 'hangup');
 const events = alice.seen.events.join(' ');
-if (events !== 'calling ringing accepted hangingup hangup') fail(`events: ${events}`);
+const expected = 'calling ringing accepted holding resuming updating updated transferring hangingup hangup';
+if (events !== expected) fail(`events: ${events}`);
 if (alice.seen.errors.length) fail(`errors: ${alice.seen.errors}`);
-alice.c.disconnect();
+
+// One session per account: a login with force takes over (the first is closed 4441)...
+const again = client('alice', true);
+await again.until((s) => s.state !== null);
+await alice.until((s) => s.closed !== null);
+if (alice.seen.closed.code !== 4441) fail(`evicted with ${alice.seen.closed.code}`);
+// ...and one without force is refused while a session is attached (4431).
+const third = client('alice', false);
+await third.until((s) => s.closed !== null);
+if (third.seen.closed.code !== 4431) fail(`a second login refused with ${third.seen.closed.code}`);
+if (again.seen.closed !== null) fail('the session that took over was closed');
+again.c.disconnect();
 
 // A session the core refuses.
 const bad = client('bad');
