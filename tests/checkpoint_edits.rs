@@ -3,7 +3,7 @@
 //! or gives a machine that runs without panicking (tests run with overflow checks on).
 //! The machines, their seed checkpoints and scripts are the `checkpoint` fuzz target's.
 
-#[path = "../fuzz/bodies/mod.rs"]
+#[path = "fuzz_bodies/mod.rs"]
 #[allow(unused)]
 mod bodies;
 

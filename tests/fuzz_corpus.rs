@@ -2,7 +2,7 @@
 //! bodies the libFuzzer binaries run: what once found a bug stays found, under `cargo test`
 //! and its overflow checks. The `checkpoint` target also gets its seed checkpoints.
 
-#[path = "../fuzz/bodies/mod.rs"]
+#[path = "fuzz_bodies/mod.rs"]
 #[allow(unused)]
 mod bodies;
 
@@ -11,6 +11,12 @@ use std::path::Path;
 #[test]
 fn every_corpus_input_runs_clean() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
+    // The published crate leaves the corpus out (it is most of the repository's bytes); the
+    // repository always has it, and CI runs this from a clone.
+    if !root.exists() && !Path::new(env!("CARGO_MANIFEST_DIR")).join(".git").exists() {
+        eprintln!("SKIPPED: no fuzz/corpus in a published package");
+        return;
+    }
     for (name, run) in bodies::TARGETS {
         let dir = root.join(name);
         let mut files: Vec<_> = std::fs::read_dir(&dir)

@@ -1,6 +1,6 @@
 #![no_main]
 
-#[path = "../bodies/mod.rs"]
+#[path = "../../tests/fuzz_bodies/mod.rs"]
 mod bodies;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| bodies::progress_client::run(data));

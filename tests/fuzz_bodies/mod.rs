@@ -1,4 +1,4 @@
-//! The fuzz targets' bodies, shared by the libFuzzer binaries (`fuzz_targets/`) and by the
+//! The fuzz targets' bodies, shared by the libFuzzer binaries (`fuzz/fuzz_targets/`) and by the
 //! corpus replay that `cargo test` runs (`tests/fuzz_corpus.rs`): each takes the raw bytes
 //! libFuzzer gives and reads structured inputs from them the way `fuzz_target!` does.
 #![allow(dead_code)]
