@@ -25,6 +25,15 @@ use callsig::wtsp::{Client, ClientConfig, ServerConfig};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {
+    const USAGE: &str = "usage: demo\n\n\
+        Runs each protocol's servers and clients on loopback WebSockets (ephemeral ports)\n\
+        and prints what crosses the wire: a WTSP call from dial to hangup, two Loop call\n\
+        setups (one connected, one ended by the callee's alerting timer), and Call API\n\
+        commands against a simulated SIP side. Takes no arguments.";
+    ws::help(USAGE);
+    if let Some(arg) = std::env::args().nth(1) {
+        ws::unknown_flag(&arg, USAGE);
+    }
     wtsp_demo().await?;
     progress_demo().await?;
     callapi_demo().await

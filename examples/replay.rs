@@ -32,6 +32,11 @@ fn main() -> ExitCode {
         eprintln!("{USAGE}");
         return ExitCode::from(2);
     };
+    // A file whose name starts with `--` is still readable as `./--name`.
+    if path.starts_with("--") {
+        eprintln!("unknown argument {path:?}\n\n{USAGE}");
+        return ExitCode::from(2);
+    }
     let mut input = String::new();
     let read = if path == "-" {
         std::io::stdin().read_to_string(&mut input).map(|_| ())

@@ -189,15 +189,18 @@ async fn the_progress_client_example_names_the_call_in_its_hello() {
 
 #[test]
 fn every_example_answers_help_and_names_what_it_cannot_use() {
-    for name in [
-        "wtsp_server",
-        "wtsp_client",
-        "progress_server",
-        "progress_client",
-        "callapi_server",
-        "callapi_client",
-        "replay",
-    ] {
+    // Every file of examples/ is an example: none may be left out of this.
+    let mut names: Vec<String> =
+        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/examples"))
+            .unwrap()
+            .filter_map(|e| {
+                let name = e.unwrap().file_name().into_string().unwrap();
+                name.strip_suffix(".rs").map(str::to_owned)
+            })
+            .collect();
+    names.sort();
+    assert!(names.len() >= 12, "{names:?}");
+    for name in &names {
         let out = example(name).arg("--help").output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "{name} --help: {stdout}");
@@ -205,6 +208,14 @@ fn every_example_answers_help_and_names_what_it_cannot_use() {
             stdout.starts_with(&format!("usage: {name}")),
             "{name}: {stdout}"
         );
+        let out = example(name).arg("--no-such-flag").output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{name} --no-such-flag: {stderr}"
+        );
+        assert!(stderr.contains("usage: "), "{name}: {stderr}");
     }
     for server in ["wtsp_server", "progress_server", "callapi_server"] {
         let out = example(server).arg("not-an-address").output().unwrap();
