@@ -16,7 +16,6 @@ mod cluster;
 mod ws;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use callsig::progress::CallPartition;
 use callsig::progress::{
@@ -24,8 +23,10 @@ use callsig::progress::{
 };
 use callsig::{CloseCode, Machine};
 use callsig::{Timestamp, UsageError};
-use cluster::{conn_id, split_conn, wall_now, Liveness, Partitioned, Remote, Sockets, Store};
-use tokio::sync::mpsc;
+use cluster::{
+    conn_id, millis, split_conn, wall_now, ClusterNode, Liveness, NodeArgs, Partitioned, Remote,
+    Sockets, Store,
+};
 
 const USAGE: &str = "usage: progress_cluster --listen ADDR --redis URL --node NAME\n\
     \x20   [--call ID:CALLER_TOKEN:CALLEE_TOKEN]... [--supervisory MS] [--ringing MS]\n\
@@ -43,7 +44,6 @@ struct Node {
     joined: BTreeMap<u64, String>,
     /// The call each socket's URL names.
     url_call: BTreeMap<u64, String>,
-    redis_down: bool,
     liveness: Liveness,
 }
 
@@ -105,13 +105,9 @@ impl Node {
         self.deliver(outs).await;
     }
 
-    /// The store failed: say so once, and refuse this socket with the protocol's error.
-    fn unavailable(&mut self, n: u64, e: redis::RedisError) {
-        self.store.saw_failure();
-        if !self.redis_down {
-            eprintln!("redis unavailable: {e}; refusing until it is back");
-            self.redis_down = true;
-        }
+    /// The store failed: refuse this socket with the protocol's error (the failure itself
+    /// is said by `cluster::run`).
+    fn unavailable(&mut self, n: u64) {
         let reason = "service unavailable".to_owned();
         self.sockets.local(Remote::Text {
             conn: n,
@@ -126,8 +122,18 @@ impl Node {
             reason,
         });
     }
+}
 
-    async fn on_input(&mut self, input: ws::Input) {
+impl ClusterNode for Node {
+    fn store(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
+    fn sockets(&mut self) -> &mut Sockets {
+        &mut self.sockets
+    }
+
+    async fn on_input(&mut self, input: ws::Input) -> redis::RedisResult<()> {
         let now = wall_now();
         let me = self.me();
         match input {
@@ -167,10 +173,10 @@ impl Node {
                                 let _ = s.handle_frame(now, &id, &text);
                             })
                             .await;
-                        match stepped {
-                            Ok(()) => self.redis_down = false,
-                            Err(e) => self.unavailable(n, e),
+                        if stepped.is_err() {
+                            self.unavailable(n);
                         }
+                        return stepped;
                     }
                     None => {
                         self.step_local(|s| {
@@ -205,6 +211,7 @@ impl Node {
                 }
             }
         }
+        Ok(())
     }
 
     /// Local deadlines (hello timeouts), then the cluster's due calls.
@@ -268,60 +275,28 @@ impl Partitioned for Server<String> {
     }
 }
 
-fn millis(flag: &str, v: Option<String>) -> Duration {
-    match v.and_then(|v| v.parse().ok()) {
-        Some(ms) => Duration::from_millis(ms),
-        None => {
-            eprintln!("{flag} wants milliseconds\n\n{USAGE}");
-            std::process::exit(2)
-        }
-    }
-}
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    ws::help(USAGE);
-    let mut args = std::env::args().skip(1);
-    let (mut listen, mut redis, mut node) = (None, None, None);
     let mut calls = Vec::new();
     let mut config = ServerConfig::default();
-    let mut ttl = Duration::from_millis(3000);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--listen" => listen = args.next(),
-            "--redis" => redis = args.next(),
-            "--node" => node = args.next(),
-            "--call" => calls.push(args.next().unwrap_or_default()),
-            "--supervisory" => config.supervisory = millis(&a, args.next()),
-            "--ringing" => config.ringing = millis(&a, args.next()),
-            "--connection" => config.connection = millis(&a, args.next()),
-            "--node-ttl" => ttl = millis(&a, args.next()),
-            other => ws::unknown_flag(other, USAGE),
+    let args = NodeArgs::parse(USAGE, |flag, rest| {
+        let value = rest.next();
+        match flag {
+            "--call" => calls.push(value.unwrap_or_default()),
+            "--supervisory" => config.supervisory = millis(flag, value, USAGE),
+            "--ringing" => config.ringing = millis(flag, value, USAGE),
+            "--connection" => config.connection = millis(flag, value, USAGE),
+            _ => return false,
         }
-    }
-    let (Some(listen), Some(redis), Some(node)) = (listen, redis, node) else {
-        eprintln!("--listen, --redis and --node are required\n\n{USAGE}");
-        std::process::exit(2)
-    };
-    if node.contains('/') {
-        eprintln!("a node name cannot contain '/'");
-        std::process::exit(2);
-    }
-    let store = match Store::connect(&redis, &node).await {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("cannot reach redis at {redis}: {e}");
-            std::process::exit(1)
-        }
-    };
+        true
+    });
     let mut n = Node {
         server: Server::new(config.clone()),
-        store,
+        store: args.store().await,
         sockets: Sockets::default(),
         joined: BTreeMap::new(),
         url_call: BTreeMap::new(),
-        redis_down: false,
-        liveness: Liveness::new(ttl),
+        liveness: Liveness::new(args.ttl),
     };
     for spec in calls {
         let parts: Vec<&str> = spec.split(':').collect();
@@ -344,40 +319,6 @@ async fn main() {
             Err(e) => eprintln!("cannot create call {id}: {e}"),
         }
     }
-    if let Err(e) = n.store.heartbeat(ttl).await {
-        eprintln!("cannot reach redis: {e}");
-        std::process::exit(1);
-    }
-    let listener = ws::listen(&listen).await;
-    let addr = listener.local_addr().expect("a bound address");
-    println!("node {node}: Loop progress cluster on ws://{addr}/progress/CALL_ID");
-    let (in_tx, mut inputs) = mpsc::channel(ws::INPUT_QUEUE);
-    tokio::spawn(ws::accept_loop(listener, in_tx, None));
-    let mut remote = n.store.subscribe();
-    let mut tick = tokio::time::interval(Duration::from_millis(20));
-    let mut beat = tokio::time::interval(ttl / 3);
-    loop {
-        tokio::select! {
-            Some(input) = inputs.recv() => n.on_input(input).await,
-            Some(out) = remote.recv() => n.sockets.local(out),
-            _ = tick.tick() => {
-                if let Err(e) = n.on_tick().await {
-                    n.store.saw_failure();
-                    if !n.redis_down {
-                        eprintln!("redis unavailable: {e}");
-                        n.redis_down = true;
-                    }
-                }
-            }
-            _ = beat.tick() => {
-                if let Err(e) = n.on_heartbeat().await {
-                    n.store.saw_failure();
-                    if !n.redis_down {
-                        eprintln!("redis unavailable: {e}");
-                        n.redis_down = true;
-                    }
-                }
-            }
-        }
-    }
+    let what = "Loop progress cluster";
+    cluster::run(&mut n, &args, None, what, "/progress/CALL_ID").await;
 }

@@ -27,9 +27,9 @@ use callsig::wtsp::{
 };
 use callsig::{CloseCode, Machine, Timestamp, UsageError};
 use cluster::{
-    conn_id, split_conn, wall_now, Liveness, Outputs, Partitioned, Remote, Sockets, Store,
+    conn_id, split_conn, wall_now, ClusterNode, Liveness, NodeArgs, Outputs, Partitioned, Remote,
+    Sockets, Store,
 };
-use tokio::sync::mpsc;
 
 const USAGE: &str = "usage: wtsp_cluster --listen ADDR --redis URL --node NAME [--node-ttl MS]\n\n\
     One node of a WTSP cluster: serves ws://ADDR/signaling/v1 with a simulated core for\n\
@@ -181,7 +181,6 @@ struct Node {
     /// The simulated SIP side's events, due later: (when, order) → (account, event).
     sip: BTreeMap<(Timestamp, u64), (String, Event)>,
     seq: u64,
-    redis_down: bool,
     liveness: Liveness,
 }
 
@@ -246,11 +245,11 @@ impl Node {
                     .await;
                 if let Err(e) = step {
                     // Refused with the protocol's close, not left hanging.
-                    self.unavailable(&e);
                     self.step_local(|s, now| {
                         let _ = s.reject(now, &conn, CloseCode::TryAgainLater, "store unavailable");
                     })
                     .await?;
+                    return Err(e);
                 }
             }
             Follow::Dial {
@@ -347,13 +346,15 @@ impl Node {
             _ => {}
         }
     }
+}
 
-    fn unavailable(&mut self, e: &redis::RedisError) {
-        self.store.saw_failure();
-        if !self.redis_down {
-            eprintln!("redis unavailable: {e}; refusing logins until it is back");
-            self.redis_down = true;
-        }
+impl ClusterNode for Node {
+    fn store(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
+    fn sockets(&mut self) -> &mut Sockets {
+        &mut self.sockets
     }
 
     async fn on_input(&mut self, input: ws::Input) -> redis::RedisResult<()> {
@@ -382,9 +383,8 @@ impl Node {
                                 let _ = s.handle_frame(now, &id, &text);
                             })
                             .await;
-                        if let Err(e) = stepped {
+                        if stepped.is_err() {
                             // Not applied: the client reconnects and learns the state.
-                            self.unavailable(&e);
                             let reason = "store unavailable".into();
                             self.sockets.local(Remote::Close {
                                 conn: n,
@@ -392,7 +392,7 @@ impl Node {
                                 reason,
                             });
                         }
-                        Ok(())
+                        stepped
                     }
                     None => {
                         self.step_local(|s, now| {
@@ -481,75 +481,22 @@ impl Node {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    ws::help(USAGE);
-    let mut args = std::env::args().skip(1);
-    let (mut listen, mut redis, mut node) = (None, None, None);
-    let mut ttl = Duration::from_millis(3000);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--listen" => listen = args.next(),
-            "--redis" => redis = args.next(),
-            "--node" => node = args.next(),
-            "--node-ttl" => match args.next().and_then(|v| v.parse().ok()) {
-                Some(ms) => ttl = Duration::from_millis(ms),
-                None => {
-                    eprintln!("--node-ttl wants milliseconds\n\n{USAGE}");
-                    std::process::exit(2)
-                }
-            },
-            other => ws::unknown_flag(other, USAGE),
-        }
-    }
-    let (Some(listen), Some(redis), Some(node)) = (listen, redis, node) else {
-        eprintln!("--listen, --redis and --node are required\n\n{USAGE}");
-        std::process::exit(2)
-    };
-    if node.contains('/') {
-        eprintln!("a node name cannot contain '/'");
-        std::process::exit(2);
-    }
-    let store = match Store::connect(&redis, &node).await {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("cannot reach redis at {redis}: {e}");
-            std::process::exit(1)
-        }
-    };
+    let args = NodeArgs::parse(USAGE, |_, _| false);
     let mut n = Node {
         server: Server::new(ServerConfig::default()),
-        store,
+        store: args.store().await,
         sockets: Sockets::default(),
         attached: BTreeMap::new(),
         sip: BTreeMap::new(),
         seq: 0,
-        redis_down: false,
-        liveness: Liveness::new(ttl),
+        liveness: Liveness::new(args.ttl),
     };
-    if let Err(e) = n.store.heartbeat(ttl).await {
-        eprintln!("cannot reach redis: {e}");
-        std::process::exit(1);
-    }
-    let listener = ws::listen(&listen).await;
-    let addr = listener.local_addr().expect("a bound address");
-    println!("node {node}: WTSP cluster on ws://{addr}/signaling/v1");
-    let (in_tx, mut inputs) = mpsc::channel(ws::INPUT_QUEUE);
-    tokio::spawn(ws::accept_loop(listener, in_tx, Some(SUBPROTOCOL)));
-    let mut remote = n.store.subscribe();
-    let mut tick = tokio::time::interval(Duration::from_millis(20));
-    let mut beat = tokio::time::interval(ttl / 3);
-    loop {
-        let done = tokio::select! {
-            Some(input) = inputs.recv() => n.on_input(input).await,
-            Some(out) = remote.recv() => {
-                n.sockets.local(out);
-                Ok(())
-            }
-            _ = tick.tick() => n.on_tick().await,
-            _ = beat.tick() => n.on_heartbeat().await,
-        };
-        match done {
-            Ok(()) => n.redis_down = false,
-            Err(e) => n.unavailable(&e),
-        }
-    }
+    cluster::run(
+        &mut n,
+        &args,
+        Some(SUBPROTOCOL),
+        "WTSP cluster",
+        "/signaling/v1",
+    )
+    .await;
 }

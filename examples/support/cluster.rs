@@ -67,6 +67,8 @@ pub struct Store {
     steps: u64,
     /// Redis failed since the last heartbeat.
     failed: bool,
+    /// Redis is failing (said once, until it answers again).
+    down: bool,
 }
 
 /// Writes a partition (or deletes it) and its deadline, marks the step applied, and
@@ -109,6 +111,7 @@ impl Store {
             node: node.to_owned(),
             steps: 0,
             failed: false,
+            down: false,
         })
     }
 
@@ -176,6 +179,19 @@ impl Store {
     /// Redis failed (the next heartbeat restarts the wait before judging other nodes).
     pub fn saw_failure(&mut self) {
         self.failed = true;
+    }
+
+    /// Follows how Redis answered a node's work: a failure is said once, until it answers.
+    pub fn report(&mut self, result: &RedisResult<()>) {
+        match result {
+            Ok(()) => self.down = false,
+            Err(e) => {
+                self.saw_failure();
+                if !std::mem::replace(&mut self.down, true) {
+                    eprintln!("redis unavailable: {e}; refusing new work until it is back");
+                }
+            }
+        }
     }
 
     /// A name for the next step, unique across the cluster.
@@ -574,4 +590,129 @@ pub async fn deliver<E>(
         }
     }
     events
+}
+
+// ---- a node's command line and main loop ------------------------------------------------
+
+/// The flags every node takes.
+pub struct NodeArgs {
+    pub listen: String,
+    pub redis: String,
+    pub node: String,
+    /// How long the node counts as alive without a heartbeat.
+    pub ttl: Duration,
+}
+
+/// The milliseconds given to `flag`, or exit 2 with `usage`.
+pub fn millis(flag: &str, v: Option<String>, usage: &str) -> Duration {
+    match v.and_then(|v| v.parse().ok()) {
+        Some(ms) => Duration::from_millis(ms),
+        None => {
+            eprintln!("{flag} wants milliseconds\n\n{usage}");
+            std::process::exit(2)
+        }
+    }
+}
+
+impl NodeArgs {
+    /// Reads the command line: `--help`, `--listen`, `--redis` and `--node` (required),
+    /// `--node-ttl` (3000 ms); any other flag goes to `own` with the arguments after it,
+    /// which returns false for a flag it does not know. A bad one exits 2 with `usage`.
+    pub fn parse(
+        usage: &str,
+        mut own: impl FnMut(&str, &mut dyn Iterator<Item = String>) -> bool,
+    ) -> NodeArgs {
+        crate::ws::help(usage);
+        let mut args = std::env::args().skip(1);
+        let (mut listen, mut redis, mut node) = (None, None, None);
+        let mut ttl = Duration::from_millis(3000);
+        while let Some(a) = args.next() {
+            match a.as_str() {
+                "--listen" => listen = args.next(),
+                "--redis" => redis = args.next(),
+                "--node" => node = args.next(),
+                "--node-ttl" => ttl = millis(&a, args.next(), usage),
+                other => {
+                    if !own(other, &mut args) {
+                        crate::ws::unknown_flag(other, usage)
+                    }
+                }
+            }
+        }
+        let (Some(listen), Some(redis), Some(node)) = (listen, redis, node) else {
+            eprintln!("--listen, --redis and --node are required\n\n{usage}");
+            std::process::exit(2)
+        };
+        if node.contains('/') {
+            eprintln!("a node name cannot contain '/'");
+            std::process::exit(2);
+        }
+        NodeArgs {
+            listen,
+            redis,
+            node,
+            ttl,
+        }
+    }
+
+    /// This node's store, or exit 1 naming the Redis URL.
+    pub async fn store(&self) -> Store {
+        match Store::connect(&self.redis, &self.node).await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("cannot reach redis at {}: {e}", self.redis);
+                std::process::exit(1)
+            }
+        }
+    }
+}
+
+/// One node of a cluster example, as [`run`] drives it.
+#[allow(async_fn_in_trait)]
+pub trait ClusterNode {
+    fn store(&mut self) -> &mut Store;
+    fn sockets(&mut self) -> &mut Sockets;
+    /// A socket opened, sent a frame or closed.
+    async fn on_input(&mut self, input: crate::ws::Input) -> RedisResult<()>;
+    /// Every 20 ms: due deadlines.
+    async fn on_tick(&mut self) -> RedisResult<()>;
+    /// Every third of the TTL: this node's heartbeat, and the connections of nodes gone.
+    async fn on_heartbeat(&mut self) -> RedisResult<()>;
+}
+
+/// Beats once (exit 1 when Redis cannot be reached), listens on `--listen`, prints
+/// `node NAME: WHAT on ws://ADDR/PATH`, then runs the node for ever: its sockets' inputs,
+/// outputs other nodes send to them, the deadline tick and the heartbeat. A Redis failure
+/// is said once, until Redis answers again.
+pub async fn run<N: ClusterNode>(
+    n: &mut N,
+    args: &NodeArgs,
+    subprotocol: Option<&'static str>,
+    what: &str,
+    path: &str,
+) {
+    if let Err(e) = n.store().heartbeat(args.ttl).await {
+        eprintln!("cannot reach redis at {}: {e}", args.redis);
+        std::process::exit(1);
+    }
+    let listener = crate::ws::listen(&args.listen).await;
+    let addr = listener.local_addr().expect("a bound address");
+    println!("node {}: {what} on ws://{addr}{path}", args.node);
+    let (in_tx, mut inputs) = mpsc::channel(crate::ws::INPUT_QUEUE);
+    tokio::spawn(crate::ws::accept_loop(listener, in_tx, subprotocol));
+    let mut remote = n.store().subscribe();
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let mut beat = tokio::time::interval(args.ttl / 3);
+    loop {
+        let done = tokio::select! {
+            Some(input) = inputs.recv() => n.on_input(input).await,
+            Some(out) = remote.recv() => {
+                n.sockets().local(out);
+                Ok(())
+            }
+            _ = tick.tick() => n.on_tick().await,
+            _ = beat.tick() => n.on_heartbeat().await,
+        };
+        n.store().report(&done);
+    }
 }
