@@ -125,12 +125,31 @@ impl Node {
 }
 
 impl ClusterNode for Node {
+    type Server = Server<String>;
+
     fn store(&mut self) -> &mut Store {
         &mut self.store
     }
 
     fn sockets(&mut self) -> &mut Sockets {
         &mut self.sockets
+    }
+
+    fn liveness(&mut self) -> (&mut Store, &mut Liveness) {
+        (&mut self.store, &mut self.liveness)
+    }
+
+    fn in_partitions(&mut self) -> &mut BTreeMap<u64, String> {
+        &mut self.joined
+    }
+
+    async fn step_at(
+        &mut self,
+        id: &str,
+        f: impl Fn(&mut Server<String>, Timestamp),
+    ) -> redis::RedisResult<()> {
+        let now = wall_now();
+        self.step_call(id, |s| f(s, now)).await
     }
 
     async fn on_input(&mut self, input: ws::Input) -> redis::RedisResult<()> {
@@ -228,41 +247,15 @@ impl ClusterNode for Node {
         }
         Ok(())
     }
-
-    /// Closes, in their calls, the connections of nodes whose heartbeat lapsed.
-    async fn on_heartbeat(&mut self) -> redis::RedisResult<()> {
-        let beat = self.liveness.beat(&mut self.store).await?;
-        if beat.fenced {
-            self.sockets
-                .cut_off(std::mem::take(&mut self.joined).into_keys());
-        }
-        for dead in beat.dead {
-            println!("node {dead} is gone: closing its connections");
-            let prefix = format!("{dead}/");
-            for key in self.store.keys("call:").await? {
-                let id = key.trim_start_matches("call:").to_owned();
-                let now = wall_now();
-                self.step_call(&id, |s| {
-                    let gone: Vec<String> = s
-                        .call(&id)
-                        .map(|c| c.devices.iter().flatten().map(|c| (*c).clone()).collect())
-                        .unwrap_or_default();
-                    for conn in gone.iter().filter(|c| c.starts_with(&prefix)) {
-                        let _ = s.handle_close(now, conn, None);
-                    }
-                })
-                .await?;
-            }
-            self.store.forget_node(&dead).await?;
-        }
-        Ok(())
-    }
 }
 
 impl Partitioned for Server<String> {
     type Part = CallPartition<String>;
-    fn key(id: &str) -> String {
-        format!("call:{id}")
+    const KIND: &'static str = "call";
+    fn connections(&self, id: &str) -> Vec<String> {
+        self.call(id)
+            .map(|c| c.devices.iter().flatten().map(|c| (*c).clone()).collect())
+            .unwrap_or_default()
     }
     fn put(&mut self, part: Self::Part) -> Result<(), UsageError> {
         self.put_call(part)

@@ -60,8 +60,9 @@ type S = Server<String>;
 
 impl Partitioned for S {
     type Part = AccountPartition<String>;
-    fn key(id: &str) -> String {
-        format!("acct:{id}")
+    const KIND: &'static str = "acct";
+    fn connections(&self, id: &str) -> Vec<String> {
+        self.account_connection(id).cloned().into_iter().collect()
     }
     fn put(&mut self, part: Self::Part) -> Result<(), UsageError> {
         self.put_account(part)
@@ -349,12 +350,26 @@ impl Node {
 }
 
 impl ClusterNode for Node {
+    type Server = S;
+
     fn store(&mut self) -> &mut Store {
         &mut self.store
     }
 
     fn sockets(&mut self) -> &mut Sockets {
         &mut self.sockets
+    }
+
+    fn liveness(&mut self) -> (&mut Store, &mut Liveness) {
+        (&mut self.store, &mut self.liveness)
+    }
+
+    fn in_partitions(&mut self) -> &mut BTreeMap<u64, String> {
+        &mut self.attached
+    }
+
+    async fn step_at(&mut self, id: &str, f: impl Fn(&mut S, Timestamp)) -> redis::RedisResult<()> {
+        self.step(id, f).await
     }
 
     async fn on_input(&mut self, input: ws::Input) -> redis::RedisResult<()> {
@@ -446,34 +461,6 @@ impl ClusterNode for Node {
                 let account = account.to_owned();
                 self.step(&account, |s, now| s.handle_timeout(now)).await?;
             }
-        }
-        Ok(())
-    }
-
-    /// Closes, in their accounts, the connections of nodes whose heartbeat lapsed.
-    async fn on_heartbeat(&mut self) -> redis::RedisResult<()> {
-        let beat = self.liveness.beat(&mut self.store).await?;
-        if beat.fenced {
-            self.sockets
-                .cut_off(std::mem::take(&mut self.attached).into_keys());
-        }
-        for dead in beat.dead {
-            println!("node {dead} is gone: closing its connections");
-            let prefix = format!("{dead}/");
-            for key in self.store.keys("acct:").await? {
-                let account = key.trim_start_matches("acct:").to_owned();
-                self.step(&account, |s, now| {
-                    let gone = s
-                        .account_connection(&account)
-                        .filter(|c| c.starts_with(&prefix))
-                        .cloned();
-                    if let Some(conn) = gone {
-                        let _ = s.handle_close(now, &conn, None);
-                    }
-                })
-                .await?;
-            }
-            self.store.forget_node(&dead).await?;
         }
         Ok(())
     }

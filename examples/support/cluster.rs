@@ -345,10 +345,16 @@ impl Store {
 }
 
 /// A server whose partitions (Loop calls, WTSP accounts) move through the store.
-pub trait Partitioned: Machine + Clone {
+pub trait Partitioned: Machine<Conn = String> + Clone {
     type Part: Serialize + DeserializeOwned;
+    /// What a partition is, as its store keys begin (`call`, `acct`).
+    const KIND: &'static str;
     /// The store key of partition `id`.
-    fn key(id: &str) -> String;
+    fn key(id: &str) -> String {
+        format!("{}:{id}", Self::KIND)
+    }
+    /// The connections the server holds in partition `id`.
+    fn connections(&self, id: &str) -> Vec<String>;
     fn put(&mut self, part: Self::Part) -> Result<(), UsageError>;
     fn take(&mut self, id: &str) -> Result<Self::Part, UsageError>;
     fn deadline(part: &Self::Part) -> Option<Timestamp>;
@@ -670,14 +676,60 @@ impl NodeArgs {
 /// One node of a cluster example, as [`run`] drives it.
 #[allow(async_fn_in_trait)]
 pub trait ClusterNode {
+    type Server: Partitioned;
     fn store(&mut self) -> &mut Store;
     fn sockets(&mut self) -> &mut Sockets;
+    /// The store and this node's view of who is alive, together (a heartbeat uses both).
+    fn liveness(&mut self) -> (&mut Store, &mut Liveness);
+    /// This node's sockets that are in a partition (joined to a call, attached to an
+    /// account), by socket number: what a fenced node cuts off.
+    fn in_partitions(&mut self) -> &mut BTreeMap<u64, String>;
+    /// Steps partition `id` with `f` (given the time) and sends what came out.
+    async fn step_at(
+        &mut self,
+        id: &str,
+        f: impl Fn(&mut Self::Server, Timestamp),
+    ) -> RedisResult<()>;
     /// A socket opened, sent a frame or closed.
     async fn on_input(&mut self, input: crate::ws::Input) -> RedisResult<()>;
     /// Every 20 ms: due deadlines.
     async fn on_tick(&mut self) -> RedisResult<()>;
-    /// Every third of the TTL: this node's heartbeat, and the connections of nodes gone.
-    async fn on_heartbeat(&mut self) -> RedisResult<()>;
+}
+
+/// Every third of the TTL: this node's heartbeat. A node found claimed by another while it
+/// was away cuts off its sockets in partitions; the connections of each node whose
+/// heartbeat lapsed are closed in their partitions, so the protocol's rule for a party
+/// gone applies.
+pub async fn heartbeat<N: ClusterNode>(n: &mut N) -> RedisResult<()> {
+    let (store, liveness) = n.liveness();
+    let beat = liveness.beat(store).await?;
+    if beat.fenced {
+        let gone = std::mem::take(n.in_partitions());
+        n.sockets().cut_off(gone.into_keys());
+    }
+    let kind = format!("{}:", <N::Server as Partitioned>::KIND);
+    for dead in beat.dead {
+        println!("node {dead} is gone: closing its connections");
+        let prefix = format!("{dead}/");
+        for key in n.store().keys(&kind).await? {
+            let id = key.trim_start_matches(kind.as_str()).to_owned();
+            n.step_at(&id, |s, now| {
+                for conn in s.connections(&id) {
+                    if conn.starts_with(&prefix) {
+                        let closed = callsig::Input::Closed {
+                            conn: &conn,
+                            code: None,
+                            reason: "",
+                        };
+                        let _ = s.handle_input(now, closed);
+                    }
+                }
+            })
+            .await?;
+        }
+        n.store().forget_node(&dead).await?;
+    }
+    Ok(())
 }
 
 /// Beats once (exit 1 when Redis cannot be reached), listens on `--listen`, prints
@@ -711,7 +763,7 @@ pub async fn run<N: ClusterNode>(
                 Ok(())
             }
             _ = tick.tick() => n.on_tick().await,
-            _ = beat.tick() => n.on_heartbeat().await,
+            _ = beat.tick() => heartbeat(n).await,
         };
         n.store().report(&done);
     }
