@@ -109,8 +109,8 @@ pub(crate) fn tag_first<'de, T: Tagged<'de>>(text: &'de str, reader: &mut T) -> 
                     let value = map.next_value_seed(StrSeed)?;
                     let rest = Prefixed {
                         before,
-                        keys: 0,
-                        values: 0,
+                        next: 0,
+                        pending: None,
                         rest: map,
                     };
                     return self.0.read_rest(tag, value, rest);
@@ -129,7 +129,8 @@ pub(crate) fn tag_first<'de, T: Tagged<'de>>(text: &'de str, reader: &mut T) -> 
 /// on the stack.
 pub(crate) const MAX_BEFORE_TAG: usize = 8;
 
-/// The members [`tag_first`] passed over before the tag, as written.
+/// The members [`tag_first`] passed over before the tag, as written (every value is
+/// `Some`; the `Option` only gives the array a default).
 #[derive(Default)]
 struct Before<'de> {
     members: [(&'de str, Option<&'de RawValue>); MAX_BEFORE_TAG],
@@ -139,9 +140,10 @@ struct Before<'de> {
 /// The members before the tag (each read from its raw text), then the rest of the object.
 struct Prefixed<'de, A> {
     before: Before<'de>,
-    /// How many of `before` were handed out, keys and values.
-    keys: usize,
-    values: usize,
+    /// The next of `before` to hand out.
+    next: usize,
+    /// The value of the member of `before` whose key was just handed out.
+    pending: Option<&'de RawValue>,
     rest: A,
 }
 
@@ -152,23 +154,20 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Prefixed<'de, A> {
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, A::Error> {
-        if self.keys == self.before.len {
+        if self.next == self.before.len {
             return self.rest.next_key_seed(seed);
         }
-        let key = self.before.members[self.keys].0;
-        self.keys += 1;
+        let (key, value) = self.before.members[self.next];
+        self.next += 1;
+        self.pending = value;
         seed.deserialize(BorrowedStrDeserializer::new(key))
             .map(Some)
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
-        let Some(raw) = self.before.members[..self.keys]
-            .get_mut(self.values)
-            .and_then(|(_, v)| v.take())
-        else {
+        let Some(raw) = self.pending.take() else {
             return self.rest.next_value_seed(seed);
         };
-        self.values += 1;
         let mut de = serde_json::Deserializer::from_str(raw.get());
         seed.deserialize(&mut de).map_err(A::Error::custom)
     }
