@@ -31,6 +31,27 @@ pub(crate) fn from_object<'a, T: Deserialize<'a>>(text: &'a str) -> serde_json::
     serde_json::from_str(text)
 }
 
+/// A member that must be a JSON object, read into `T`: a derived struct would also take an
+/// array, member by position, and this says no to it (as [`from_object`] does for a
+/// frame). For reading a nested object in the pass that reads its frame.
+pub(crate) struct Object<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData)).map(Object)
+    }
+}
+
 /// The longest error text made from a reader's error, in bytes: serde's messages quote the
 /// value they refused, and a peer's value must not come back at any length.
 pub(crate) const MAX_ERROR_TEXT: usize = 120;
@@ -376,6 +397,24 @@ mod tests {
             let text = format!(r#"{{"l":{other},"s":"after"}}"#);
             let p = read(&text);
             assert_eq!((p.l, p.s.as_deref()), (None, Some("after")), "{other}");
+        }
+    }
+
+    #[test]
+    fn object_members_take_objects_only() {
+        #[derive(Deserialize)]
+        struct Outer<'a> {
+            #[serde(borrow)]
+            o: Option<Object<Probe<'a>>>,
+        }
+        let read = |text| serde_json::from_str::<Outer<'_>>(text).map(|o| o.o.map(|p| p.0.s));
+        assert_eq!(read(r#"{"o":{"s":"a"}}"#).unwrap(), Some(Some("a".into())));
+        assert_eq!(read(r#"{"o":{}}"#).unwrap(), Some(None));
+        assert_eq!(read(r#"{"o":null}"#).unwrap(), None);
+        // The derived struct alone would read the array member by position.
+        assert!(serde_json::from_str::<Probe<'_>>(r#"["a"]"#).is_ok());
+        for other in [r#"{"o":["a"]}"#, r#"{"o":"a"}"#, r#"{"o":1}"#] {
+            assert!(read(other).is_err(), "{other}");
         }
     }
 

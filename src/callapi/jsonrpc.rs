@@ -159,18 +159,18 @@ fn invalid(id: Id, message: &str) -> Response {
 /// The members of a request as sent, checked after reading (so that a bad one is answered
 /// with the id, when it could be read): `jsonrpc` and `method` a string or another value,
 /// `id` and `params` as their JSON text (`null` included: `"id": null` is a request, not a
-/// notification).
-#[derive(Default, Deserialize)]
-#[serde(default)]
-struct RequestRef<'a> {
-    #[serde(borrow, deserialize_with = "json::present")]
+/// notification). `params` is read as `P`: JSON text, or what the caller reads in place.
+#[derive(Deserialize)]
+#[serde(bound(deserialize = "P: Deserialize<'de>"))]
+struct RequestRef<'a, P> {
+    #[serde(default, borrow, deserialize_with = "json::present")]
     jsonrpc: Option<json::Lenient<'a>>,
-    #[serde(borrow, deserialize_with = "json::present")]
+    #[serde(default, borrow, deserialize_with = "json::present")]
     id: Option<&'a RawValue>,
-    #[serde(borrow, deserialize_with = "json::present")]
+    #[serde(default, borrow, deserialize_with = "json::present")]
     method: Option<json::Lenient<'a>>,
-    #[serde(borrow, deserialize_with = "json::present")]
-    params: Option<&'a RawValue>,
+    #[serde(default, deserialize_with = "json::present")]
+    params: Option<P>,
 }
 
 /// A checked request, borrowing from the frame; its params stay JSON text until the
@@ -198,6 +198,21 @@ impl RequestRaw<'_> {
     }
 }
 
+/// A single request whose params are an object read as `P` in the same pass, as a server
+/// reads the requests it knows the params of, handed to `f` where it was read (a params
+/// struct is large to move). `None` for any other frame (a batch, an invalid request,
+/// params of another shape), or when `f` declines: [`read_incoming_raw`] then reads it and
+/// has the answer to give. What `f` is given is what [`read_incoming_raw`] returns with `P`
+/// read from the params' text (a property test holds them to it).
+pub(crate) fn read_request_as<'a, P: Deserialize<'a>, R>(
+    text: &'a str,
+    f: impl FnOnce(Option<Id>, &str, Option<P>) -> Option<R>,
+) -> Option<R> {
+    let m: RequestRef<'a, json::Object<P>> = json::from_object(text).ok()?;
+    let (id, method) = check_envelope(m.jsonrpc, m.id, m.method).ok()?;
+    f(id, &method, m.params.map(|p| p.0))
+}
+
 /// [`Incoming`], borrowing from the frame.
 pub(crate) enum IncomingRaw<'a> {
     Single(Result<RequestRaw<'a>, Response>),
@@ -206,7 +221,7 @@ pub(crate) enum IncomingRaw<'a> {
 }
 
 /// Checks one element of a frame strictly as the JSON-RPC 2.0 specification says.
-fn check_request<'a>(m: RequestRef<'a>) -> Result<RequestRaw<'a>, Response> {
+fn check_request<'a>(m: RequestRef<'a, &'a RawValue>) -> Result<RequestRaw<'a>, Response> {
     let (id, method) = check_envelope(m.jsonrpc, m.id, m.method)?;
     let params = match m.params {
         Some(p) if !p.get().starts_with(['{', '[']) => {

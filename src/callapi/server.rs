@@ -11,8 +11,8 @@ use serde_json::Value;
 
 use super::command::Params;
 use super::jsonrpc::{
-    read_incoming_raw, ErrorObject, Id, IncomingRaw, RequestRaw, Response, INVALID_PARAMS,
-    INVALID_REQUEST, METHOD_NOT_FOUND, SERVER_ERROR,
+    read_incoming_raw, read_request_as, ErrorObject, Id, IncomingRaw, RequestRaw, Response,
+    INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, SERVER_ERROR,
 };
 use super::running::{Running, ServerTimer};
 use super::{CallEvent, Command, ParamError, METHODS};
@@ -209,6 +209,11 @@ impl Server {
                     "invalid request: frame too large",
                 )),
             })
+        } else if let Some((id, parsed)) = self.read_call(text) {
+            // The hot path: a call command, its params read with the request.
+            let h = self.run(now, id, parsed);
+            self.answer(h);
+            return Routing::Handled;
         } else {
             read_incoming_raw(text, self.config.max_batch)
         };
@@ -421,9 +426,30 @@ impl Server {
                 };
             }
         };
-        let daemon = self.config.param_errors == ParamErrors::Daemon;
-        let parsed = read_command(&request.method, request.params, daemon);
+        let parsed = read_command(&request.method, request.params, self.daemon());
         self.run(now, request.id, parsed)
+    }
+
+    fn daemon(&self) -> bool {
+        self.config.param_errors == ParamErrors::Daemon
+    }
+
+    /// A single request for a call command (not `Echo`, whose params are free-form) with
+    /// an object for params, read in one pass: what [`read_incoming_raw`] and
+    /// [`read_command`] make of it, without reading the params twice. `None` for any other
+    /// frame.
+    fn read_call<'a>(
+        &self,
+        text: &'a str,
+    ) -> Option<(Option<Id>, Result<Parsed<'a>, ErrorObject>)> {
+        let daemon = self.daemon();
+        read_request_as(text, |id, method, params: Option<Params<'a>>| {
+            let method = METHODS
+                .iter()
+                .copied()
+                .find(|m| *m == method && *m != "Echo")?;
+            Some((id, call_command(method, params.unwrap_or_default(), daemon)))
+        })
     }
 
     /// Starts a read command (or answers why it could not be read).
@@ -606,9 +632,26 @@ fn read_command<'a>(
         let params = Value::Object(echoed);
         return Ok(Parsed::Command(Command::Echo { params }, given));
     }
-    let mut p = match params {
+    let p = match params {
         None => Params::default(),
         Some(raw) => Params::read(raw.get()).map_err(bad_params)?,
+    };
+    call_command(method, p, daemon)
+}
+
+/// Reads a call command (one of the catalog's but `Echo`) and the `cmd_id` given from its
+/// params.
+fn call_command<'a>(
+    method: &'static str,
+    mut p: Params<'a>,
+    daemon: bool,
+) -> Result<Parsed<'a>, ErrorObject> {
+    let bad_params = |e: ParamError| ErrorObject::new(INVALID_PARAMS, e.to_string());
+    let bad_cmd_id = || {
+        ErrorObject::new(
+            INVALID_PARAMS,
+            "parameter cmd_id must be a non-empty string",
+        )
     };
     let given = p.cmd_id().map_err(|()| bad_cmd_id())?;
     match p.command(method) {
