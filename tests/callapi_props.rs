@@ -546,3 +546,104 @@ proptest! {
         prop_assert_eq!(a, b, "{}", text);
     }
 }
+
+/// A message a server might send, as text: a notification whose params' members may be
+/// repeated, of another type or missing, or a response (with a stray `params` at times).
+fn message_text() -> impl Strategy<Value = String> {
+    let cmd_id = prop::sample::select(vec![r#""cmd-1""#, r#""cmd-2""#, r#""srv-9""#, "7", "null"]);
+    let event = prop::sample::select(vec![
+        r#""CallerAnswered""#,
+        r#""TransferStart""#,
+        r#""CallHoldStart""#,
+        r#""Ended""#,
+        r#""Error""#,
+        r#""Started""#,
+        r#""Reply""#,
+        r#""Odd""#,
+        "7",
+    ]);
+    let data = prop::sample::select(vec![
+        r#"{"caller":"a","callee":"b"}"#,
+        r#"{"leg":"caller","extra":"e\"q"}"#,
+        r#""x""#,
+        r#"{"caller":7}"#,
+        r#"{"x":{"y":[1]}}"#,
+        "null",
+        "[1]",
+        r#"{"caller":"a","caller":"b"}"#,
+    ]);
+    let member = prop_oneof![
+        2 => cmd_id.prop_map(|v| format!(r#""cmd_id":{v}"#)),
+        2 => event.clone().prop_map(|v| format!(r#""event":{v}"#)),
+        1 => event.prop_map(|v| format!(r#""status":{v}"#)),
+        2 => data.prop_map(|v| format!(r#""data":{v}"#)),
+        1 => Just(r#""other":[{}]"#.to_owned()),
+    ];
+    let params = prop_oneof![
+        6 => prop::collection::vec(member, 0..5).prop_map(|m| format!("{{{}}}", m.join(","))),
+        1 => Just("[1]".to_owned()),
+        1 => Just("null".to_owned()),
+    ];
+    let method = prop::sample::select(vec![r#""CallStart""#, r#""CallEnd""#, "7"]);
+    let notification = (method, prop::option::weighted(0.9, params)).prop_map(|(m, p)| match p {
+        Some(p) => format!(r#"{{"jsonrpc":"2.0","method":{m},"params":{p}}}"#),
+        None => format!(r#"{{"jsonrpc":"2.0","method":{m}}}"#),
+    });
+    let response = prop::sample::select(vec![
+        r#"{"jsonrpc":"2.0","id":2,"result":{"cmd_id":"cmd-2","event":"Started"}}"#,
+        r#"{"jsonrpc":"2.0","id":2,"result":{"cmd_id":"srv-9","event":"Started"}}"#,
+        r#"{"params":{"cmd_id":"x"},"jsonrpc":"2.0","id":2,"result":{"cmd_id":"cmd-2"}}"#,
+        r#"{"jsonrpc":"2.0","id":1,"error":{"code":1,"message":"no"},"params":[1]}"#,
+        r#"{"jsonrpc":"2.0","id":3}"#,
+    ]);
+    prop_oneof![4 => notification, 1 => response.prop_map(str::to_owned)]
+}
+
+/// A client with `cmd-1` started and `cmd-2` (id 2) awaiting its `Started`.
+fn client_with_commands() -> Client {
+    let mut c = Client::new(ClientConfig::default());
+    for _ in 0..2 {
+        c.command(t(0), "CallStart", serde_json::Map::new())
+            .unwrap();
+    }
+    c.handle_frame(
+        t(0),
+        r#"{"jsonrpc":"2.0","id":1,"result":{"cmd_id":"cmd-1","event":"Started"}}"#,
+    );
+    while !matches!(c.poll_output(), ClientOutput::Timeout(_)) {}
+    c
+}
+
+fn client_outputs(c: &mut Client) -> Vec<ClientOutput> {
+    let mut v = Vec::new();
+    loop {
+        match c.poll_output() {
+            ClientOutput::Timeout(d) => {
+                v.push(ClientOutput::Timeout(d));
+                return v;
+            }
+            o => v.push(o),
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2048, ..ProptestConfig::default() })]
+
+    /// A frame of one message is read in one pass (a notification's params with it) when
+    /// it can be; the same message as the only element of a batch is read the general way.
+    /// Both must be taken alike, notifications held for a command awaiting its `Started`
+    /// included.
+    #[test]
+    fn a_message_alone_is_taken_as_in_a_batch_of_one(
+        texts in prop::collection::vec(message_text(), 1..4),
+    ) {
+        let (mut alone, mut batch) = (client_with_commands(), client_with_commands());
+        let last = r#"{"jsonrpc":"2.0","id":2,"result":{"cmd_id":"srv-9","event":"Started"}}"#;
+        for text in texts.iter().map(String::as_str).chain([last]) {
+            alone.handle_frame(t(1), text);
+            batch.handle_frame(t(1), &format!("[{text}]"));
+            prop_assert_eq!(client_outputs(&mut alone), client_outputs(&mut batch), "{}", text);
+        }
+    }
+}

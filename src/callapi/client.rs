@@ -12,7 +12,9 @@ use std::borrow::Cow;
 use serde_json::value::RawValue;
 
 use super::command::method_name;
-use super::jsonrpc::{read_from_server_ref, FromServerRef, Id, Request};
+use super::jsonrpc::{
+    params_text, read_from_server_ref, read_message_as, FromServerRef, Id, Request,
+};
 use super::{CallEvent, Command};
 use crate::timer::TimerQueue;
 use crate::{CloseCode, Machine, Timestamp, UsageError};
@@ -360,6 +362,17 @@ impl Client {
                 error: format!("frame of {} bytes", text.len()),
             });
         }
+        // The hot path: one message, a notification's params read with it.
+        if let Some(m) = read_message_as::<CallParams<'_>>(text) {
+            return match m {
+                FromServerRef::Response { id, outcome } => self.on_response(id, outcome),
+                FromServerRef::Notification { method, params } => {
+                    let p = params.unwrap_or_default().settled();
+                    // Only a notification for no live command needs the params as text.
+                    self.on_notification(method, p, || params_text(text))
+                }
+            };
+        }
         match read_from_server_ref(text) {
             Err(error) => self.event(ClientEvent::Malformed { error }),
             Ok(messages) => {
@@ -367,7 +380,7 @@ impl Client {
                     match m {
                         FromServerRef::Response { id, outcome } => self.on_response(id, outcome),
                         FromServerRef::Notification { method, params } => {
-                            self.on_notification(method, params)
+                            self.on_notification(method, CallParams::read(params), || params)
                         }
                     }
                 }
@@ -507,9 +520,13 @@ impl Client {
         }
     }
 
-    fn on_notification<'a>(&mut self, method: Cow<'a, str>, raw: Option<&'a RawValue>) {
-        let p = CallParams::read(raw);
-        let params = || raw;
+    /// A notification, its params read (`p`) and as text (`params`).
+    fn on_notification<'a>(
+        &mut self,
+        method: Cow<'a, str>,
+        p: CallParams<'a>,
+        params: impl Fn() -> Option<&'a RawValue>,
+    ) {
         let event = p.event;
         let as_value =
             |raw: Option<&RawValue>| raw.and_then(|r| serde_json::from_str(r.get()).ok());
@@ -631,13 +648,18 @@ struct CallParams<'a> {
 
 impl<'a> CallParams<'a> {
     fn read(raw: Option<&'a RawValue>) -> Self {
-        let mut p: CallParams<'a> = raw
+        let p: CallParams<'a> = raw
             .and_then(|r| crate::json::from_object(r.get()).ok())
             .unwrap_or_default();
-        if p.event.is_none() {
-            p.event = p.status.take();
+        p.settled()
+    }
+
+    /// `status` stands in for an absent `event`.
+    fn settled(mut self) -> Self {
+        if self.event.is_none() {
+            self.event = self.status.take();
         }
-        p
+        self
     }
 }
 

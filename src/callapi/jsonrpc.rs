@@ -380,8 +380,9 @@ pub fn read_from_server(text: &str) -> Result<Vec<FromServer>, String> {
         .collect())
 }
 
-/// [`FromServer`], borrowing from the frame: what the client machine reads.
-pub(crate) enum FromServerRef<'a> {
+/// [`FromServer`], borrowing from the frame: what the client machine reads. A
+/// notification's params are JSON text, or `P` when read with the message.
+pub(crate) enum FromServerRef<'a, P = &'a RawValue> {
     Response {
         id: Id,
         outcome: Result<&'a RawValue, ErrorObject>,
@@ -389,24 +390,24 @@ pub(crate) enum FromServerRef<'a> {
     Notification {
         method: std::borrow::Cow<'a, str>,
         /// As text: the client reads a call notification's members from it.
-        params: Option<&'a RawValue>,
+        params: Option<P>,
     },
 }
 
-/// The members of one message from a server, borrowed from the frame.
-#[derive(Default, Deserialize)]
-#[serde(default)]
-struct MessageRef<'a> {
-    #[serde(borrow, deserialize_with = "json::opt_str")]
+/// The members of one message from a server, borrowed from the frame; `params` read as `P`.
+#[derive(Deserialize)]
+#[serde(bound(deserialize = "P: Deserialize<'de>"))]
+struct MessageRef<'a, P> {
+    #[serde(default, borrow, deserialize_with = "json::opt_str")]
     method: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow, deserialize_with = "json::present")]
+    #[serde(default, borrow, deserialize_with = "json::present")]
     id: Option<&'a RawValue>,
-    #[serde(borrow, deserialize_with = "json::present")]
+    #[serde(default, borrow, deserialize_with = "json::present")]
     result: Option<&'a RawValue>,
-    #[serde(borrow)]
+    #[serde(default, borrow)]
     error: Option<&'a RawValue>,
-    #[serde(borrow)]
-    params: Option<&'a RawValue>,
+    #[serde(default)]
+    params: Option<P>,
 }
 
 /// The messages of one frame: most frames hold one, which needs no list.
@@ -438,10 +439,38 @@ pub(crate) fn read_from_server_ref(text: &str) -> Result<Messages<'_>, String> {
             Ok(_) => "not a JSON object".to_owned(),
         }
     })?;
-    Ok(Some(one_from_message(m)?).into_iter().chain(Vec::new()))
+    Ok(Some(one_from_message::<&RawValue>(m)?)
+        .into_iter()
+        .chain(Vec::new()))
 }
 
-fn one_from_message(m: MessageRef<'_>) -> Result<FromServerRef<'_>, String> {
+/// The params of a frame of one message, as JSON text.
+pub(crate) fn params_text(text: &str) -> Option<&RawValue> {
+    json::from_object::<MessageRef<'_, &RawValue>>(text)
+        .ok()?
+        .params
+}
+
+/// A frame of one message whose params, if any, are an object read as `P` in the same
+/// pass, as a client reads the notifications it knows the params of. `None` for any
+/// other frame (a batch, params of another shape, not a message): [`read_from_server_ref`]
+/// then reads it and has the answer to give. What it returns is what
+/// [`read_from_server_ref`] returns with `P` read from the params' text (a property test
+/// holds them to it).
+pub(crate) fn read_message_as<'a, P: Deserialize<'a>>(
+    text: &'a str,
+) -> Option<FromServerRef<'a, P>> {
+    let m: MessageRef<'a, json::Object<P>> = json::from_object(text).ok()?;
+    match one_from_message(m).ok()? {
+        FromServerRef::Response { id, outcome } => Some(FromServerRef::Response { id, outcome }),
+        FromServerRef::Notification { method, params } => Some(FromServerRef::Notification {
+            method,
+            params: params.map(|p| p.0),
+        }),
+    }
+}
+
+fn one_from_message<P>(m: MessageRef<'_, P>) -> Result<FromServerRef<'_, P>, String> {
     if let Some(method) = m.method {
         return Ok(FromServerRef::Notification {
             method,
