@@ -10,9 +10,6 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use serde_json::value::RawValue;
-
-use crate::json;
 pub use crate::RawJson;
 use crate::Secret;
 
@@ -212,213 +209,6 @@ pub enum DecodeError {
     UnknownType(String),
 }
 
-/// Declares the members of one kind of frame: `messageType` (read first; declared so that
-/// a repeat is seen) and the kind's own, each a string borrowed from the frame (`null` as
-/// absent) unless said otherwise. Members of other kinds are ignored, as unknown ones are.
-macro_rules! loop_kind {
-    ($name:ident { $($field:ident $(($wire:literal))?),* $(; $raw:ident)? }) => {
-        #[derive(Deserialize)]
-        struct $name<'a> {
-            #[serde(rename = "messageType", default, borrow, deserialize_with = "json::opt_str")]
-            message_type: Option<Cow<'a, str>>,
-            $(
-                #[serde($(rename = $wire,)? default, borrow, deserialize_with = "json::opt_str")]
-                $field: Option<Cow<'a, str>>,
-            )*
-            $(
-                #[serde(default, borrow)]
-                $raw: Option<&'a RawValue>,
-            )?
-        }
-    };
-}
-
-loop_kind!(KindIn {});
-loop_kind!(HelloIn { auth, call_id("callId") });
-loop_kind!(ActionIn { event, reason });
-loop_kind!(StateIn { state, reason });
-loop_kind!(ErrorIn { reason });
-loop_kind!(EchoIn { ; echo });
-
-/// Reads a member struct, seeing a repeated `messageType` on the first pass.
-macro_rules! members {
-    ($ty:ident, $d:ident, $first:ident) => {{
-        let f = $ty::deserialize($d)?;
-        if $first && f.message_type.is_some() {
-            return Ok(None);
-        }
-        f
-    }};
-}
-
-/// The messages one side reads, each kind from its own members.
-trait Incoming: Sized {
-    /// The kinds only this side reads (both read `error` and `echo`).
-    const OWN: &'static [&'static str];
-
-    /// Reads the members of a frame of one of [`Incoming::OWN`]'s kinds from `d`: the rest
-    /// of the object after `messageType` (`first`), or the whole object. `None` when the
-    /// rest repeats `messageType`: the whole object is then read again, and has the error
-    /// to tell.
-    fn read_own<'de, D: Deserializer<'de>>(
-        kind: &str,
-        d: D,
-        first: bool,
-    ) -> Result<Option<Result<Self, DecodeError>>, D::Error>;
-
-    /// `error`.
-    fn error(reason: String) -> Self;
-
-    /// `echo`.
-    fn echo(echo: RawJson) -> Self;
-
-    /// Reads the members of a frame of kind `kind`, as [`Incoming::read_own`] does.
-    fn read<'de, D: Deserializer<'de>>(
-        kind: &str,
-        d: D,
-        first: bool,
-    ) -> Result<Option<Result<Self, DecodeError>>, D::Error> {
-        Ok(Some(match kind {
-            "error" => {
-                let f = members!(ErrorIn, d, first);
-                Ok(Self::error(
-                    f.reason.map(Cow::into_owned).unwrap_or_default(),
-                ))
-            }
-            "echo" => {
-                let f = members!(EchoIn, d, first);
-                echo_of(f.echo).map(Self::echo)
-            }
-            own if Self::OWN.contains(&own) => return Self::read_own(own, d, first),
-            other => return unknown(other, d, first),
-        }))
-    }
-}
-
-/// A kind this side does not read: its members are read only to check the frame.
-fn unknown<'de, D: Deserializer<'de>, M>(
-    kind: &str,
-    d: D,
-    first: bool,
-) -> Result<Option<Result<M, DecodeError>>, D::Error> {
-    members!(KindIn, d, first);
-    Ok(Some(Err(DecodeError::UnknownType(kind.to_owned()))))
-}
-
-/// Reads one frame as `M`: in one pass when `messageType` comes first, as implementations
-/// write it; otherwise `messageType` first, then the kind's members.
-fn read<M: Incoming>(text: &str) -> Result<M, DecodeError> {
-    struct First<M>(std::marker::PhantomData<M>);
-    impl<'de, M: Incoming> json::Tagged<'de> for First<M> {
-        type Value = Result<M, DecodeError>;
-        const TAGS: &'static [&'static str] = &["messageType"];
-        fn read_rest<A: serde::de::MapAccess<'de>>(
-            &mut self,
-            _: usize,
-            kind: Cow<'de, str>,
-            rest: A,
-        ) -> Result<Option<Self::Value>, A::Error> {
-            M::read(
-                &kind,
-                serde::de::value::MapAccessDeserializer::new(rest),
-                true,
-            )
-        }
-    }
-    if let Some(read) = json::tag_first(text, &mut First::<M>(std::marker::PhantomData)) {
-        return read;
-    }
-    let malformed = |e: serde_json::Error| DecodeError::Malformed(json::error_text(&e));
-    let kind: KindIn<'_> = json::from_object(text).map_err(malformed)?;
-    let kind = kind
-        .message_type
-        .ok_or_else(|| DecodeError::Malformed("no messageType".into()))?;
-    let mut de = serde_json::Deserializer::from_str(text);
-    let read = M::read(&kind, &mut de, false).map_err(malformed)?;
-    de.end().map_err(malformed)?;
-    // Only the first pass sees repeats.
-    read.unwrap_or_else(|| Err(DecodeError::Malformed("repeated messageType".into())))
-}
-
-fn need<T>(v: Option<T>, what: &str) -> Result<T, DecodeError> {
-    v.ok_or_else(|| DecodeError::Malformed(format!("no {what}")))
-}
-
-fn echo_of(echo: Option<&RawValue>) -> Result<RawJson, DecodeError> {
-    need(echo, "echo").map(RawJson::from_raw)
-}
-
-impl Incoming for ClientMessage {
-    const OWN: &'static [&'static str] = &["hello", "action"];
-
-    fn error(reason: String) -> Self {
-        ClientMessage::Error { reason }
-    }
-
-    fn echo(echo: RawJson) -> Self {
-        ClientMessage::Echo { echo }
-    }
-
-    fn read_own<'de, D: Deserializer<'de>>(
-        kind: &str,
-        d: D,
-        first: bool,
-    ) -> Result<Option<Result<Self, DecodeError>>, D::Error> {
-        Ok(Some(match kind {
-            "hello" => {
-                let f = members!(HelloIn, d, first);
-                need(f.auth, "auth").map(|auth| ClientMessage::Hello {
-                    auth: auth.into_owned().into(),
-                    call_id: f.call_id.map(Cow::into_owned),
-                })
-            }
-            "action" => {
-                let f = members!(ActionIn, d, first);
-                need(f.event, "event").map(|event| ClientMessage::Action {
-                    event: ActionEvent::parse(&event),
-                    reason: f.reason.map(|r| Reason::parse(&r)),
-                })
-            }
-            // Only `OWN`'s kinds come here.
-            other => return unknown(other, d, first),
-        }))
-    }
-}
-
-impl Incoming for ServerMessage {
-    const OWN: &'static [&'static str] = &["hello", "progress"];
-
-    fn error(reason: String) -> Self {
-        ServerMessage::Error { reason }
-    }
-
-    fn echo(echo: RawJson) -> Self {
-        ServerMessage::Echo { echo }
-    }
-
-    fn read_own<'de, D: Deserializer<'de>>(
-        kind: &str,
-        d: D,
-        first: bool,
-    ) -> Result<Option<Result<Self, DecodeError>>, D::Error> {
-        Ok(Some(match kind {
-            "hello" | "progress" => {
-                let f = members!(StateIn, d, first);
-                let reason = f.reason.as_deref().map(Reason::parse);
-                need(f.state.as_deref().map(State::parse), "state").map(|state| {
-                    if kind == "hello" {
-                        ServerMessage::Hello { state, reason }
-                    } else {
-                        ServerMessage::Progress { state, reason }
-                    }
-                })
-            }
-            // Only `OWN`'s kinds come here.
-            other => return unknown(other, d, first),
-        }))
-    }
-}
-
 #[derive(Serialize)]
 struct Out<'a> {
     #[serde(rename = "messageType")]
@@ -490,7 +280,7 @@ impl<'a> Out<'a> {
 impl ClientMessage {
     /// Reads a frame a client sent.
     pub fn decode(text: &str) -> Result<ClientMessage, DecodeError> {
-        read(text)
+        super::read::read(text)
     }
 
     /// Writes the message as compact JSON.
@@ -525,7 +315,7 @@ impl ClientMessage {
 impl ServerMessage {
     /// Reads a frame a server sent.
     pub fn decode(text: &str) -> Result<ServerMessage, DecodeError> {
-        read(text)
+        super::read::read(text)
     }
 
     /// Writes the message as compact JSON.

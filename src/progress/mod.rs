@@ -10,6 +10,7 @@
 
 mod client;
 mod message;
+mod read;
 mod server;
 
 pub use client::{
