@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::event::{CallOffer, Event, EventKind};
 use super::message::{DecodeError, Decoded, Handshake, Message, StateHandshake};
 use super::request::{HoldDirection, Request, RequestGroup, RequestKind, Response, ResponseKind};
-use super::values::{CallLog, IceCandidate, Line};
+use super::values::{CallLog, IceCandidate, Jsep, Line};
 use super::wire::{EventWire, HandshakeWire, RequestWire, ResponseWire, Wire};
 use crate::RawJson;
 
@@ -72,81 +72,108 @@ pub(crate) fn handshake_to(h: &Handshake) -> HandshakeWire<'_> {
     }
 }
 
-pub(crate) fn request_from(name: &str, f: &mut RequestWire<'_>) -> Result<Request, DecodeError> {
-    let transaction = own(f.transaction.take());
+/// Whether a request of kind `name` reads: its transaction, the members its kind requires,
+/// a known hold direction, and the `line` and `call_id` its group needs. The rules
+/// [`request_from`] builds on, and all the call-log replay asks of a logged request.
+pub(crate) fn request_check(name: &str, f: &RequestWire<'_>) -> Result<(), DecodeError> {
     let missing = |field: &'static str| DecodeError::MissingField {
         message: name.to_owned(),
         field,
-        transaction: transaction.clone(),
+        transaction: own(f.transaction.clone()),
     };
-    let Some(tx) = transaction.clone() else {
+    if f.transaction.is_none() {
         return Err(missing("transaction"));
+    }
+    let required: &[(&'static str, bool)] = match name {
+        "outgoing_call" => &[("number", f.number.is_some()), ("jsep", f.jsep.is_some())],
+        "accept" | "update" => &[("jsep", f.jsep.is_some())],
+        "transfer" => &[("number", f.number.is_some())],
+        "ice_trickle" => &[("candidate", f.candidate.is_some())],
+        "presence_update" => &[("settings", f.settings.is_some())],
+        "hold" => {
+            if let Some(other) = f
+                .direction
+                .as_deref()
+                .filter(|d| hold_direction(Some(d)).is_none())
+            {
+                return Err(DecodeError::InvalidField {
+                    message: Some(name.to_owned()),
+                    detail: format!("hold direction {other:?}"),
+                    transaction: own(f.transaction.clone()),
+                });
+            }
+            &[]
+        }
+        _ => &[],
     };
-    let jsep = f.jsep.take().map(Cow::into_owned);
-    let kind = match name {
-        "outgoing_call" => RequestKind::OutgoingCall {
-            number: own(f.number.take()).ok_or_else(|| missing("number"))?,
-            jsep: jsep.ok_or_else(|| missing("jsep"))?,
-            from: own(f.from.take()),
-            refer_id: own(f.refer_id.take()),
-            replaces: own(f.replaces.take()),
-        },
-        "accept" => RequestKind::Accept {
-            jsep: jsep.ok_or_else(|| missing("jsep"))?,
-        },
-        "decline" => RequestKind::Decline {
-            refer_id: own(f.refer_id.take()),
-        },
-        "hangup" => RequestKind::Hangup,
-        "hold" => RequestKind::Hold {
-            direction: match f.direction.as_deref() {
-                None | Some("sendonly") => HoldDirection::Sendonly,
-                Some("recvonly") => HoldDirection::Recvonly,
-                Some("inactive") => HoldDirection::Inactive,
-                Some(other) => {
-                    return Err(DecodeError::InvalidField {
-                        message: Some(name.to_owned()),
-                        detail: format!("hold direction {other:?}"),
-                        transaction,
-                    })
-                }
-            },
-        },
-        "unhold" => RequestKind::Unhold,
-        "transfer" => RequestKind::Transfer {
-            number: own(f.number.take()).ok_or_else(|| missing("number"))?,
-            replace_call_id: own(f.replace_call_id.take()),
-        },
-        "update" => RequestKind::Update {
-            jsep: jsep.ok_or_else(|| missing("jsep"))?,
-        },
-        "ice_trickle" => RequestKind::IceTrickle {
-            candidate: IceCandidate::from_wire(
-                f.candidate.take().ok_or_else(|| missing("candidate"))?,
-            ),
-        },
-        "presence_update" => RequestKind::PresenceUpdate {
-            settings: f
-                .settings
-                .take()
-                .map(Cow::into_owned)
-                .ok_or_else(|| missing("settings"))?,
-        },
-        _ => RequestKind::Unknown {
-            name: name.to_owned(),
-        },
-    };
-    let group = kind.group();
-    let line = f.line.map(Line::from_wire);
-    if group != RequestGroup::Session && line.is_none() {
+    if let Some((field, _)) = required.iter().find(|(_, present)| !present) {
+        return Err(missing(field));
+    }
+    let group = RequestKind::group_of(name);
+    if group != RequestGroup::Session && f.line.is_none() {
         return Err(missing("line"));
     }
     if group == RequestGroup::Call && f.call_id.is_none() {
         return Err(missing("call_id"));
     }
+    Ok(())
+}
+
+/// A hold direction by its wire name (absent: `sendonly`); `None` for another name.
+fn hold_direction(name: Option<&str>) -> Option<HoldDirection> {
+    match name {
+        None | Some("sendonly") => Some(HoldDirection::Sendonly),
+        Some("recvonly") => Some(HoldDirection::Recvonly),
+        Some("inactive") => Some(HoldDirection::Inactive),
+        Some(_) => None,
+    }
+}
+
+/// A request of kind `name`, once [`request_check`] has found that it reads.
+pub(crate) fn request_from(name: &str, f: &mut RequestWire<'_>) -> Result<Request, DecodeError> {
+    request_check(name, f)?;
+    // What the check required is there.
+    let need = |v: Option<Cow<'_, str>>| own(v).unwrap_or_default();
+    let jsep = |f: &mut RequestWire<'_>| {
+        f.jsep
+            .take()
+            .map_or_else(|| Jsep::offer(""), Cow::into_owned)
+    };
+    let kind = match name {
+        "outgoing_call" => RequestKind::OutgoingCall {
+            number: need(f.number.take()),
+            jsep: jsep(f),
+            from: own(f.from.take()),
+            refer_id: own(f.refer_id.take()),
+            replaces: own(f.replaces.take()),
+        },
+        "accept" => RequestKind::Accept { jsep: jsep(f) },
+        "decline" => RequestKind::Decline {
+            refer_id: own(f.refer_id.take()),
+        },
+        "hangup" => RequestKind::Hangup,
+        "hold" => RequestKind::Hold {
+            direction: hold_direction(f.direction.as_deref()).unwrap_or(HoldDirection::Sendonly),
+        },
+        "unhold" => RequestKind::Unhold,
+        "transfer" => RequestKind::Transfer {
+            number: need(f.number.take()),
+            replace_call_id: own(f.replace_call_id.take()),
+        },
+        "update" => RequestKind::Update { jsep: jsep(f) },
+        "ice_trickle" => RequestKind::IceTrickle {
+            candidate: IceCandidate::from_wire(f.candidate.take().unwrap_or(None)),
+        },
+        "presence_update" => RequestKind::PresenceUpdate {
+            settings: f.settings.take().map(Cow::into_owned).unwrap_or_default(),
+        },
+        _ => RequestKind::Unknown {
+            name: name.to_owned(),
+        },
+    };
     Ok(Request {
-        transaction: tx,
-        line,
+        transaction: need(f.transaction.take()),
+        line: f.line.map(Line::from_wire),
         call_id: own(f.call_id.take()),
         kind,
     })
@@ -246,7 +273,7 @@ pub(crate) fn response_to(r: &Response) -> ResponseWire<'_> {
     f
 }
 
-fn offer_from(f: &mut EventWire<'_>) -> CallOffer {
+pub(crate) fn offer_from(f: &mut EventWire<'_>) -> CallOffer {
     CallOffer {
         callee: own(f.callee.take()),
         caller: own(f.caller.take()),
@@ -685,14 +712,37 @@ impl CallLog {
     /// Reads the logged message as a typed message, with the `line` and `call_id` it was
     /// logged under put back (logs leave them out, and call requests need them).
     pub fn decode(&self, line: Line, call_id: &str) -> Result<Message, DecodeError> {
-        // Read from the text as sent, borrowing its strings.
-        let text = self.message.get();
+        let read = self.read_wire(line, call_id, |wire| {
+            Message::from_wire(wire, || self.message.clone())
+        });
+        match read {
+            Ok(Some(m)) => m,
+            Ok(None) => Err(DecodeError::UnknownKind),
+            Err(e) if self.message.get().trim_start().starts_with('{') => {
+                Err(DecodeError::InvalidField {
+                    message: None,
+                    detail: crate::json::error_text(&e),
+                    transaction: None,
+                })
+            }
+            Err(_) => Err(DecodeError::NotAnObject),
+        }
+    }
+
+    /// Reads the logged message's wire shape, borrowed from its text, with the `line` and
+    /// `call_id` it was logged under put back, and lends it to `then`: [`CallLog::decode`]
+    /// and the line model's replay read logs alike through it.
+    pub(crate) fn read_wire<'a, R>(
+        &'a self,
+        line: Line,
+        call_id: &'a str,
+        mut then: impl FnMut(Wire<'_, 'a>) -> R,
+    ) -> serde_json::Result<Option<R>> {
         let line = Some(match line {
             Line::Index(i) => Some(i),
             Line::Guest => None,
         });
-        let call_id = Some(std::borrow::Cow::Borrowed(call_id));
-        let read = Wire::read(text, |mut wire| {
+        Wire::read(self.message.get(), |mut wire| {
             let (l, c) = match &mut wire {
                 Wire::Handshake(_) => (&mut None, &mut None),
                 Wire::Request(w) => (&mut w.line, &mut w.call_id),
@@ -703,19 +753,9 @@ impl CallLog {
                 *l = line;
             }
             if c.is_none() {
-                *c = call_id.clone();
+                *c = Some(Cow::Borrowed(call_id));
             }
-            Message::from_wire(wire, || self.message.clone())
-        });
-        match read {
-            Ok(Some(m)) => m,
-            Ok(None) => Err(DecodeError::UnknownKind),
-            Err(e) if text.trim_start().starts_with('{') => Err(DecodeError::InvalidField {
-                message: None,
-                detail: crate::json::error_text(&e),
-                transaction: None,
-            }),
-            Err(_) => Err(DecodeError::NotAnObject),
-        }
+            then(wire)
+        })
     }
 }

@@ -4,9 +4,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::event::{CallOffer, Event, EventKind};
-use super::message::{Message, StateHandshake};
+use super::message::StateHandshake;
 use super::request::{RequestGroup, RequestKind};
 use super::values::{Line, LineInfo};
+use super::wire::Wire;
 use crate::UsageError;
 
 /// Who placed the call.
@@ -265,10 +266,16 @@ enum RequestStep {
     Keep,
 }
 
-/// A `decline` that refers the call elsewhere does not end it here.
+/// A request's step, by its kind.
 fn request_step(kind: &RequestKind) -> RequestStep {
     let referred = matches!(kind, RequestKind::Decline { refer_id: Some(_) });
-    match kind.name() {
+    request_step_of(kind.name(), referred)
+}
+
+/// A request's step, by its name and whether it refers the call elsewhere: a `decline`
+/// that does (`refer_id`) does not end it here.
+fn request_step_of(name: &str, referred: bool) -> RequestStep {
+    match name {
         "outgoing_call" => RequestStep::Dial,
         "accept" => RequestStep::Phase(CallPhase::Accepting),
         "hangup" => RequestStep::Phase(CallPhase::HangingUp),
@@ -310,9 +317,8 @@ enum EventStep {
     Keep,
 }
 
-/// A `declining` that refers the call elsewhere does not end it here.
+/// An event's step, by its kind.
 fn event_step(kind: &EventKind) -> EventStep {
-    use CallPhase::*;
     let referred = matches!(
         kind,
         EventKind::Declining {
@@ -320,7 +326,14 @@ fn event_step(kind: &EventKind) -> EventStep {
             ..
         }
     );
-    match kind.name() {
+    event_step_of(kind.name(), referred)
+}
+
+/// An event's step, by its name and whether it refers the call elsewhere: a `declining`
+/// that does (`refer_id`) does not end it here.
+fn event_step_of(name: &str, referred: bool) -> EventStep {
+    use CallPhase::*;
+    match name {
         "incoming_call" => EventStep::Offer,
         "hangup" => EventStep::End,
         "calling" => EventStep::Call(Some(Calling)),
@@ -380,20 +393,12 @@ pub(super) fn call_from_info(info: &LineInfo) -> Option<LineCall> {
     let mut slot = None;
     // Logs are newest first; replay them oldest first.
     for log in info.call_logs.iter().rev() {
-        // The line number only completes a call request for reading; any line will do.
-        match log.decode(Line::Index(0), call_id) {
-            Ok(Message::Request(r)) => {
-                apply_request(&mut slot, call_id, request_step(&r.kind));
+        match log_step(log, call_id) {
+            Some(LogStep::Request(step)) => apply_request(&mut slot, call_id, step),
+            Some(LogStep::Event(step, offer)) => {
+                apply_event(&mut slot, call_id, step, || offer.unwrap_or_default())
             }
-            Ok(Message::Event(e)) => {
-                let step = event_step(&e.kind);
-                // The logged offer moves into the line model.
-                apply_event(&mut slot, call_id, step, || match e.kind {
-                    EventKind::IncomingCall(offer) => offer,
-                    _ => CallOffer::default(),
-                });
-            }
-            _ => {}
+            None => {}
         }
     }
     // A call with no telling log is still on the server: treat it as up.
@@ -403,6 +408,39 @@ pub(super) fn call_from_info(info: &LineInfo) -> Option<LineCall> {
         phase: CallPhase::Accepted,
         offer: None,
     }))
+}
+
+/// What a logged message does to its call.
+enum LogStep {
+    Request(RequestStep),
+    /// With the offer of an `incoming_call`.
+    Event(EventStep, Option<CallOffer>),
+}
+
+/// A log's step: what [`CallLog::decode`](super::CallLog::decode) reads it as, put through
+/// the table, without building the typed message (its SDPs, its strings): the log's wire
+/// shape read by the same reader, a request checked by the same rules. A log that does not
+/// read, and a response or a handshake, does nothing.
+fn log_step(log: &super::CallLog, call_id: &str) -> Option<LogStep> {
+    // The line number only completes a call request for reading; any line will do.
+    let read = log.read_wire(Line::Index(0), call_id, |wire| match wire {
+        Wire::Request(f) => {
+            let name = f.request.take().unwrap_or_default();
+            super::codec::request_check(&name, f).ok()?;
+            Some(LogStep::Request(request_step_of(
+                &name,
+                f.refer_id.is_some(),
+            )))
+        }
+        Wire::Event(f) => {
+            let name = f.event.take().unwrap_or_default();
+            let step = event_step_of(&name, f.refer_id.is_some());
+            let offer = (step == EventStep::Offer).then(|| super::codec::offer_from(f));
+            Some(LogStep::Event(step, offer))
+        }
+        Wire::Handshake(_) | Wire::Response(_) => None,
+    });
+    read.ok().flatten().flatten()
 }
 
 /// A call the application knows about, for [`reconcile`].

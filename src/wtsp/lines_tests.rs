@@ -298,8 +298,11 @@ mod replay {
         "decline",
         "hangup",
         "hold",
+        "unhold",
         "transfer",
         "update",
+        "ice_trickle",
+        "presence_update",
         "incoming_call",
         "calling",
         "proceeding",
@@ -347,6 +350,10 @@ mod replay {
             Just(("code", json!(486))),
             Just(("call_id", json!("elsewhere"))),
             Just(("line", json!(3))),
+            Just(("line", Value::Null)),
+            Just(("candidate", json!({"candidate": "a=1"}))),
+            Just(("settings", json!({}))),
+            Just(("direction", Value::Null)),
             Just((
                 "data",
                 json!({"caller": "300", "transaction": "transaction-2"})
@@ -369,7 +376,7 @@ mod replay {
     }
 
     /// A log the typed reader refuses moves nothing, whichever member is malformed: the
-    /// replay reads logs with [`CallLog::decode`] and nothing else.
+    /// replay reads logs with the reader [`CallLog::decode`] uses, by the same rules.
     #[test]
     fn a_log_the_typed_reader_refuses_is_skipped() {
         for bad in [

@@ -140,11 +140,19 @@ impl RequestKind {
     /// The request's group.
     pub fn group(&self) -> RequestGroup {
         match self {
-            RequestKind::IceTrickle { .. } => RequestGroup::Line,
-            RequestKind::PresenceUpdate { .. } | RequestKind::Unknown { .. } => {
-                RequestGroup::Session
-            }
-            _ => RequestGroup::Call,
+            RequestKind::Unknown { .. } => RequestGroup::Session,
+            known => Self::group_of(known.name()),
+        }
+    }
+
+    /// The group of the request named `name` (a name not in the catalog: a session
+    /// request).
+    pub(crate) fn group_of(name: &str) -> RequestGroup {
+        match name {
+            "ice_trickle" => RequestGroup::Line,
+            "outgoing_call" | "accept" | "decline" | "hangup" | "hold" | "unhold" | "transfer"
+            | "update" => RequestGroup::Call,
+            _ => RequestGroup::Session,
         }
     }
 }
