@@ -610,13 +610,6 @@ fn read_command<'a>(
             format!("method not found: {method}"),
         ));
     };
-    let bad_params = |e: ParamError| ErrorObject::new(INVALID_PARAMS, e.to_string());
-    let bad_cmd_id = || {
-        ErrorObject::new(
-            INVALID_PARAMS,
-            "parameter cmd_id must be a non-empty string",
-        )
-    };
     if method == "Echo" {
         // Free-form params, echoed without `cmd_id`.
         let mut echoed = match params.map(|p| serde_json::from_str::<Value>(p.get())) {
@@ -639,6 +632,19 @@ fn read_command<'a>(
     call_command(method, p, daemon)
 }
 
+/// The -32602 answer to params a command refuses.
+fn bad_params(e: ParamError) -> ErrorObject {
+    ErrorObject::new(INVALID_PARAMS, e.to_string())
+}
+
+/// The -32602 answer to a `cmd_id` that is not a non-empty string.
+fn bad_cmd_id() -> ErrorObject {
+    ErrorObject::new(
+        INVALID_PARAMS,
+        "parameter cmd_id must be a non-empty string",
+    )
+}
+
 /// Reads a call command (one of the catalog's but `Echo`) and the `cmd_id` given from its
 /// params.
 fn call_command<'a>(
@@ -646,13 +652,6 @@ fn call_command<'a>(
     mut p: Params<'a>,
     daemon: bool,
 ) -> Result<Parsed<'a>, ErrorObject> {
-    let bad_params = |e: ParamError| ErrorObject::new(INVALID_PARAMS, e.to_string());
-    let bad_cmd_id = || {
-        ErrorObject::new(
-            INVALID_PARAMS,
-            "parameter cmd_id must be a non-empty string",
-        )
-    };
     let given = p.cmd_id().map_err(|()| bad_cmd_id())?;
     match p.command(method) {
         Ok(command) => Ok(Parsed::Command(command, given)),
