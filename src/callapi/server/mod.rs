@@ -6,18 +6,19 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::command::Params;
 use super::jsonrpc::{
-    read_incoming_raw, read_request_as, ErrorObject, Id, IncomingRaw, RequestRaw, Response,
-    INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, SERVER_ERROR,
+    read_incoming_raw, ErrorObject, Id, IncomingRaw, RequestRaw, Response, INVALID_PARAMS,
+    INVALID_REQUEST, SERVER_ERROR,
 };
 use super::running::{Running, ServerTimer};
-use super::{CallEvent, Command, ParamError, METHODS};
+use super::{CallEvent, Command, ParamError};
 use crate::{CloseCode, Machine, Routing, Timestamp, UsageError};
+use read::{read_call, read_command, Parsed};
 use std::sync::Arc;
+
+mod read;
 
 /// Server configuration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -209,7 +210,7 @@ impl Server {
                     "invalid request: frame too large",
                 )),
             })
-        } else if let Some((id, parsed)) = self.read_call(text) {
+        } else if let Some((id, parsed)) = read_call(text, self.daemon()) {
             // The hot path: a call command, its params read with the request.
             let h = self.run(now, id, parsed);
             self.answer(h);
@@ -434,24 +435,6 @@ impl Server {
         self.config.param_errors == ParamErrors::Daemon
     }
 
-    /// A single request for a call command (not `Echo`, whose params are free-form) with
-    /// an object for params, read in one pass: what [`read_incoming_raw`] and
-    /// [`read_command`] make of it, without reading the params twice. `None` for any other
-    /// frame.
-    fn read_call<'a>(
-        &self,
-        text: &'a str,
-    ) -> Option<(Option<Id>, Result<Parsed<'a>, ErrorObject>)> {
-        let daemon = self.daemon();
-        read_request_as(text, |id, method, params: Option<Params<'a>>| {
-            let method = METHODS
-                .iter()
-                .copied()
-                .find(|m| *m == method && *m != "Echo")?;
-            Some((id, call_command(method, params.unwrap_or_default(), daemon)))
-        })
-    }
-
     /// Starts a read command (or answers why it could not be read).
     fn run(
         &mut self,
@@ -583,84 +566,6 @@ impl GeneratedId {
     fn as_str(&self) -> &str {
         // Hex digits and dashes only.
         std::str::from_utf8(&self.0).unwrap_or_default()
-    }
-}
-
-/// Reads a command and the `cmd_id` given from a request's method and params, or the
-/// error to answer.
-/// A request read: a command to start with the cmd_id given, or (with
-/// [`ParamErrors::Daemon`]) a call command missing a parameter.
-enum Parsed<'a> {
-    Command(Command, Option<Cow<'a, str>>),
-    Missing {
-        method: &'static str,
-        param: &'static str,
-        given: Option<Cow<'a, str>>,
-    },
-}
-
-fn read_command<'a>(
-    method: &str,
-    params: Option<&'a RawValue>,
-    daemon: bool,
-) -> Result<Parsed<'a>, ErrorObject> {
-    let Some(method) = METHODS.iter().copied().find(|m| *m == method) else {
-        return Err(ErrorObject::new(
-            METHOD_NOT_FOUND,
-            format!("method not found: {method}"),
-        ));
-    };
-    if method == "Echo" {
-        // Free-form params, echoed without `cmd_id`.
-        let mut echoed = match params.map(|p| serde_json::from_str::<Value>(p.get())) {
-            None => serde_json::Map::new(),
-            Some(Ok(Value::Object(m))) => m,
-            Some(_) => return Err(bad_params(ParamError::NotAnObject)),
-        };
-        let given = match echoed.remove("cmd_id") {
-            None => None,
-            Some(Value::String(s)) if !s.is_empty() => Some(Cow::Owned(s)),
-            Some(_) => return Err(bad_cmd_id()),
-        };
-        let params = Value::Object(echoed);
-        return Ok(Parsed::Command(Command::Echo { params }, given));
-    }
-    let p = match params {
-        None => Params::default(),
-        Some(raw) => Params::read(raw.get()).map_err(bad_params)?,
-    };
-    call_command(method, p, daemon)
-}
-
-/// The -32602 answer to params a command refuses.
-fn bad_params(e: ParamError) -> ErrorObject {
-    ErrorObject::new(INVALID_PARAMS, e.to_string())
-}
-
-/// The -32602 answer to a `cmd_id` that is not a non-empty string.
-fn bad_cmd_id() -> ErrorObject {
-    ErrorObject::new(
-        INVALID_PARAMS,
-        "parameter cmd_id must be a non-empty string",
-    )
-}
-
-/// Reads a call command (one of the catalog's but `Echo`) and the `cmd_id` given from its
-/// params.
-fn call_command<'a>(
-    method: &'static str,
-    mut p: Params<'a>,
-    daemon: bool,
-) -> Result<Parsed<'a>, ErrorObject> {
-    let given = p.cmd_id().map_err(|()| bad_cmd_id())?;
-    match p.command(method) {
-        Ok(command) => Ok(Parsed::Command(command, given)),
-        Err(ParamError::Missing(param)) if daemon => Ok(Parsed::Missing {
-            method,
-            param,
-            given,
-        }),
-        Err(e) => Err(bad_params(e)),
     }
 }
 
